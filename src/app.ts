@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./app-env";
+import { authRoutes } from "./auth/routes";
+import { ApiError, problemResponse } from "./errors";
+import { MAX_BODY_BYTES } from "./http/body";
+import { allowMethods } from "./http/methods";
+import { meRoutes, sessionRoutes } from "./sessions/routes";
+import { jwksRoutes } from "./tokens/routes";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  await next();
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "no-referrer");
+});
+app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problemResponse(new ApiError("payload_too_large", `The limit is ${MAX_BODY_BYTES} bytes`)) }));
+
+app.get("/healthz", (c) => c.json({ status: "ok" }));
+allowMethods(app, "/healthz", ["GET"]);
+app.route("/.well-known", jwksRoutes);
+app.route("/v1/auth", authRoutes);
+app.route("/v1/me", meRoutes);
+app.route("/v1/sessions", sessionRoutes);
+
+app.notFound(() => problemResponse(new ApiError("not_found")));
+
+app.onError((error) => {
+  if (error instanceof ApiError) return problemResponse(error);
+  if (error instanceof HTTPException && error.status < 500) {
+    return problemResponse(new ApiError(error.status === 413 ? "payload_too_large" : "validation_failed", error.message));
+  }
+  console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error instanceof Error ? error.stack : String(error) }));
+  return problemResponse(new ApiError("internal_error"));
+});

@@ -1,0 +1,186 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { configFrom } from "../config";
+import { usersRepository, type UserRow } from "../db/users";
+import { describeDevice, describePlace } from "../devices/device";
+import { randomId } from "../encoding";
+import { ApiError } from "../errors";
+import { readJson, readOptionalJson } from "../http/body";
+import { withDatabase } from "../http/database";
+import { allowMethods } from "../http/methods";
+import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { callRegistry, registryFor } from "../sessions/registry-client";
+import { requireAccessToken, verifiedCaller } from "../sessions/guard";
+import { sessionJson, userJson } from "../sessions/view";
+import { signAccessToken } from "../tokens/access";
+import { loadKeySet } from "../tokens/keys";
+import { parseRefreshToken } from "../tokens/refresh";
+import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
+
+const signupBody = z.object({
+  email,
+  password: newPassword,
+  device_name: displayText(64).nullish(),
+  token_transport: tokenTransport,
+});
+const loginBody = signupBody.extend({ password: presentedPassword });
+const refreshBody = z.object({ refresh_token: z.string().max(512) });
+const passwordBody = z.object({
+  current_password: presentedPassword,
+  new_password: newPassword,
+  sign_out_others: z.boolean().default(true),
+});
+
+export const authRoutes = new Hono<AppEnv>();
+
+authRoutes.post("/signup", async (c) => {
+  const body = await readJson(c, signupBody);
+  const user: UserRow = {
+    id: randomId("usr"),
+    email: body.email,
+    passwordHash: await hashPassword(body.password),
+    createdAt: Date.now(),
+    passwordChangedAt: null,
+  };
+  const users = usersRepository(c.env.DB);
+  if (!(await withDatabase(() => users.insert(user)))) throw new ApiError("email_taken");
+  try {
+    return await startSession(c, user, body, 201);
+  } catch (error) {
+    // No account without its first session: undo the insert so the email can sign up again.
+    await users.remove(user.id).catch((undo) => console.error(JSON.stringify({ level: "error", msg: "signup undo failed", error: String(undo) })));
+    throw error;
+  }
+});
+
+authRoutes.post("/login", async (c) => {
+  const body = await readJson(c, loginBody);
+  const user = await withDatabase(() => usersRepository(c.env.DB).findByEmail(body.email));
+  // Unknown emails pay for a full PBKDF2 run too: the answer and its timing are the same.
+  const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !valid) throw new ApiError("invalid_credentials");
+  return startSession(c, user, body, 200);
+});
+
+authRoutes.post("/refresh", async (c) => {
+  const body = await readOptionalJson(c, refreshBody);
+  const cookie = readRefreshCookie(c);
+  // The contract: when both are sent, the body wins.
+  const viaCookie = body === undefined;
+  const presented = body?.refresh_token ?? cookie;
+  if (viaCookie && presented !== undefined) assertSameOrigin(c);
+  const refused = () => {
+    if (viaCookie && cookie !== undefined) clearRefreshCookie(c);
+    return new ApiError("invalid_refresh_token");
+  };
+  const token = parseRefreshToken(presented);
+  if (!token) throw refused();
+  const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
+  const result = await callRegistry(() => registryFor(c.env, token.userId).refresh(token.raw));
+  if (!result.ok) throw refused();
+  const config = configFrom(c.env);
+  const accessToken = await signAccessToken(keys, config, result);
+  c.header("Cache-Control", "no-store");
+  if (viaCookie) setRefreshCookie(c, result.refreshToken, (result.expiresAt - Date.now()) / 1000);
+  return c.json({
+    access_token: accessToken,
+    token_type: "Bearer",
+    expires_in: config.accessTokenTtlSeconds,
+    ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
+  });
+});
+
+authRoutes.post("/logout", async (c) => {
+  const authorization = c.req.header("Authorization");
+  const cookie = readRefreshCookie(c);
+  if (cookie !== undefined) assertSameOrigin(c);
+  if (authorization !== undefined) {
+    // Signature and claims, not liveness: logging out an ended session is a success (idempotent).
+    const caller = await verifiedCaller(c.env, authorization);
+    await callRegistry(() => registryFor(c.env, caller.userId).endSession(caller.sessionId));
+  }
+  if (cookie !== undefined) {
+    const token = parseRefreshToken(cookie);
+    if (token) await callRegistry(() => registryFor(c.env, token.userId).endSessionByRefreshToken(token.raw));
+    clearRefreshCookie(c);
+  }
+  c.header("Cache-Control", "no-store");
+  return c.body(null, 204);
+});
+
+authRoutes.post("/logout-others", requireAccessToken, async (c) => {
+  const { userId, sessionId } = c.var.caller;
+  const result = await callRegistry(() => registryFor(c.env, userId).revokeOtherSessions(sessionId, "revoked_by_other_device"));
+  if (!result.ok) throw new ApiError("invalid_token");
+  return c.json({ revoked: result.revoked });
+});
+
+authRoutes.post("/logout-all", requireAccessToken, async (c) => {
+  const { userId, sessionId } = c.var.caller;
+  const result = await callRegistry(() => registryFor(c.env, userId).revokeAllSessions(sessionId));
+  if (!result.ok) throw new ApiError("invalid_token");
+  clearRefreshCookie(c);
+  c.header("Cache-Control", "no-store");
+  return c.json({ revoked: result.revoked });
+});
+
+/**
+ * Order matters for safety: the caller must be live before the password is even checked, and the
+ * other sessions end before the new hash is written. If the D1 write then fails, the user is left
+ * with the old password and no stray sessions, never a new password beside an attacker's session.
+ */
+authRoutes.post("/password", requireAccessToken, async (c) => {
+  const body = await readJson(c, passwordBody);
+  const { userId, sessionId } = c.var.caller;
+  const registry = registryFor(c.env, userId);
+  if (!(await callRegistry(() => registry.check(sessionId)))) throw new ApiError("invalid_token");
+  const users = usersRepository(c.env.DB);
+  const user = await withDatabase(() => users.findById(userId));
+  if (!user) throw new ApiError("invalid_token");
+  if (!(await verifyPassword(body.current_password, user.passwordHash))) throw new ApiError("invalid_credentials");
+  const passwordHash = await hashPassword(body.new_password);
+  if (body.sign_out_others) {
+    const result = await callRegistry(() => registry.revokeOtherSessions(sessionId, "password_changed"));
+    if (!result.ok) throw new ApiError("invalid_token");
+  }
+  await withDatabase(() => users.updatePassword(userId, passwordHash, Date.now()));
+  return c.body(null, 204);
+});
+
+for (const path of ["/signup", "/login", "/refresh", "/logout", "/logout-others", "/logout-all", "/password"]) {
+  allowMethods(authRoutes, path, ["POST"]);
+}
+
+/**
+ * Records a new session in the user's registry, then answers with its tokens. The signing key is
+ * loaded first, so a misconfigured key fails the request before any session exists.
+ */
+async function startSession(
+  c: Context<AppEnv>,
+  user: UserRow,
+  body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
+  status: 200 | 201,
+) {
+  const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
+  const config = configFrom(c.env);
+  const device = describeDevice(c.req.header("User-Agent"), body.device_name);
+  const place = describePlace(c.req.raw);
+  const created = await callRegistry(() => registryFor(c.env, user.id).createSession({ userId: user.id, device, place }));
+  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
+  c.header("Cache-Control", "no-store");
+  const inBody = body.token_transport === "body";
+  if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);
+  return c.json(
+    {
+      user: userJson(user),
+      session: sessionJson(created.session, created.session.id),
+      access_token: accessToken,
+      token_type: "Bearer" as const,
+      expires_in: config.accessTokenTtlSeconds,
+      ...(inBody ? { refresh_token: created.refreshToken } : {}),
+    },
+    status,
+  );
+}

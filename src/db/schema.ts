@@ -1,0 +1,54 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, real } from "drizzle-orm/sqlite-core";
+
+/** Accounts. Emails are stored trimmed and lower-cased, so the unique index is case-insensitive in effect. */
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull().unique(),
+  passwordHash: text("password_hash").notNull(),
+  createdAt: integer("created_at", { mode: "number" }).notNull(),
+  passwordChangedAt: integer("password_changed_at", { mode: "number" }),
+});
+
+/**
+ * The D1 mirror of every session: what listing across users, admin and analytics need.
+ * The user's Durable Object is the authority on liveness and writes these rows through its outbox;
+ * nothing on the request path reads this table. Times are epoch milliseconds.
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    // No foreign key: the mirror must be able to land whatever order D1 sees writes in.
+    userId: text("user_id").notNull(),
+    deviceName: text("device_name"),
+    browser: text("browser"),
+    os: text("os"),
+    deviceType: text("device_type"),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+    country: text("country"),
+    region: text("region"),
+    city: text("city"),
+    latitude: real("latitude"),
+    longitude: real("longitude"),
+    colo: text("colo"),
+    asn: integer("asn"),
+    createdAt: integer("created_at", { mode: "number" }).notNull(),
+    lastActiveAt: integer("last_active_at", { mode: "number" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "number" }).notNull(),
+    revokedAt: integer("revoked_at", { mode: "number" }),
+    revokedReason: text("revoked_reason"),
+    revokedBy: text("revoked_by"),
+  },
+  (table) => [
+    // A user's live sessions, most recently active first (admin listing).
+    index("sessions_user_live_idx").on(table.userId, table.revokedAt, table.lastActiveAt),
+    // Expiry cleanup walks these in bounded batches.
+    index("sessions_expires_idx").on(table.expiresAt),
+    index("sessions_revoked_idx").on(table.revokedAt).where(sql`${table.revokedAt} IS NOT NULL`),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type SessionMirrorRow = typeof sessions.$inferInsert;

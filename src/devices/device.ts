@@ -1,0 +1,68 @@
+import { UAParser } from "ua-parser-js";
+
+export interface DeviceInfo {
+  name: string;
+  browser: string | null;
+  os: string | null;
+  type: string | null;
+  userAgent: string | null;
+}
+
+export interface Place {
+  ip: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  colo: string | null;
+  asn: number | null;
+}
+
+const MAX_USER_AGENT = 512;
+
+/** Browser, OS and device type from the User-Agent (ua-parser-js 1.x, MIT; 2.x is AGPL). */
+export function describeDevice(userAgentHeader: string | null | undefined, requestedName?: string | null): DeviceInfo {
+  const userAgent = userAgentHeader ? userAgentHeader.slice(0, MAX_USER_AGENT) : null;
+  const parsed = userAgent ? new UAParser(userAgent).getResult() : null;
+  const browser = parsed?.browser.name ?? null;
+  const os = parsed?.os.name ?? null;
+  const type = deviceType(parsed);
+  return { name: requestedName || defaultName(browser, os, userAgent), browser, os, type, userAgent };
+}
+
+function deviceType(parsed: UAParser.IResult | null): string | null {
+  if (!parsed) return null;
+  const type = parsed.device.type;
+  if (type === "mobile" || type === "tablet" || type === "smarttv" || type === "wearable" || type === "console" || type === "embedded")
+    return type;
+  if (parsed.os.name && /windows|mac os|linux|ubuntu|chrom|debian|fedora/i.test(parsed.os.name)) return "desktop";
+  return parsed.browser.name ? "desktop" : null;
+}
+
+function defaultName(browser: string | null, os: string | null, userAgent: string | null): string {
+  if (browser && os) return `${browser} on ${os}`;
+  if (browser || os) return (browser ?? os)!;
+  if (userAgent) return userAgent.split(/[\s/]/)[0]!.slice(0, 40) || "Unknown device";
+  return "Unknown device";
+}
+
+/** Where a request came from: the client IP Cloudflare saw, and its geolocation from `request.cf`. */
+export function describePlace(request: Request): Place {
+  const cf = (request as Request & { cf?: IncomingRequestCfProperties }).cf;
+  const text = (value: unknown) => (typeof value === "string" && value.length > 0 ? value : null);
+  const number = (value: unknown) => {
+    const n = typeof value === "string" ? Number(value) : value;
+    return typeof n === "number" && Number.isFinite(n) ? n : null;
+  };
+  return {
+    ip: text(request.headers.get("CF-Connecting-IP")),
+    country: text(cf?.country),
+    region: text(cf?.region),
+    city: text(cf?.city),
+    latitude: number(cf?.latitude),
+    longitude: number(cf?.longitude),
+    colo: text(cf?.colo),
+    asn: number(cf?.asn),
+  };
+}

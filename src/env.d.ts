@@ -1,0 +1,11 @@
+// Secrets are not in wrangler.jsonc, so `wrangler types` cannot see them; they are declared here.
+// Set them with `wrangler secret put` in production; `npm run dev` writes local ones to `.dev.vars`.
+declare namespace Cloudflare {
+  interface Env {
+    /** A JWK Set (JSON) of Ed25519 private keys; the last key with a private part signs. */
+    JWT_SIGNING_KEYS: string;
+    /** At least 32 random bytes, base64url: keys the refresh-token tag and successor derivation. */
+    REFRESH_TOKEN_SECRET: string;
+  }
+}
+interface Env extends Cloudflare.Env {}

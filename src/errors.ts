@@ -1,0 +1,70 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every stable error code the API can answer with. Clients branch on these, never on titles. */
+export type ErrorCode =
+  | "validation_failed"
+  | "payload_too_large"
+  | "method_not_allowed"
+  | "not_found"
+  | "invalid_credentials"
+  | "email_taken"
+  | "invalid_token"
+  | "invalid_refresh_token"
+  | "csrf_rejected"
+  | "session_limit_reached"
+  | "rate_limited"
+  | "registry_unavailable"
+  | "service_unavailable"
+  | "internal_error";
+
+const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
+  validation_failed: [400, "The request is not valid"],
+  payload_too_large: [413, "The request body is too large"],
+  method_not_allowed: [405, "Method not allowed"],
+  not_found: [404, "Not found"],
+  invalid_credentials: [401, "Invalid email or password"],
+  email_taken: [409, "An account with this email already exists"],
+  invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
+  invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
+  csrf_rejected: [403, "Cross-origin request refused"],
+  session_limit_reached: [409, "Too many active sessions"],
+  rate_limited: [429, "Too many requests"],
+  registry_unavailable: [503, "The session registry could not be reached"],
+  service_unavailable: [503, "The service is temporarily unavailable"],
+  internal_error: [500, "Internal error"],
+};
+
+/** The one error type handlers throw; `app.onError` turns it into RFC 9457 problem+json. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly title: string;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly headers: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    const [status, title] = titles[code];
+    super(detail ?? title);
+    this.status = status;
+    this.title = title;
+  }
+}
+
+export function problemBody(error: ApiError) {
+  return {
+    type: `urn:edge-sessions:problem:${error.code}`,
+    title: error.title,
+    status: error.status,
+    code: error.code,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...error.extra,
+  };
+}
+
+export function problemResponse(error: ApiError): Response {
+  const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...error.headers });
+  // RFC 6750 §3: a refused bearer token is announced in WWW-Authenticate.
+  if (error.code === "invalid_token") headers.set("WWW-Authenticate", 'Bearer error="invalid_token"');
+  return new Response(JSON.stringify(problemBody(error)), { status: error.status, headers });
+}

@@ -1,0 +1,35 @@
+import { createMiddleware } from "hono/factory";
+import { configFrom } from "../config";
+import { ApiError } from "../errors";
+import { verifyAccessTokenSignature, type AccessClaims } from "../tokens/access";
+import { loadKeySet } from "../tokens/keys";
+import type { AppEnv } from "../app-env";
+
+/** RFC 6750 §2.1 allows one space; anything longer than a token can be is refused before parsing. */
+const MAX_AUTHORIZATION_HEADER = 4096;
+
+export interface Caller {
+  userId: string;
+  sessionId: string;
+  claims: AccessClaims;
+}
+
+/** Reads the bearer token and checks signature and claims. Liveness is the registry's to confirm. */
+export async function verifiedCaller(env: Env, authorization: string | undefined): Promise<Caller> {
+  if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) throw new ApiError("invalid_token");
+  const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(authorization);
+  if (!match) throw new ApiError("invalid_token");
+  const result = await verifyAccessTokenSignature(await loadKeySet(env.JWT_SIGNING_KEYS), configFrom(env), match[1]!);
+  if (!result.ok) throw new ApiError("invalid_token");
+  return { userId: result.claims.sub, sessionId: result.claims.sid, claims: result.claims };
+}
+
+/**
+ * The access-token guard of every protected route: signature and claims here; the route's one
+ * registry call then confirms the session is live (every registry method acting for a session
+ * refuses a session that is not), so each request costs a single Durable Object round trip.
+ */
+export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("caller", await verifiedCaller(c.env, c.req.header("Authorization")));
+  await next();
+});

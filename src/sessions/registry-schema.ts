@@ -1,0 +1,78 @@
+/**
+ * The schema of a user's Durable Object (SQLite storage), versioned: each entry runs once, in order,
+ * and `meta.schema_version` records how far this object has come. Entries are never edited after
+ * they ship; a change is a new entry.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     last_active_at INTEGER NOT NULL,
+     revoked_at INTEGER,
+     revoked_reason TEXT,
+     revoked_by TEXT,
+     refresh_generation INTEGER NOT NULL,
+     refresh_hash BLOB NOT NULL,
+     previous_refresh_hash BLOB,
+     rotated_at INTEGER,
+     device_name TEXT NOT NULL,
+     browser TEXT,
+     os TEXT,
+     device_type TEXT,
+     user_agent TEXT,
+     ip TEXT,
+     country TEXT,
+     region TEXT,
+     city TEXT,
+     latitude REAL,
+     longitude REAL,
+     colo TEXT,
+     asn INTEGER,
+     version INTEGER NOT NULL DEFAULT 1,
+     mirrored_version INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX sessions_unmirrored ON sessions (id) WHERE version > mirrored_version;`,
+];
+
+export function migrateRegistrySchema(sql: SqlStorage): void {
+  const hasMeta = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+  let version = hasMeta
+    ? Number(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 0)
+    : 0;
+  for (; version < MIGRATIONS.length; version++) {
+    sql.exec(MIGRATIONS[version]!);
+    sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(version + 1));
+  }
+}
+
+/** A row of the `sessions` table as SQLite returns it. */
+export type RegistryRow = {
+  id: string;
+  created_at: number;
+  expires_at: number;
+  last_active_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  revoked_by: string | null;
+  refresh_generation: number;
+  refresh_hash: ArrayBuffer;
+  previous_refresh_hash: ArrayBuffer | null;
+  rotated_at: number | null;
+  device_name: string;
+  browser: string | null;
+  os: string | null;
+  device_type: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  colo: string | null;
+  asn: number | null;
+  version: number;
+  mirrored_version: number;
+};

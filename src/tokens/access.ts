@@ -1,0 +1,79 @@
+import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import type { Config } from "../config";
+import { randomId } from "../encoding";
+import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
+
+/** RFC 9068 §2.1: access tokens are typed so that no other JWT can pass for one. */
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+/** Longest token accepted before any parsing or crypto (the header holds one short JWS). */
+export const MAX_ACCESS_TOKEN_LENGTH = 2048;
+
+const ID_PATTERN = /^(usr|ses)_[A-Za-z0-9_-]{22}$/;
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export type AccessTokenCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: string };
+
+export async function signAccessToken(
+  keys: KeySet,
+  config: Config,
+  subject: { userId: string; sessionId: string },
+  nowMs = Date.now(),
+): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({ sid: subject.sessionId })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
+    .setIssuer(config.issuer)
+    .setAudience(config.audience)
+    .setSubject(subject.userId)
+    .setJti(randomId("at"))
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + config.accessTokenTtlSeconds)
+    .sign(keys.signing.key);
+}
+
+/**
+ * Signature and claims only (no liveness): algorithm pinned, `typ`, `iss`, `aud`, `exp`, `iat`,
+ * and a maximum lifetime so a token minted with a far-future `exp` is refused.
+ */
+export async function verifyAccessTokenSignature(
+  keys: KeySet,
+  config: Config,
+  token: string,
+  nowMs = Date.now(),
+): Promise<AccessTokenCheck> {
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH) return { ok: false, reason: "too_long" };
+  try {
+    const { payload } = await jwtVerify(token, (header) => keyFor(keys, header.kid), {
+      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      typ: ACCESS_TOKEN_TYPE,
+      issuer: config.issuer,
+      audience: config.audience,
+      requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
+      maxTokenAge: config.accessTokenTtlSeconds,
+      currentDate: new Date(nowMs),
+    });
+    const { sub, sid, jti, iat, exp } = payload;
+    if (typeof sub !== "string" || !ID_PATTERN.test(sub) || !sub.startsWith("usr_")) return { ok: false, reason: "bad_sub" };
+    if (typeof sid !== "string" || !ID_PATTERN.test(sid) || !sid.startsWith("ses_")) return { ok: false, reason: "bad_sid" };
+    if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
+    if (exp - iat > config.accessTokenTtlSeconds) return { ok: false, reason: "lifetime_exceeded" };
+    return { ok: true, claims: payload as AccessClaims };
+  } catch (error) {
+    if (error instanceof errors.JOSEError) return { ok: false, reason: error.code };
+    if (error instanceof TypeError || error instanceof SyntaxError) return { ok: false, reason: "malformed" };
+    throw error;
+  }
+}
+
+function keyFor(keys: KeySet, kid: unknown): CryptoKey {
+  const key = typeof kid === "string" ? keys.verifying.get(kid) : undefined;
+  if (!key) throw new errors.JWKSNoMatchingKey();
+  return key;
+}
