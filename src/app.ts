@@ -27,11 +27,17 @@ app.route("/v1/sessions", sessionRoutes);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));
 
-app.onError((error) => {
-  if (error instanceof ApiError) return problemResponse(error);
+/** The one place errors become responses. Headers a handler already set (a cleared cookie) are kept. */
+app.onError((error, c) => {
+  const problem = problemResponse(toApiError(error));
+  return c.newResponse(problem.body, { status: problem.status, headers: problem.headers });
+});
+
+function toApiError(error: Error): ApiError {
+  if (error instanceof ApiError) return error;
   if (error instanceof HTTPException && error.status < 500) {
-    return problemResponse(new ApiError(error.status === 413 ? "payload_too_large" : "validation_failed", error.message));
+    return new ApiError(error.status === 413 ? "payload_too_large" : "validation_failed", error.message);
   }
   console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error instanceof Error ? error.stack : String(error) }));
-  return problemResponse(new ApiError("internal_error"));
-});
+  return new ApiError("internal_error");
+}

@@ -1,0 +1,71 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, expectProblem, me, refresh, signInOn } from "../helpers";
+import type { SessionRegistry } from "../../src/sessions/registry";
+
+const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
+const mirrorRow = (sessionId: string) => env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(sessionId).first<Record<string, any>>();
+
+/**
+ * Test seam: the registry writes D1 through `this.env.DB`. Swapping that binding on the live
+ * instance for one whose every call throws stands in for a D1 outage, on the production code path.
+ */
+async function breakD1(userId: string) {
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    const self = instance as unknown as { env: Env };
+    const failing = new Proxy(env.DB, { get: () => () => { throw new Error("D1 is down (injected)"); } });
+    self.env = { ...self.env, DB: failing };
+  });
+}
+async function repairD1(userId: string) {
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    (instance as unknown as { env: Env }).env = env;
+  });
+}
+
+describe("the D1 mirror of the registry", () => {
+  it("should mirror each new session with its device and place, and each revocation with its reason", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    const row = await mirrorRow(phone!.sessionId);
+    expect(row).toMatchObject({ user_id: phone!.userId, device_type: "mobile", os: "iOS", revoked_at: null });
+    await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken });
+    expect(await mirrorRow(phone!.sessionId)).toMatchObject({ revoked_reason: "revoked_by_other_device", revoked_by: laptop!.sessionId, revoked_at: expect.any(Number) });
+  });
+
+  it("should revoke at once while D1 is down, and bring D1 in line on the next alarm", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    await breakD1(laptop!.userId);
+
+    expect((await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken })).status).toBe(204);
+    // The registry decides liveness: the session is out although D1 still shows it live.
+    await expectProblem(await me(phone!.accessToken), 401, "invalid_token");
+    await expectProblem(await refresh(phone!.refreshToken), 401, "invalid_refresh_token");
+    expect((await mirrorRow(phone!.sessionId))!.revoked_at).toBeNull();
+
+    // A failing alarm run keeps the change queued...
+    expect(await runDurableObjectAlarm(registry(laptop!.userId))).toBe(true);
+    expect((await mirrorRow(phone!.sessionId))!.revoked_at).toBeNull();
+    await expectProblem(await me(phone!.accessToken), 401, "invalid_token");
+
+    // ...and the first one after D1 is back lands it.
+    await repairD1(laptop!.userId);
+    expect(await runDurableObjectAlarm(registry(laptop!.userId))).toBe(true);
+    expect(await mirrorRow(phone!.sessionId)).toMatchObject({ revoked_reason: "revoked_by_other_device", revoked_at: expect.any(Number) });
+    await expectProblem(await me(phone!.accessToken), 401, "invalid_token");
+    expect((await me(laptop!.accessToken)).status).toBe(200);
+  });
+
+  it("should still sign in while D1 cannot take the session mirror, and mirror it later", async () => {
+    const [laptop] = await signInOn("laptop");
+    await breakD1(laptop!.userId);
+    const login = await call("/v1/auth/login", { method: "POST", json: { email: laptop!.email, password: "correct horse battery staple", token_transport: "body" } });
+    expect(login.status).toBe(200);
+    const { session, access_token } = (await login.json()) as any;
+    expect((await me(access_token)).status).toBe(200);
+    expect(await mirrorRow(session.id)).toBeNull();
+    await repairD1(laptop!.userId);
+    await runDurableObjectAlarm(registry(laptop!.userId));
+    expect(await mirrorRow(session.id)).toMatchObject({ id: session.id, revoked_at: null });
+  });
+});
