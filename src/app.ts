@@ -29,8 +29,9 @@ app.notFound(() => problemResponse(new ApiError("not_found")));
 
 /** The one place errors become responses. Headers a handler already set (a cleared cookie) are kept. */
 app.onError((error, c) => {
-  const problem = problemResponse(toApiError(error));
-  return c.newResponse(problem.body, { status: problem.status, headers: problem.headers });
+  const apiError = toApiError(error);
+  const problem = problemResponse(apiError);
+  return c.newResponse(problem.body, { status: apiError.status, headers: problem.headers });
 });
 
 function toApiError(error: Error): ApiError {
