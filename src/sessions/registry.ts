@@ -1,7 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
-import { mirrorSessions } from "../db/session-mirror";
-import type { SessionMirrorRow } from "../db/schema";
 import type { DeviceInfo, Place } from "../devices/device";
 import { digestsEqual, randomId } from "../encoding";
 import {
@@ -12,6 +10,7 @@ import {
   parseRefreshToken,
   refreshKeys,
 } from "../tokens/refresh";
+import { MirrorOutbox } from "./registry-outbox";
 import { migrateRegistrySchema, type RegistryRow } from "./registry-schema";
 
 /** Why a session ended; recorded on the session and shown in its history. */
@@ -20,7 +19,9 @@ export type RevokeReason =
   | "revoked_by_other_device" // another of the user's sessions removed it (device list, logout-others)
   | "signed_out_everywhere" // logout-all
   | "password_changed"
-  | "refresh_token_reuse";
+  | "refresh_token_reuse"
+  | "admin" // an operator, through the admin API
+  | "service"; // another service, through the RPC entrypoint
 
 export interface SessionView {
   id: string;
@@ -42,7 +43,6 @@ export type RefreshResult =
 const ACTIVITY_PERSIST_INTERVAL_MS = 60_000;
 /** Activity-only changes reach D1 in one batch per user at most this often. */
 const ACTIVITY_MIRROR_INTERVAL_MS = 5 * 60_000;
-const MIRROR_RETRY_MAX_MS = 5 * 60_000;
 
 interface LiveSession {
   expiresAt: number;
@@ -64,14 +64,17 @@ export class SessionRegistry extends DurableObject<Env> {
   readonly #live = new Map<string, LiveSession>();
   #userId: string | null;
   #alarmAt: number | null = null;
-  #mirroring: Promise<boolean> | null = null;
-  #mirrorRequested = false;
-  #mirrorFailures = 0;
+  readonly #outbox: MirrorOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     migrateRegistrySchema(this.#sql);
+    this.#outbox = new MirrorOutbox(this.#sql, {
+      database: () => this.env.DB,
+      userId: () => this.#userId,
+      retryAt: (at) => this.#scheduleAlarm(at),
+    });
     this.#userId = (this.#sql.exec("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]?.value as string) ?? null;
     const now = Date.now();
     for (const row of this.#sql.exec<Pick<RegistryRow, "id" | "expires_at" | "last_active_at">>(
@@ -109,7 +112,7 @@ export class SessionRegistry extends DurableObject<Env> {
     });
     this.#live.set(sessionId, { expiresAt, lastActiveAt: now, persistedActiveAt: now });
     this.#scheduleAlarm(expiresAt);
-    await this.#mirror();
+    await this.#outbox.flush();
     return { session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
   }
 
@@ -154,7 +157,7 @@ export class SessionRegistry extends DurableObject<Env> {
     if (token.generation < row.refresh_generation) {
       // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
       this.#revoke([row.id], "refresh_token_reuse", null, now);
-      await this.#mirror();
+      await this.#outbox.flush();
       return { ...invalid, reuseDetected: true };
     }
     return invalid;
@@ -175,12 +178,7 @@ export class SessionRegistry extends DurableObject<Env> {
   listSessions(actorSessionId: string): { ok: true; sessions: SessionView[] } | Refused {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    const sessions = this.#sql
-      .exec<RegistryRow>("SELECT * FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", now)
-      .toArray()
-      .map((row) => this.#view(row))
-      .sort((a, b) => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt);
-    return { ok: true, sessions };
+    return { ok: true, sessions: this.listLiveSessions() };
   }
 
   async revokeSession(actorSessionId: string, targetSessionId: string): Promise<{ ok: true } | Refused | { ok: false; code: "not_found" }> {
@@ -189,7 +187,7 @@ export class SessionRegistry extends DurableObject<Env> {
     if (!this.#liveNow(targetSessionId, now)) return { ok: false, code: "not_found" };
     const reason = targetSessionId === actorSessionId ? "signed_out" : "revoked_by_other_device";
     this.#revoke([targetSessionId], reason, actorSessionId, now);
-    await this.#mirror();
+    await this.#outbox.flush();
     return { ok: true };
   }
 
@@ -199,7 +197,7 @@ export class SessionRegistry extends DurableObject<Env> {
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
     const others = [...this.#live.keys()].filter((id) => id !== actorSessionId);
     const revoked = this.#revoke(others, reason, actorSessionId, now);
-    await this.#mirror();
+    await this.#outbox.flush();
     return { ok: true, revoked };
   }
 
@@ -207,13 +205,13 @@ export class SessionRegistry extends DurableObject<Env> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
     const revoked = this.#revoke([...this.#live.keys()], "signed_out_everywhere", actorSessionId, now);
-    await this.#mirror();
+    await this.#outbox.flush();
     return { ok: true, revoked };
   }
 
   /** Logout with an access token: idempotent, so an already-ended session is not an error. */
   async endSession(sessionId: string): Promise<void> {
-    if (this.#revoke([sessionId], "signed_out", sessionId, Date.now()) > 0) await this.#mirror();
+    if (this.#revoke([sessionId], "signed_out", sessionId, Date.now()) > 0) await this.#outbox.flush();
   }
 
   /** Logout with a refresh cookie: any genuine token of the session ends it. */
@@ -224,15 +222,39 @@ export class SessionRegistry extends DurableObject<Env> {
     await this.endSession(token.sessionId);
   }
 
+  // Service-level calls: made on the user's behalf by a trusted caller (the RPC entrypoint, the
+  // admin API), not by one of the user's sessions, so there is no actor to check.
+
+  listLiveSessions(): SessionView[] {
+    const now = Date.now();
+    return this.#sql
+      .exec<RegistryRow>("SELECT * FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", now)
+      .toArray()
+      .map((row) => this.#view(row))
+      .sort((a, b) => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt);
+  }
+
+  async revokeSessionAs(sessionId: string, reason: RevokeReason): Promise<{ revoked: boolean }> {
+    const revoked = this.#revoke([sessionId], reason, null, Date.now()) > 0;
+    if (revoked) await this.#outbox.flush();
+    return { revoked };
+  }
+
+  async revokeAllSessionsAs(reason: RevokeReason): Promise<{ revoked: number }> {
+    const revoked = this.#revoke([...this.#live.keys()], reason, null, Date.now());
+    if (revoked > 0) await this.#outbox.flush();
+    return { revoked };
+  }
+
   /** Retries the D1 mirror, drops expired sessions, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
-    const mirrored = await this.#mirror();
+    const mirrored = await this.#outbox.flush();
     const now = Date.now();
     for (const [id, live] of this.#live) if (live.expiresAt <= now) this.#live.delete(id);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
     this.#sql.exec("DELETE FROM sessions WHERE expires_at <= ? AND version = mirrored_version", now);
-    if (!mirrored) return this.#scheduleAlarm(now + this.#retryDelay());
+    if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
     const next = this.#sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM sessions").one().at;
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
   }
@@ -299,66 +321,6 @@ export class SessionRegistry extends DurableObject<Env> {
       lastActiveAt: Math.max(row.last_active_at, live?.lastActiveAt ?? 0),
       expiresAt: row.expires_at,
     };
-  }
-
-  /** Pushes every row whose version is ahead of D1 (the outbox). Resolves false if D1 failed. */
-  #mirror(): Promise<boolean> {
-    this.#mirrorRequested = true;
-    this.#mirroring ??= this.#drainOutbox().finally(() => {
-      this.#mirroring = null;
-    });
-    return this.#mirroring;
-  }
-
-  async #drainOutbox(): Promise<boolean> {
-    while (this.#mirrorRequested) {
-      this.#mirrorRequested = false;
-      const rows = this.#sql.exec<RegistryRow>("SELECT * FROM sessions WHERE version > mirrored_version").toArray();
-      if (rows.length === 0 || this.#userId === null) break;
-      try {
-        await mirrorSessions(this.env.DB, rows.map((row) => this.#mirrorRow(row)));
-      } catch (error) {
-        this.#mirrorFailures++;
-        console.error(JSON.stringify({ level: "error", msg: "D1 mirror failed; the alarm will retry", rows: rows.length, error: String(error) }));
-        this.#scheduleAlarm(Date.now() + this.#retryDelay());
-        return false;
-      }
-      this.#mirrorFailures = 0;
-      for (const row of rows) {
-        this.#sql.exec("UPDATE sessions SET mirrored_version = max(mirrored_version, ?) WHERE id = ?", row.version, row.id);
-      }
-    }
-    return true;
-  }
-
-  #mirrorRow(row: RegistryRow): SessionMirrorRow {
-    return {
-      id: row.id,
-      userId: this.#userId!,
-      deviceName: row.device_name,
-      browser: row.browser,
-      os: row.os,
-      deviceType: row.device_type,
-      userAgent: row.user_agent,
-      ip: row.ip,
-      country: row.country,
-      region: row.region,
-      city: row.city,
-      latitude: row.latitude,
-      longitude: row.longitude,
-      colo: row.colo,
-      asn: row.asn,
-      createdAt: row.created_at,
-      lastActiveAt: row.last_active_at,
-      expiresAt: row.expires_at,
-      revokedAt: row.revoked_at,
-      revokedReason: row.revoked_reason,
-      revokedBy: row.revoked_by,
-    };
-  }
-
-  #retryDelay(): number {
-    return Math.min(1000 * 2 ** Math.min(this.#mirrorFailures, 10), MIRROR_RETRY_MAX_MS);
   }
 
   #scheduleAlarm(at: number): void {

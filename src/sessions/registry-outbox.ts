@@ -1,0 +1,86 @@
+import { mirrorSessions } from "../db/session-mirror";
+import type { SessionMirrorRow } from "../db/schema";
+import type { RegistryRow } from "./registry-schema";
+
+const RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * The registry's outbox to D1. A session row whose `version` is ahead of its `mirrored_version`
+ * has changes D1 has not seen; `flush` pushes all of them in one batch and marks what landed.
+ * State-based, so order and repetition do not matter (see db/session-mirror.ts).
+ */
+export class MirrorOutbox {
+  #running: Promise<boolean> | null = null;
+  #requested = false;
+  #failures = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly deps: {
+      database: () => D1Database;
+      userId: () => string | null;
+      retryAt: (at: number) => void;
+    },
+  ) {}
+
+  /** Resolves true once every pending change is in D1, false if D1 failed (a retry is scheduled). */
+  flush(): Promise<boolean> {
+    this.#requested = true;
+    this.#running ??= this.#drain().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  retryDelay(): number {
+    return Math.min(1000 * 2 ** Math.min(this.#failures, 10), RETRY_MAX_MS);
+  }
+
+  async #drain(): Promise<boolean> {
+    while (this.#requested) {
+      this.#requested = false;
+      const userId = this.deps.userId();
+      const rows = this.sql.exec<RegistryRow>("SELECT * FROM sessions WHERE version > mirrored_version").toArray();
+      if (rows.length === 0 || userId === null) break;
+      try {
+        await mirrorSessions(this.deps.database(), rows.map((row) => mirrorRow(userId, row)));
+      } catch (error) {
+        this.#failures++;
+        console.error(JSON.stringify({ level: "error", msg: "D1 mirror failed; the alarm will retry", rows: rows.length, error: String(error) }));
+        this.deps.retryAt(Date.now() + this.retryDelay());
+        return false;
+      }
+      this.#failures = 0;
+      for (const row of rows) {
+        this.sql.exec("UPDATE sessions SET mirrored_version = max(mirrored_version, ?) WHERE id = ?", row.version, row.id);
+      }
+    }
+    return true;
+  }
+}
+
+function mirrorRow(userId: string, row: RegistryRow): SessionMirrorRow {
+  return {
+    id: row.id,
+    userId,
+    deviceName: row.device_name,
+    browser: row.browser,
+    os: row.os,
+    deviceType: row.device_type,
+    userAgent: row.user_agent,
+    ip: row.ip,
+    country: row.country,
+    region: row.region,
+    city: row.city,
+    latitude: row.latitude,
+    longitude: row.longitude,
+    colo: row.colo,
+    asn: row.asn,
+    createdAt: row.created_at,
+    lastActiveAt: row.last_active_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    revokedBy: row.revoked_by,
+  };
+}
