@@ -104,8 +104,9 @@ authRoutes.post("/logout", async (c) => {
   if (cookie !== undefined) {
     const token = parseRefreshToken(cookie);
     if (token) await callRegistry(() => registryFor(c.env, token.userId).endSessionByRefreshToken(token.raw));
-    clearRefreshCookie(c);
   }
+  // Always: a browser that signed in with a cookie may log out with its bearer token alone.
+  clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
   return c.body(null, 204);
 });

@@ -6,6 +6,7 @@ describe("logout", () => {
     const [laptop, phone] = await signInOn("laptop", "phone");
     const first = await call("/v1/auth/logout", { method: "POST", token: laptop!.accessToken });
     expect(first.status).toBe(204);
+    expect(refreshCookieOf(first)!.attributes).toMatch(/Max-Age=0/);
     await expectProblem(await me(laptop!.accessToken), 401, "invalid_token");
     await expectProblem(await refresh(laptop!.refreshToken), 401, "invalid_refresh_token");
     expect((await call("/v1/auth/logout", { method: "POST", token: laptop!.accessToken })).status).toBe(204);
