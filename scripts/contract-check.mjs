@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Black-box acceptance check of /work/shared/api-contract.md (HTTP contract v1) against a running server.
+// Black-box acceptance check of the shared HTTP contract (api-contract.md, v1) against a running server.
 //
 //   node scripts/contract-check.mjs [baseUrl] [--skip-rate-limit] [--no-throttle]
 //

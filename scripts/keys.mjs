@@ -1,6 +1,6 @@
 // Generates the service's secrets: an Ed25519 signing key (as a JWK Set) and the refresh-token secret.
 // Used by `npm run dev` (written to .dev.vars) and by `npm run keys` for production:
-//   npm run keys -- --kid 2026-11 | jq -r .JWT_SIGNING_KEYS | wrangler secret put JWT_SIGNING_KEYS
+//   npm run --silent keys -- --kid 2026-11 | jq -r .JWT_SIGNING_KEYS | wrangler secret put JWT_SIGNING_KEYS
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 
 export function newSigningKey(kid = new Date().toISOString().slice(0, 10)) {

@@ -15,7 +15,7 @@ import { requireAccessToken, verifiedCaller } from "../sessions/guard";
 import { sessionJson, userJson } from "../sessions/view";
 import { signAccessToken } from "../tokens/access";
 import { loadKeySet } from "../tokens/keys";
-import { parseRefreshToken } from "../tokens/refresh";
+import { genuineRefreshToken } from "../tokens/refresh";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
 
@@ -75,7 +75,7 @@ authRoutes.post("/refresh", async (c) => {
     if (viaCookie && cookie !== undefined) clearRefreshCookie(c);
     return new ApiError("invalid_refresh_token");
   };
-  const token = parseRefreshToken(presented);
+  const token = await genuineRefreshToken(c.env, presented);
   if (!token) throw refused();
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const result = await callRegistry(() => registryFor(c.env, token.userId).refresh(token.raw));
@@ -97,12 +97,13 @@ authRoutes.post("/logout", async (c) => {
   const cookie = readRefreshCookie(c);
   if (cookie !== undefined) assertSameOrigin(c);
   if (authorization !== undefined) {
-    // Signature and claims, not liveness: logging out an ended session is a success (idempotent).
-    const caller = await verifiedCaller(c.env, authorization);
+    // Signature and claims, not liveness: logging out an ended session is a success (idempotent),
+    // and so is logging out with a token that has just expired.
+    const caller = await verifiedCaller(c.env, authorization, { acceptExpired: true });
     await callRegistry(() => registryFor(c.env, caller.userId).endSession(caller.sessionId));
   }
   if (cookie !== undefined) {
-    const token = parseRefreshToken(cookie);
+    const token = await genuineRefreshToken(c.env, cookie);
     if (token) await callRegistry(() => registryFor(c.env, token.userId).endSessionByRefreshToken(token.raw));
   }
   // Always: a browser that signed in with a cookie may log out with its bearer token alone.
@@ -168,7 +169,17 @@ async function startSession(
   const config = configFrom(c.env);
   const device = describeDevice(c.req.header("User-Agent"), body.device_name);
   const place = describePlace(c.req.raw);
-  const created = await callRegistry(() => registryFor(c.env, user.id).createSession({ userId: user.id, device, place }));
+  const registry = registryFor(c.env, user.id);
+  const sessionId = randomId("ses");
+  let created;
+  try {
+    created = await callRegistry(() => registry.createSession({ userId: user.id, sessionId, device, place }));
+  } catch (error) {
+    // The registry may have recorded the session before its answer was lost: end it, so no session
+    // exists that nobody holds a token for. Best effort; ending is idempotent.
+    await registry.endSession(sessionId).catch(() => undefined);
+    throw error;
+  }
   const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";

@@ -15,11 +15,11 @@ export interface Caller {
 }
 
 /** Reads the bearer token and checks signature and claims. Liveness is the registry's to confirm. */
-export async function verifiedCaller(env: Env, authorization: string | undefined): Promise<Caller> {
+export async function verifiedCaller(env: Env, authorization: string | undefined, options: { acceptExpired?: boolean } = {}): Promise<Caller> {
   if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) throw new ApiError("invalid_token");
   const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(authorization);
   if (!match) throw new ApiError("invalid_token");
-  const result = await verifyAccessTokenSignature(await loadKeySet(env.JWT_SIGNING_KEYS), configFrom(env), match[1]!);
+  const result = await verifyAccessTokenSignature(await loadKeySet(env.JWT_SIGNING_KEYS), configFrom(env), match[1]!, Date.now(), options);
   if (!result.ok) throw new ApiError("invalid_token");
   return { userId: result.claims.sub, sessionId: result.claims.sid, claims: result.claims };
 }

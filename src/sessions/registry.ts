@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
 import type { DeviceInfo, Place } from "../devices/device";
-import { digestsEqual, randomId } from "../encoding";
+import { digestsEqual } from "../encoding";
 import {
   deriveSuccessor,
   hashRefreshToken,
@@ -39,15 +39,20 @@ export type RefreshResult =
   | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean };
 
-/** How stale `last_active_at` may be in storage: one write per session per minute at most. */
+/** How stale `last_active_at` may be in the registry's storage: one write per session per minute at most. */
 const ACTIVITY_PERSIST_INTERVAL_MS = 60_000;
-/** Activity-only changes reach D1 in one batch per user at most this often. */
-const ACTIVITY_MIRROR_INTERVAL_MS = 5 * 60_000;
+/**
+ * How stale `last_active_at` may be in D1. Activity alone (requests, refreshes) marks a session
+ * for the mirror only once its D1 copy is this old, so an active session costs D1 one write an
+ * hour, not one per refresh; logins and revocations are mirrored at once.
+ */
+const ACTIVITY_MIRROR_INTERVAL_MS = 60 * 60_000;
 
 interface LiveSession {
   expiresAt: number;
   lastActiveAt: number;
   persistedActiveAt: number;
+  mirroredActiveAt: number;
 }
 
 /**
@@ -81,7 +86,8 @@ export class SessionRegistry extends DurableObject<Env> {
       "SELECT id, expires_at, last_active_at FROM sessions WHERE revoked_at IS NULL AND expires_at > ?",
       now,
     )) {
-      this.#live.set(row.id, { expiresAt: row.expires_at, lastActiveAt: row.last_active_at, persistedActiveAt: row.last_active_at });
+      const at = row.last_active_at;
+      this.#live.set(row.id, { expiresAt: row.expires_at, lastActiveAt: at, persistedActiveAt: at, mirroredActiveAt: at });
     }
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -90,10 +96,13 @@ export class SessionRegistry extends DurableObject<Env> {
 
   // ---- RPC surface ------------------------------------------------------------------------
 
-  /** Starts a session: records it and its first refresh token (hash only) before returning either. */
-  async createSession(input: { userId: string; device: DeviceInfo; place: Place }): Promise<{ session: SessionView; refreshToken: string }> {
+  /**
+   * Starts a session: records it and its first refresh token (hash only) before returning either.
+   * The caller picks the session id, so if this call's answer is lost it can still end the session.
+   */
+  async createSession(input: { userId: string; sessionId: string; device: DeviceInfo; place: Place }): Promise<{ session: SessionView; refreshToken: string }> {
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
-    const sessionId = randomId("ses");
+    const { sessionId } = input;
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
     const hash = await hashRefreshToken(token);
     const now = Date.now();
@@ -110,7 +119,7 @@ export class SessionRegistry extends DurableObject<Env> {
         place.ip, place.country, place.region, place.city, place.latitude, place.longitude, place.colo, place.asn,
       );
     });
-    this.#live.set(sessionId, { expiresAt, lastActiveAt: now, persistedActiveAt: now });
+    this.#live.set(sessionId, { expiresAt, lastActiveAt: now, persistedActiveAt: now, mirroredActiveAt: now });
     this.#scheduleAlarm(expiresAt);
     await this.#outbox.flush();
     return { session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
@@ -184,7 +193,7 @@ export class SessionRegistry extends DurableObject<Env> {
   async revokeSession(actorSessionId: string, targetSessionId: string): Promise<{ ok: true } | Refused | { ok: false; code: "not_found" }> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    if (!this.#liveNow(targetSessionId, now)) return { ok: false, code: "not_found" };
+    if (!this.#isLive(targetSessionId, now)) return { ok: false, code: "not_found" };
     const reason = targetSessionId === actorSessionId ? "signed_out" : "revoked_by_other_device";
     this.#revoke([targetSessionId], reason, actorSessionId, now);
     await this.#outbox.flush();
@@ -274,23 +283,31 @@ export class SessionRegistry extends DurableObject<Env> {
     return this.#sql.exec<RegistryRow>("SELECT * FROM sessions WHERE id = ?", sessionId).toArray()[0];
   }
 
-  /** Live means: not revoked, not expired. Records activity, persisting it at most once a minute. */
-  #liveNow(sessionId: string, now: number): boolean {
+  /** Live means: not revoked, not expired. */
+  #isLive(sessionId: string, now: number): boolean {
     const live = this.#live.get(sessionId);
-    if (!live || now >= live.expiresAt) return false;
+    return live !== undefined && now < live.expiresAt;
+  }
+
+  /** Liveness of a session that is making a request: also records its activity. */
+  #liveNow(sessionId: string, now: number): boolean {
+    if (!this.#isLive(sessionId, now)) return false;
     this.#touched(sessionId, now, false);
     return true;
   }
 
+  /** Activity: in memory at once, in storage at most once a minute, in D1 at most once an hour. */
   #touched(sessionId: string, now: number, persisted: boolean): void {
     const live = this.#live.get(sessionId);
     if (!live) return;
     live.lastActiveAt = now;
     if (!persisted && now - live.persistedActiveAt < ACTIVITY_PERSIST_INTERVAL_MS) return;
     if (!persisted) this.#sql.exec("UPDATE sessions SET last_active_at = ? WHERE id = ?", now, sessionId);
-    this.#sql.exec("UPDATE sessions SET version = version + 1 WHERE id = ?", sessionId);
     live.persistedActiveAt = now;
-    this.#scheduleAlarm(now + ACTIVITY_MIRROR_INTERVAL_MS);
+    if (now - live.mirroredActiveAt < ACTIVITY_MIRROR_INTERVAL_MS) return;
+    this.#sql.exec("UPDATE sessions SET version = version + 1 WHERE id = ?", sessionId);
+    live.mirroredActiveAt = now;
+    this.#scheduleAlarm(now + 60_000);
   }
 
   /** Marks live sessions revoked, durably, before anyone is told; returns how many ended. */

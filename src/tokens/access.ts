@@ -47,6 +47,7 @@ export async function verifyAccessTokenSignature(
   config: Config,
   token: string,
   nowMs = Date.now(),
+  options: { acceptExpired?: boolean } = {},
 ): Promise<AccessTokenCheck> {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) return { ok: false, reason: "too_long" };
   try {
@@ -58,6 +59,8 @@ export async function verifyAccessTokenSignature(
       requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
       maxTokenAge: config.accessTokenTtlSeconds,
       currentDate: new Date(nowMs),
+      // Only logout accepts an expired token: ending a session needs proof of possession, not freshness.
+      ...(options.acceptExpired ? { clockTolerance: config.refreshTokenTtlSeconds } : {}),
     });
     const { sub, sid, jti, iat, exp } = payload;
     if (typeof sub !== "string" || !ID_PATTERN.test(sub) || !sub.startsWith("usr_")) return { ok: false, reason: "bad_sub" };

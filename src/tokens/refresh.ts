@@ -1,4 +1,5 @@
 import { base64url, digestsEqual, fromBase64url, randomBytes, sha256 } from "../encoding";
+import { ApiError } from "../errors";
 
 /**
  * Refresh tokens are opaque to clients but carry their own routing and integrity:
@@ -88,6 +89,23 @@ export async function deriveSuccessor(keys: RefreshKeys, token: RefreshToken): P
 export async function hasGenuineTag(keys: RefreshKeys, token: RefreshToken): Promise<boolean> {
   const expected = await hmac(keys.tag, `${token.userId}.${token.sessionId}.${token.generation}.${token.secret}`);
   return digestsEqual(expected, token.tag);
+}
+
+/**
+ * Parses a presented token and checks its tag before anything is routed by it: a forged token
+ * never reaches (or creates) a user's Durable Object.
+ */
+export async function genuineRefreshToken(env: Env, presented: unknown): Promise<RefreshToken | null> {
+  const token = parseRefreshToken(presented);
+  if (!token) return null;
+  let keys: RefreshKeys;
+  try {
+    keys = await refreshKeys(env.REFRESH_TOKEN_SECRET);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "invalid REFRESH_TOKEN_SECRET", error: String(error) }));
+    throw new ApiError("service_unavailable", "The service is misconfigured");
+  }
+  return (await hasGenuineTag(keys, token)) ? token : null;
 }
 
 export function hashRefreshToken(token: RefreshToken): Promise<Uint8Array<ArrayBuffer>> {

@@ -1,6 +1,10 @@
 import { evictDurableObject, abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 import { call, expectProblem, me, refresh, signInOn } from "../helpers";
 
 const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
@@ -24,10 +28,16 @@ describe("revocation survives the registry being restarted", () => {
     expect((await refresh(tablet!.refreshToken)).status).toBe(200);
   });
 
-  it("should keep rotation state across an eviction: the rotated-out token is still recognised as reuse", async () => {
+  it("should keep rotation state across an eviction: a grace retry gets the same successor, and later reuse ends the session", async () => {
     const [laptop] = await signInOn("laptop");
     const rotated = ((await (await refresh(laptop!.refreshToken)).json()) as any).refresh_token;
     await evictDurableObject(registry(laptop!.userId));
-    expect((await refresh(rotated)).status).toBe(200);
+    const retried = ((await (await refresh(laptop!.refreshToken)).json()) as any).refresh_token;
+    expect(retried).toBe(rotated);
+    vi.useFakeTimers({ now: Date.now() + 11_000, toFake: ["Date"] });
+    await evictDurableObject(registry(laptop!.userId));
+    await expectProblem(await refresh(laptop!.refreshToken), 401, "invalid_refresh_token");
+    await expectProblem(await refresh(rotated), 401, "invalid_refresh_token");
+    await expectProblem(await me(laptop!.accessToken), 401, "invalid_token");
   });
 });
