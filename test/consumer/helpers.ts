@@ -5,10 +5,15 @@ import { requireSession, type RequireSessionOptions, type SessionServiceBinding,
 
 export const TOKENS = { issuer: "https://auth.example.com", audience: "https://api.example.com" } as const;
 
-/** A controllable clock for the middleware (jose's `currentDate` idea): no sleeping in tests. */
-export function clock(startMs = Date.now()) {
-  let nowMs = startMs;
-  return { now: () => nowMs, advance: (ms: number) => void (nowMs += ms) };
+/**
+ * A controllable clock for the middleware (jose's `currentDate` idea): no sleeping in tests. It
+ * starts at its first reading, so it is never earlier than the `iat` of tokens minted before the
+ * first request, however long the test took to get there.
+ */
+export function clock() {
+  let startMs: number | undefined;
+  let offsetMs = 0;
+  return { now: () => (startMs ??= Date.now()) + offsetMs, advance: (ms: number) => void (offsetMs += ms) };
 }
 
 /** The real binding, with call counts, and a switch that makes it fail like an unreachable service. */
