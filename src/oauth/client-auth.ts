@@ -1,4 +1,4 @@
-import { digestsEqual, randomBytes, sha256 } from "../encoding";
+import { digestsEqual, sha256 } from "../encoding";
 import { ApiError } from "../errors";
 
 const MAX_AUTHORIZATION_HEADER = 1024;
@@ -12,7 +12,8 @@ function invalidClient(): ApiError {
 
 const clientsCache = new Map<string, Map<string, Uint8Array<ArrayBuffer>>>();
 // Compared against when the client_id is unknown, so an unknown id costs the same as a wrong secret.
-const UNKNOWN_CLIENT_DIGEST = randomBytes(32);
+// A constant (randomness is not allowed at global scope); matching it never authenticates, `clients.has` decides.
+const UNKNOWN_CLIENT_DIGEST = new Uint8Array(32);
 
 /** INTROSPECTION_CLIENTS: `{"<client_id>": "<sha256 hex of the secret>"}`. Only digests are ever configured. */
 function clientsFrom(secret: string | undefined): Map<string, Uint8Array<ArrayBuffer>> {
