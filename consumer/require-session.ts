@@ -18,8 +18,11 @@ export interface VerifiedSession {
 export type SessionVariables = { session: VerifiedSession };
 
 const MAX_AUTHORIZATION_HEADER = 4096;
+const MAX_TOKEN_LENGTH = 2048;
 // RFC 6750 §2.1 b64token.
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i;
+// A compact JWS: anything else is refused before it costs a round trip to the service.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Host is a placeholder: through a service binding the request goes to the bound Worker whatever the URL. */
 const JWKS_THROUGH_BINDING = "https://edge-sessions.internal/.well-known/jwks.json";
 
@@ -36,7 +39,7 @@ export function requireSession(options: RequireSessionOptions): MiddlewareHandle
     const authorization = c.req.header("Authorization");
     if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) return invalidToken();
     const token = BEARER.exec(authorization)?.[1];
-    if (!token) return invalidToken();
+    if (!token || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return invalidToken();
     const nowMs = resolved.now();
 
     let session: VerifiedSession | Response;

@@ -21,6 +21,13 @@ describe("requireSession strict mode", () => {
     await expectProblem(await request(phone.accessToken), 401, "invalid_token");
   });
 
+  it("should refuse a token that is not a compact JWS without asking the service", async () => {
+    const { binding, counts } = countingBinding();
+    const request = consumerApp({ mode: "strict", binding: () => binding });
+    for (const token of ["garbage", "a.b", "a.b.c.d", `${"a".repeat(2048)}.b.c`]) await expectProblem(await request(token), 401, "invalid_token");
+    expect(counts.verify).toBe(0);
+  });
+
   it("should fail closed with 503 when the binding cannot answer", async () => {
     const { binding, state } = countingBinding();
     const request = consumerApp({ mode: "strict", binding: () => binding });
