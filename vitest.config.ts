@@ -2,7 +2,7 @@ import { cloudflareTest, getRunnerName, readD1Migrations } from "@cloudflare/vit
 import { defineConfig } from "vitest/config";
 import { newSecrets } from "./scripts/keys.mjs";
 import { exampleConsumerWorker } from "./test/consumer/example-worker.mjs";
-import { TEST_INTROSPECTION_CLIENTS } from "./test/oauth/clients.mjs";
+import { newIntrospectionClient } from "./test/oauth/clients.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
@@ -20,7 +20,7 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.jsonc" },
         miniflare: {
           // Fresh keys for every run: tests never depend on a committed secret.
-          bindings: { ...newSecrets("test"), TEST_MIGRATIONS: migrations, INTROSPECTION_CLIENTS: TEST_INTROSPECTION_CLIENTS },
+          bindings: { ...newSecrets("test"), ...newIntrospectionClient(), TEST_MIGRATIONS: migrations },
           serviceBindings: {
             // Test-only (declared in test/env.d.ts): the RPC entrypoint reached exactly as a consumer reaches it.
             SESSION_SERVICE: { name: "edge-sessions", entrypoint: "SessionService" },

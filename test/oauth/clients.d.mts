@@ -1,2 +1,1 @@
-export const TEST_CLIENT: { id: string; secret: string };
-export const TEST_INTROSPECTION_CLIENTS: string;
+export function newIntrospectionClient(): { INTROSPECTION_CLIENTS: string; TEST_INTROSPECTION_CLIENT: { id: string; secret: string } };

@@ -1,8 +1,11 @@
-// Test-only introspection clients: INTROSPECTION_CLIENTS maps client_id -> SHA-256 hex of its secret.
-import { createHash } from "node:crypto";
+// Test-only introspection client, fresh for every run (like the signing keys): INTROSPECTION_CLIENTS
+// maps client_id -> SHA-256 hex of its secret; the tests get the clear secret through a test-only binding.
+import { createHash, randomBytes } from "node:crypto";
 
-export const TEST_CLIENT = { id: "resource-server", secret: "test-only-introspection-secret-0123456789" };
-
-export const TEST_INTROSPECTION_CLIENTS = JSON.stringify({
-  [TEST_CLIENT.id]: createHash("sha256").update(TEST_CLIENT.secret).digest("hex"),
-});
+export function newIntrospectionClient() {
+  const client = { id: "resource-server", secret: randomBytes(32).toString("base64url") };
+  return {
+    INTROSPECTION_CLIENTS: JSON.stringify({ [client.id]: createHash("sha256").update(client.secret).digest("hex") }),
+    TEST_INTROSPECTION_CLIENT: client,
+  };
+}

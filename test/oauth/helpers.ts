@@ -1,7 +1,7 @@
+import { env } from "cloudflare:workers";
 import { call } from "../helpers";
-import { TEST_CLIENT } from "./clients.mjs";
 
-export { TEST_CLIENT };
+export const TEST_CLIENT = env.TEST_INTROSPECTION_CLIENT;
 
 export function basic(clientId: string, secret: string): string {
   const encode = (text: string) => encodeURIComponent(text);
