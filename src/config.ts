@@ -12,7 +12,16 @@ const configSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 86400, 300, 400 * 86400),
   REFRESH_GRACE_SECONDS: seconds(10, 0, 120),
   ALLOWED_ORIGINS: z.string().default(""),
+  MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(10),
+  SESSION_LIMIT_POLICY: z.enum(["evict_oldest", "evict_least_recently_used", "reject"]).default("evict_least_recently_used"),
+  SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 86400, 300, 400 * 86400),
+  IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().min(100).max(100_000).default(1000),
+  SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  // Empty turns the webhook off; otherwise an https URL (events carry account activity).
+  SECURITY_WEBHOOK_URL: z.union([z.literal(""), z.url({ protocol: /^https$/ })]).default(""),
 });
+
+export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
 
 export interface Config {
   issuer: string;
@@ -21,6 +30,18 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   refreshGraceSeconds: number;
   allowedOrigins: readonly string[];
+  /** Live sessions a user may hold at once; 1 is single-device mode. */
+  maxSessions: number;
+  /** What a sign-in beyond `maxSessions` does: end the oldest, or the least recently used, session, or be refused. */
+  sessionLimitPolicy: SessionLimitPolicy;
+  /** A session unused for this long is over, whatever its absolute expiry. */
+  idleTimeoutSeconds: number;
+  /** Consecutive activity implying a faster ground speed than this is flagged as impossible travel. */
+  impossibleTravelKmh: number;
+  /** How long security events are kept and listed. */
+  securityEventRetentionDays: number;
+  /** Where security events are POSTed, signed; null when off. */
+  securityWebhookUrl: string | null;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -41,6 +62,12 @@ export function configFrom(env: Env): Config {
     refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
     refreshGraceSeconds: vars.REFRESH_GRACE_SECONDS,
     allowedOrigins: vars.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    maxSessions: vars.MAX_SESSIONS,
+    sessionLimitPolicy: vars.SESSION_LIMIT_POLICY,
+    idleTimeoutSeconds: vars.SESSION_IDLE_TIMEOUT_SECONDS,
+    impossibleTravelKmh: vars.IMPOSSIBLE_TRAVEL_KMH,
+    securityEventRetentionDays: vars.SECURITY_EVENT_RETENTION_DAYS,
+    securityWebhookUrl: vars.SECURITY_WEBHOOK_URL || null,
   };
   cache.set(env, config);
   return config;

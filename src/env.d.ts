@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     JWT_SIGNING_KEYS: string;
     /** At least 32 random bytes, base64url: keys the refresh-token tag and successor derivation. */
     REFRESH_TOKEN_SECRET: string;
+    /** Signs security-event webhooks (HMAC-SHA256); only needed when SECURITY_WEBHOOK_URL is set. */
+    SECURITY_WEBHOOK_SECRET?: string;
   }
 }
 interface Env extends Cloudflare.Env {}
