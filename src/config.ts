@@ -17,8 +17,8 @@ const configSchema = z.object({
   SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 86400, 300, 400 * 86400),
   IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().min(100).max(100_000).default(1000),
   SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  // Empty turns the webhook off; otherwise an https URL (events carry account activity).
-  SECURITY_WEBHOOK_URL: z.union([z.literal(""), z.url({ protocol: /^https$/ })]).default(""),
+  // Checked in webhookUrl(): a bad webhook URL must not take sign-in down with it.
+  SECURITY_WEBHOOK_URL: z.string().default(""),
 });
 
 export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
@@ -46,6 +46,18 @@ export interface Config {
 
 const cache = new WeakMap<object, Config>();
 
+/**
+ * Empty turns the webhook off; otherwise it must be an https URL (events carry account activity).
+ * Anything else also turns it off, loudly: a webhook is a notification, and a typo in its URL
+ * should not answer every sign-in with 503 the way a bad token setting must.
+ */
+function webhookUrl(value: string): string | null {
+  if (value === "") return null;
+  if (z.url({ protocol: /^https$/ }).safeParse(value).success) return value;
+  console.error(JSON.stringify({ level: "error", msg: "SECURITY_WEBHOOK_URL is not an https URL; the security webhook is off" }));
+  return null;
+}
+
 export function configFrom(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
@@ -67,7 +79,7 @@ export function configFrom(env: Env): Config {
     idleTimeoutSeconds: vars.SESSION_IDLE_TIMEOUT_SECONDS,
     impossibleTravelKmh: vars.IMPOSSIBLE_TRAVEL_KMH,
     securityEventRetentionDays: vars.SECURITY_EVENT_RETENTION_DAYS,
-    securityWebhookUrl: vars.SECURITY_WEBHOOK_URL || null,
+    securityWebhookUrl: webhookUrl(vars.SECURITY_WEBHOOK_URL),
   };
   cache.set(env, config);
   return config;

@@ -109,6 +109,16 @@ describe("the security webhook", () => {
     expect(received).toHaveLength(8);
   });
 
+  it("should treat a URL that is not https as no webhook, and still sign in", async () => {
+    const received = receiver(() => new Response(null, { status: 204 }));
+    const account = await signUp();
+    await configure(account.userId, { SECURITY_WEBHOOK_URL: "http://hooks.example.test/security", SECURITY_WEBHOOK_SECRET: HOOK_SECRET });
+    expect((await login(account.email)).status).toBe(200);
+    await runDurableObjectAlarm(registry(account.userId));
+    expect(received).toHaveLength(0);
+    expect(await pendingWebhooks(account.userId)).toEqual([]);
+  });
+
   it("should send nothing when no webhook URL is configured", async () => {
     const received = receiver(() => new Response(null, { status: 204 }));
     const account = await signUp();
