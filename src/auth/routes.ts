@@ -152,9 +152,11 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
   }
   await withDatabase(() => users.updatePassword(userId, passwordHash, Date.now()));
   // The password has changed: a registry failure now must not turn that success into an error.
-  await registry
-    .recordPasswordChange(sessionId, { signedOutOthers, place: describePlace(c.req.raw) })
-    .catch((error) => console.error(JSON.stringify({ level: "error", msg: "password_changed event not recorded", error: String(error) })));
+  try {
+    await registry.recordPasswordChange(sessionId, { signedOutOthers, place: describePlace(c.req.raw) });
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "password_changed event not recorded", error: String(error) }));
+  }
   return c.body(null, 204);
 });
 
