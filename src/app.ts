@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env";
 import { authRoutes } from "./auth/routes";
 import { ApiError, problemResponse } from "./errors";
+import { securityEventRoutes } from "./events/routes";
 import { MAX_BODY_BYTES } from "./http/body";
 import { allowMethods } from "./http/methods";
 import { oauthRoutes } from "./oauth/routes";
@@ -26,6 +27,7 @@ app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
 app.route("/v1/sessions", sessionRoutes);
 app.route("/v1/oauth", oauthRoutes);
+app.route("/v1/security-events", securityEventRoutes);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));
 

@@ -11,6 +11,8 @@ declare namespace Cloudflare {
      * client_id to the SHA-256 (hex) of its client secret. Unset means no client is allowed.
      */
     INTROSPECTION_CLIENTS?: string;
+    /** Signs security-event webhooks (HMAC-SHA256); only needed when SECURITY_WEBHOOK_URL is set. */
+    SECURITY_WEBHOOK_SECRET?: string;
   }
 }
 interface Env extends Cloudflare.Env {}
