@@ -3,6 +3,7 @@ import { ApiError } from "./errors";
 
 const seconds = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+const count = seconds;
 
 /** Service configuration from wrangler vars, with the defaults documented in the README. */
 const configSchema = z.object({
@@ -12,7 +13,32 @@ const configSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 86400, 300, 400 * 86400),
   REFRESH_GRACE_SECONDS: seconds(10, 0, 120),
   ALLOWED_ORIGINS: z.string().default(""),
-});
+  // Abuse protection (docs/operations.md). Windows are fixed, anchored at their first counted event.
+  LOGIN_IP_LIMIT: count(30, 1, 100_000),
+  LOGIN_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+  LOGIN_ACCOUNT_FAILURE_LIMIT: count(10, 1, 1000),
+  LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(900, 60, 86400),
+  SIGNUP_IP_LIMIT: count(30, 1, 100_000),
+  SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+  REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
+  REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
+  // Cleanup (the cron trigger).
+  SESSION_HISTORY_DAYS: count(30, 0, 3650),
+  SECURITY_EVENT_RETENTION_DAYS: count(90, 1, 3650),
+  CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
+  CLEANUP_MAX_BATCHES: count(20, 1, 1000),
+}).refine(
+  // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
+  // A client keeping to 30 a rolling minute makes at most 30 per started minute of a fixed window.
+  (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
+  { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
+);
+
+/** A fixed-window limit: at most `limit` counted events per `windowMs`. */
+export interface WindowLimit {
+  limit: number;
+  windowMs: number;
+}
 
 export interface Config {
   issuer: string;
@@ -21,7 +47,17 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   refreshGraceSeconds: number;
   allowedOrigins: readonly string[];
+  loginPerIp: WindowLimit;
+  loginFailuresPerAccount: WindowLimit;
+  signupPerIp: WindowLimit;
+  refreshPerSession: WindowLimit;
+  sessionHistoryMs: number;
+  securityEventRetentionMs: number;
+  cleanupBatchSize: number;
+  cleanupMaxBatches: number;
 }
+
+const DAY_MS = 86_400_000;
 
 const cache = new WeakMap<object, Config>();
 
@@ -41,6 +77,14 @@ export function configFrom(env: Env): Config {
     refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
     refreshGraceSeconds: vars.REFRESH_GRACE_SECONDS,
     allowedOrigins: vars.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    loginPerIp: { limit: vars.LOGIN_IP_LIMIT, windowMs: vars.LOGIN_IP_WINDOW_SECONDS * 1000 },
+    loginFailuresPerAccount: { limit: vars.LOGIN_ACCOUNT_FAILURE_LIMIT, windowMs: vars.LOGIN_ACCOUNT_WINDOW_SECONDS * 1000 },
+    signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
+    refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
+    sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
+    securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
+    cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,
+    cleanupMaxBatches: vars.CLEANUP_MAX_BATCHES,
   };
   cache.set(env, config);
   return config;
