@@ -34,6 +34,9 @@ const MIGRATIONS: readonly string[] = [
      mirrored_version INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX sessions_unmirrored ON sessions (id) WHERE version > mirrored_version;`,
+  // 2: an operator can disable the account (admin API); while set, no session is created or live.
+  `CREATE TABLE account (id INTEGER PRIMARY KEY CHECK (id = 1), disabled_at INTEGER);
+   INSERT INTO account (id, disabled_at) VALUES (1, NULL);`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {

@@ -37,7 +37,11 @@ export type Refused = { ok: false; code: "invalid_token" };
 export type SessionResult = { ok: true; session: SessionView } | Refused;
 export type RefreshResult =
   | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
-  | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean };
+  | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
+  | { ok: false; code: "rate_limited"; retryAfterSeconds: number };
+export type CreateSessionResult =
+  | { ok: true; session: SessionView; refreshToken: string }
+  | { ok: false; code: "account_disabled" };
 
 /** How stale `last_active_at` may be in storage: one write per session per minute at most. */
 const ACTIVITY_PERSIST_INTERVAL_MS = 60_000;
@@ -65,6 +69,13 @@ export class SessionRegistry extends DurableObject<Env> {
   #userId: string | null;
   #alarmAt: number | null = null;
   readonly #outbox: MirrorOutbox;
+  /** Set by an operator: no session is created or live while it is. */
+  #disabledAt: number | null;
+  /**
+   * Refreshes per session in the current fixed window. In memory: it guards cost, not secrets, and
+   * counting here keeps the refresh to its one registry call. Eviction resets it, which is harmless.
+   */
+  readonly #refreshWindows = new Map<string, { endsAt: number; count: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,6 +87,7 @@ export class SessionRegistry extends DurableObject<Env> {
       retryAt: (at) => this.#scheduleAlarm(at),
     });
     this.#userId = (this.#sql.exec("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]?.value as string) ?? null;
+    this.#disabledAt = this.#sql.exec<{ disabled_at: number | null }>("SELECT disabled_at FROM account").one().disabled_at;
     const now = Date.now();
     for (const row of this.#sql.exec<Pick<RegistryRow, "id" | "expires_at" | "last_active_at">>(
       "SELECT id, expires_at, last_active_at FROM sessions WHERE revoked_at IS NULL AND expires_at > ?",
@@ -91,7 +103,8 @@ export class SessionRegistry extends DurableObject<Env> {
   // ---- RPC surface ------------------------------------------------------------------------
 
   /** Starts a session: records it and its first refresh token (hash only) before returning either. */
-  async createSession(input: { userId: string; device: DeviceInfo; place: Place }): Promise<{ session: SessionView; refreshToken: string }> {
+  async createSession(input: { userId: string; device: DeviceInfo; place: Place }): Promise<CreateSessionResult> {
+    if (this.#disabledAt !== null) return { ok: false, code: "account_disabled" };
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     const sessionId = randomId("ses");
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
@@ -113,7 +126,7 @@ export class SessionRegistry extends DurableObject<Env> {
     this.#live.set(sessionId, { expiresAt, lastActiveAt: now, persistedActiveAt: now });
     this.#scheduleAlarm(expiresAt);
     await this.#outbox.flush();
-    return { session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
+    return { ok: true, session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
   }
 
   /**
@@ -127,6 +140,8 @@ export class SessionRegistry extends DurableObject<Env> {
     if (!token || token.userId !== this.#userId) return invalid;
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     if (!(await hasGenuineTag(keys, token))) return invalid;
+    const limited = this.#countRefresh(token.sessionId, Date.now());
+    if (limited) return limited;
     const presentedHash = await hashRefreshToken(token);
     const successor = await deriveSuccessor(keys, token);
     const successorHash = await hashRefreshToken(successor);
@@ -252,6 +267,7 @@ export class SessionRegistry extends DurableObject<Env> {
     const mirrored = await this.#outbox.flush();
     const now = Date.now();
     for (const [id, live] of this.#live) if (live.expiresAt <= now) this.#live.delete(id);
+    for (const [id, window] of this.#refreshWindows) if (window.endsAt <= now) this.#refreshWindows.delete(id);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
     this.#sql.exec("DELETE FROM sessions WHERE expires_at <= ? AND version = mirrored_version", now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
@@ -259,7 +275,43 @@ export class SessionRegistry extends DurableObject<Env> {
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
   }
 
+  /** Admin: ends every session (reason "admin") and refuses new ones until `enableAccount`. */
+  async disableAccount(): Promise<{ revoked: number }> {
+    const now = Date.now();
+    this.#sql.exec("UPDATE account SET disabled_at = coalesce(disabled_at, ?)", now);
+    this.#disabledAt ??= now;
+    return this.revokeAllSessionsAs("admin");
+  }
+
+  enableAccount(): void {
+    this.#sql.exec("UPDATE account SET disabled_at = NULL");
+    this.#disabledAt = null;
+  }
+
+  /**
+   * Consistency repair: queues every row for D1 again and pushes it, so a D1 row that disagrees
+   * (a lost write, a hand edit) is overwritten by this registry's state. Returns the ids live here.
+   */
+  async remirrorAll(): Promise<{ mirrored: boolean; liveSessionIds: string[] }> {
+    this.#sql.exec("UPDATE sessions SET mirrored_version = 0");
+    const mirrored = await this.#outbox.flush();
+    const now = Date.now();
+    return { mirrored, liveSessionIds: [...this.#live].filter(([, live]) => live.expiresAt > now).map(([id]) => id) };
+  }
+
   // ---- internals --------------------------------------------------------------------------
+
+  #countRefresh(sessionId: string, now: number): { ok: false; code: "rate_limited"; retryAfterSeconds: number } | null {
+    const { limit, windowMs } = configFrom(this.env).refreshPerSession;
+    let window = this.#refreshWindows.get(sessionId);
+    if (!window || window.endsAt <= now) {
+      window = { endsAt: now + windowMs, count: 0 };
+      this.#refreshWindows.set(sessionId, window);
+    }
+    if (window.count >= limit) return { ok: false, code: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+    window.count++;
+    return null;
+  }
 
   #claimUser(userId: string): void {
     if (this.#userId === null) {
@@ -277,7 +329,7 @@ export class SessionRegistry extends DurableObject<Env> {
   /** Live means: not revoked, not expired. Records activity, persisting it at most once a minute. */
   #liveNow(sessionId: string, now: number): boolean {
     const live = this.#live.get(sessionId);
-    if (!live || now >= live.expiresAt) return false;
+    if (!live || now >= live.expiresAt || this.#disabledAt !== null) return false;
     this.#touched(sessionId, now, false);
     return true;
   }
