@@ -1,16 +1,19 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { adminRoutes } from "./admin/routes";
 import type { AppEnv } from "./app-env";
 import { authRoutes } from "./auth/routes";
 import { ApiError, problemResponse } from "./errors";
 import { MAX_BODY_BYTES } from "./http/body";
 import { allowMethods } from "./http/methods";
+import { requestLog } from "./ops/logging";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { jwksRoutes } from "./tokens/routes";
 
 export const app = new Hono<AppEnv>();
 
+app.use(requestLog);
 app.use(async (c, next) => {
   await next();
   c.header("X-Content-Type-Options", "nosniff");
@@ -24,6 +27,7 @@ app.route("/.well-known", jwksRoutes);
 app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
 app.route("/v1/sessions", sessionRoutes);
+app.route("/v1/admin", adminRoutes);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));
 

@@ -6,6 +6,11 @@ declare namespace Cloudflare {
     JWT_SIGNING_KEYS: string;
     /** At least 32 random bytes, base64url: keys the refresh-token tag and successor derivation. */
     REFRESH_TOKEN_SECRET: string;
+    /**
+     * The operators' bearer credential for /v1/admin (at least 32 characters). Unset or shorter:
+     * the admin API does not exist (404), so a forgotten secret fails closed.
+     */
+    ADMIN_TOKEN?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -1,7 +1,13 @@
 import { app } from "./app";
+import { runCleanup } from "./ops/cleanup";
 
 export { SessionRegistry } from "./sessions/registry";
+export { RateLimiter } from "./limits/rate-limiter";
 
 export default {
   fetch: app.fetch,
+  // Cron Trigger (wrangler.jsonc `triggers.crons`): bounded D1 cleanup, see ops/cleanup.ts.
+  async scheduled(controller, env) {
+    await runCleanup(env, controller.scheduledTime);
+  },
 } satisfies ExportedHandler<Env>;
