@@ -6,9 +6,14 @@ export type LeaseDecision = { allowed: true; lease: string } | { allowed: false;
 
 /** An attempt whose Worker never reported back (it died mid-login) counts as a failure after this. */
 const LEASE_TTL_MS = 30_000;
-/** Waiting for in-flight attempts to settle: at most this many rounds of at most WAIT_ROUND_MS each. */
-const WAIT_ROUNDS = 20;
+/**
+ * Waiting for in-flight attempts to settle: refused after WAIT_TIMEOUTS waits of WAIT_ROUND_MS with
+ * no attempt settling (about 5 s without progress). A settle wakes every waiter and only one may
+ * take the freed slot, so wake-ups are bounded separately.
+ */
+const WAIT_TIMEOUTS = 20;
 const WAIT_ROUND_MS = 250;
+const MAX_WAKEUPS = 200;
 
 interface Window {
   startedAt: number;
@@ -58,7 +63,8 @@ export class RateLimiter extends DurableObject<Env> {
    * parallel correct sign-ins are delayed a little, not refused.
    */
   async acquire(limit: WindowLimit): Promise<LeaseDecision> {
-    for (let round = 0; round < WAIT_ROUNDS; round++) {
+    let timeouts = 0;
+    for (let round = 0; timeouts < WAIT_TIMEOUTS && round < MAX_WAKEUPS; round++) {
       const now = Date.now();
       this.#expireLeases(limit, now);
       const window = this.#current("failures", limit, now);
@@ -68,10 +74,11 @@ export class RateLimiter extends DurableObject<Env> {
         this.#leases.set(lease, now + LEASE_TTL_MS);
         return { allowed: true, lease };
       }
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, WAIT_ROUND_MS);
+      const woken = await new Promise<boolean>((resolve) => {
+        this.#waiters.push(() => resolve(true));
+        setTimeout(() => resolve(false), WAIT_ROUND_MS);
       });
+      if (!woken) timeouts++;
     }
     return { allowed: false, retryAfterSeconds: 1 };
   }
