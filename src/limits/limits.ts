@@ -20,7 +20,11 @@ export function rateLimited(retryAfterSeconds: number): ApiError {
  * closed. IPv6 is keyed by its /64: one subscriber usually holds a whole /64.
  */
 export function clientAddress(c: Context<AppEnv>): string {
-  const ip = c.req.header("CF-Connecting-IP")?.trim();
+  return addressKey(c.req.header("CF-Connecting-IP"));
+}
+
+export function addressKey(header: string | undefined): string {
+  const ip = header?.trim();
   if (!ip) return "unknown";
   return ip.includes(":") ? ipv6Prefix64(ip) : ip;
 }

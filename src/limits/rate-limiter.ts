@@ -127,7 +127,8 @@ export class RateLimiter extends DurableObject<Env> {
       "INSERT OR REPLACE INTO windows (name, started_at, ends_at, count) VALUES (?, ?, ?, ?)",
       name, window.startedAt, window.endsAt, window.count,
     );
-    void this.ctx.storage.setAlarm(window.endsAt);
+    // Only a new window needs a wake-up; later counts in the same window end at the same time.
+    if (window.count === 1) void this.ctx.storage.setAlarm(window.endsAt);
   }
 }
 
