@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
@@ -25,9 +25,7 @@ const countLike = async (prefix: string) =>
 
 async function runScheduled(now: number): Promise<CleanupReport[]> {
   const log = vi.spyOn(console, "log");
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
+  await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 * * * *" }), env);
   const line = log.mock.calls.map(([text]) => String(text)).find((text) => text.includes('"msg":"cleanup finished"'));
   log.mockRestore();
   return JSON.parse(line!).reports;
