@@ -1,6 +1,6 @@
 import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { Config } from "../config";
-import { randomId } from "../encoding";
+import { fromBase64url, randomId } from "../encoding";
 import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
 
 /** RFC 9068 §2.1: access tokens are typed so that no other JWT can pass for one. */
@@ -49,6 +49,7 @@ export async function verifyAccessTokenSignature(
   nowMs = Date.now(),
 ): Promise<AccessTokenCheck> {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) return { ok: false, reason: "too_long" };
+  if (!isCanonicalCompactJws(token)) return { ok: false, reason: "not_canonical" };
   try {
     const { payload } = await jwtVerify(token, (header) => keyFor(keys, header.kid), {
       algorithms: [ACCESS_TOKEN_ALGORITHM],
@@ -70,6 +71,15 @@ export async function verifyAccessTokenSignature(
     if (error instanceof TypeError || error instanceof SyntaxError) return { ok: false, reason: "malformed" };
     throw error;
   }
+}
+
+/**
+ * RFC 7515 §2: each part is unpadded base64url. jose decodes leniently (padding, spare trailing
+ * bits), so without this one token would have many spellings that all verify.
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split(".");
+  return parts.length === 3 && parts.every((part) => part.length > 0 && fromBase64url(part) !== null);
 }
 
 function keyFor(keys: KeySet, kid: unknown): CryptoKey {
