@@ -193,7 +193,7 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     const { victim } = await victimAndAttacker();
     const claims = claimsFor(victim);
     const { sid: _sid, ...withoutSid } = claims;
-    const sign = (payload: Record<string, unknown>) => signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid: serviceKid() }, payload);
+    const sign = (payload: unknown) => signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid: serviceKid() }, payload);
     await expectRefusedEverywhere(victim, {
       "exp as a string": await sign({ ...claims, exp: String(claims.exp) }),
       "exp as an array": await sign({ ...claims, exp: [claims.exp] }),
