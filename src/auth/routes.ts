@@ -61,7 +61,9 @@ authRoutes.post("/login", async (c) => {
   // Unknown emails pay for a full PBKDF2 run too: the answer and its timing are the same.
   const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !valid) throw new ApiError("invalid_credentials");
-  return startSession(c, user, body, 200);
+  // A password change may land while this one is being checked: the session must not outlive it.
+  const stillCurrent = async () => (await usersRepository(c.env.DB).findById(user.id))?.passwordHash === user.passwordHash;
+  return startSession(c, user, body, 200, stillCurrent);
 });
 
 authRoutes.post("/refresh", async (c) => {
@@ -147,6 +149,10 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
     if (!result.ok) throw new ApiError("invalid_token");
   }
   await withDatabase(() => users.updatePassword(userId, passwordHash, Date.now()));
+  // Again, now the new hash is stored: a login that checked the old password and started its
+  // session after the first sweep is ended here (or ends itself, seeing the hash changed).
+  // The new password is stored either way, so a failure here is logged (by callRegistry), not reported.
+  if (body.sign_out_others) await callRegistry(() => registry.revokeOtherSessions(sessionId, "password_changed")).catch(() => undefined);
   return c.body(null, 204);
 });
 
@@ -163,12 +169,25 @@ async function startSession(
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
   status: 200 | 201,
+  credentialsStillCurrent?: () => Promise<boolean>,
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
   const device = describeDevice(c.req.header("User-Agent"), body.device_name);
   const place = describePlace(c.req.raw);
   const created = await callRegistry(() => registryFor(c.env, user.id).createSession({ userId: user.id, device, place }));
+  if (credentialsStillCurrent) {
+    // Nothing half-written: a session no token will be issued for is ended before refusing.
+    const abandon = () => callRegistry(() => registryFor(c.env, user.id).endSession(created.session.id));
+    const current = await withDatabase(credentialsStillCurrent).catch(async (error: unknown) => {
+      await abandon();
+      throw error;
+    });
+    if (!current) {
+      await abandon();
+      throw new ApiError("invalid_credentials");
+    }
+  }
   const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";
