@@ -144,6 +144,19 @@ describe("login under faults", () => {
   }
 });
 
+describe("login re-check under faults", () => {
+  it("should answer 503 and end the new session when D1 fails at the check that the password is still current", async () => {
+    const [device] = (await signInOn("laptop")) as [SignedIn];
+    // The first read of the account (the password check) succeeds; the re-read after the session starts fails.
+    let reads = 0;
+    breakWorkerD1((sql) => sql.startsWith("select") && sql.includes('from "users"') && ++reads === 2);
+    await expectUnavailable(await loginRequest(device.email), "service_unavailable");
+    vi.restoreAllMocks();
+    const sessions = await registrySessions(device.userId);
+    expect(sessions.filter((s) => s.revoked_at === null).map((s) => s.id)).toEqual([device.sessionId]);
+  });
+});
+
 describe("refresh under faults", () => {
   for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
     it(`should answer 503, rotate nothing and keep the token usable when the registry ${name}`, async () => {

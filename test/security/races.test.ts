@@ -5,6 +5,7 @@ import { call, expectProblem, me, PASSWORD, refresh, signInOn, signUp, USER_AGEN
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
@@ -78,6 +79,95 @@ describe("concurrency on one session (RFC 9700 §4.14.2, ASVS V7.4)", () => {
       await expectProblem(await me(phone.accessToken), 401, "invalid_token");
       expect((await me(laptop.accessToken)).status).toBe(200);
     }
+  });
+});
+
+/**
+ * Holds one step of a request at a known point until the test opens it. It polls plain flags
+ * rather than sharing a promise: workerd runs each request in its own I/O context, and a promise
+ * resolved from another context may never resume the held request.
+ */
+function gate() {
+  const state = { reached: false, opened: false };
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+  return {
+    hold: async () => {
+      state.reached = true;
+      await until(() => state.opened);
+    },
+    arrived: () => until(() => state.reached),
+    open: () => {
+      state.opened = true;
+    },
+  };
+}
+
+const liveSessionIds = async (token: string) =>
+  ((await (await call("/v1/sessions", { token })).json()) as { sessions: { id: string }[] }).sessions.map((s) => s.id);
+
+describe("a login with the old password racing a password change (ASVS V7.4.3)", () => {
+  it("should refuse a login whose password check started before the change and finished after it", async () => {
+    const [laptop] = (await signInOn("laptop")) as [SignedIn];
+    // Seam: the login's PBKDF2 (the first deriveBits after this) is held until the change has completed.
+    const held = gate();
+    const deriveBits = crypto.subtle.deriveBits.bind(crypto.subtle);
+    let first = true;
+    vi.spyOn(crypto.subtle, "deriveBits").mockImplementation(async (algorithm, key, length) => {
+      if (first) {
+        first = false;
+        await held.hold();
+      }
+      return deriveBits(algorithm, key, length);
+    });
+    const login = call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: PASSWORD, token_transport: "body" } });
+    await held.arrived();
+    const changed = await call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: "the owner's new passphrase" } });
+    expect(changed.status).toBe(204);
+    held.open();
+    const response = await login;
+    vi.restoreAllMocks();
+    // The attacker who knew the old password holds nothing that works, and no session was left behind.
+    expect(response.status).toBe(401);
+    expect(await liveSessionIds(laptop.accessToken)).toEqual([laptop.sessionId]);
+  });
+
+  it("should end a session started from the old password between the change's sweep and its stored hash", async () => {
+    const [laptop] = (await signInOn("laptop")) as [SignedIn];
+    // Seam: the change's D1 write of the new hash is held while a login with the old password runs to the end.
+    const held = gate();
+    const prepare = env.DB.prepare.bind(env.DB);
+    const holdRun = (statement: D1PreparedStatement): D1PreparedStatement =>
+      new Proxy(statement, {
+        get(target, property) {
+          const value = Reflect.get(target, property) as unknown;
+          if (typeof value !== "function") return value;
+          if (property === "bind") return (...args: unknown[]) => holdRun(value.apply(target, args));
+          if (property === "run" || property === "all" || property === "raw" || property === "first") {
+            return async (...args: unknown[]) => {
+              await held.hold();
+              return value.apply(target, args);
+            };
+          }
+          return value.bind(target);
+        },
+      });
+    vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => (sql.toLowerCase().startsWith("update \"users\"") ? holdRun(prepare(sql)) : prepare(sql)));
+    const change = call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: "the owner's new passphrase" } });
+    await held.arrived();
+    const login = await call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: PASSWORD, token_transport: "body" } });
+    held.open();
+    expect((await change).status).toBe(204);
+    vi.restoreAllMocks();
+    if (login.status === 200) {
+      const body = (await login.json()) as { access_token: string; refresh_token: string };
+      await expectProblem(await me(body.access_token), 401, "invalid_token");
+      await expectProblem(await refresh(body.refresh_token), 401, "invalid_refresh_token");
+    } else {
+      expect(login.status).toBe(401);
+    }
+    expect(await liveSessionIds(laptop.accessToken)).toEqual([laptop.sessionId]);
   });
 });
 
