@@ -260,6 +260,14 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     expect(verify).toHaveBeenCalledTimes(1);
   });
 
+  it("should not let one user end or see another user's session by its id", async () => {
+    const { victim, attacker } = await victimAndAttacker();
+    await expectProblem(await call(`/v1/sessions/${victim.sessionId}`, { method: "DELETE", token: attacker.accessToken }), 404, "not_found");
+    const listed = (await (await call("/v1/sessions", { token: attacker.accessToken })).json()) as { sessions: { id: string }[] };
+    expect(listed.sessions.map((s) => s.id)).toEqual([attacker.sessionId]);
+    expect((await me(victim.accessToken)).status).toBe(200);
+  });
+
   it("should refuse malformed Authorization headers on logout too, without ending any session", async () => {
     const { victim } = await victimAndAttacker();
     for (const authorization of ["Bearer", "Bearer ", `Bearer  ${victim.accessToken}`, `Basic ${btoa("a:b")}`, `Bearer ${victim.accessToken} extra`, `Token ${victim.accessToken}`]) {
