@@ -107,7 +107,7 @@ function gate() {
 const liveSessionIds = async (token: string) =>
   ((await (await call("/v1/sessions", { token })).json()) as { sessions: { id: string }[] }).sessions.map((s) => s.id);
 
-describe("a login with the old password racing a password change (ASVS V7.4.3)", () => {
+describe("a login with the old password racing a password change (ASVS V7.4, V6.2)", () => {
   it("should refuse a login whose password check started before the change and finished after it", async () => {
     const [laptop] = (await signInOn("laptop")) as [SignedIn];
     // Seam: the login's PBKDF2 (the first deriveBits after this) is held until the change has completed.
