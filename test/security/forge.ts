@@ -107,11 +107,24 @@ export function nonCanonicalVariants(token: string): Record<string, string> {
   const variants: Record<string, string> = {
     "padding on the signature": `${h}.${p}.${s}==`,
     "padding on the payload": `${h}.${p}=.${s}`,
-    "standard alphabet (+ and /)": token.replace(/-/g, "+").replace(/_/g, "/"),
     "trailing bits of the signature changed": `${h}.${p}.${flipLowBit(s)}`,
   };
+  const standardAlphabet = token.replace(/-/g, "+").replace(/_/g, "/");
+  if (standardAlphabet !== token) variants["standard alphabet (+ and /)"] = standardAlphabet;
   // The header and payload lengths vary; a part whose length is 2 or 3 mod 4 has spare trailing bits.
   if (p.length % 4 !== 0) variants["trailing bits of the payload changed"] = `${h}.${flipLowBit(p)}.${s}`;
   if (h.length % 4 !== 0) variants["trailing bits of the header changed"] = `${flipLowBit(h)}.${p}.${s}`;
   return variants;
+}
+
+/**
+ * A genuine access token for a session (service key, genuine claims) whose text contains `-` or `_`,
+ * so that its standard-alphabet spelling differs from it. About one token in fifteen has neither.
+ */
+export async function genuineTokenWithUrlSafeCharacters(subject: { userId: string; sessionId: string }): Promise<string> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const token = await signWithServiceKey({ ...claimsFor(subject), jti: `at_${attempt.toString().padStart(22, "0")}` });
+    if (/[-_]/.test(token)) return token;
+  }
+  throw new Error("no token with - or _ in 100 attempts");
 }

@@ -5,6 +5,7 @@ import {
   AUDIENCE,
   claimsFor,
   decodePart,
+  genuineTokenWithUrlSafeCharacters,
   ISSUER,
   nonCanonicalVariants,
   publicKeyForms,
@@ -161,8 +162,10 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
 
   it("should refuse non-canonical base64url spellings of a genuine token while its session is live", async () => {
     const { victim } = await victimAndAttacker();
-    const variants = nonCanonicalVariants(victim.accessToken);
-    expect(variants["standard alphabet (+ and /)"]).not.toBe(victim.accessToken);
+    const token = await genuineTokenWithUrlSafeCharacters(victim);
+    expect((await me(token)).status).toBe(200);
+    const variants = nonCanonicalVariants(token);
+    expect(Object.keys(variants)).toContain("standard alphabet (+ and /)");
     // One token, one spelling: anything keyed on the token string cannot be side-stepped by re-spelling it.
     await expectRefusedEverywhere(victim, variants);
   });
@@ -170,7 +173,14 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
   it("should refuse every non-canonical spelling of a token once its session is revoked", async () => {
     const { victim, victimPhone } = await victimAndAttacker();
     expect((await call(`/v1/sessions/${victimPhone.sessionId}`, { method: "DELETE", token: victim.accessToken })).status).toBe(204);
-    await expectRefusedEverywhere(victim, nonCanonicalVariants(victimPhone.accessToken));
+    const issued = nonCanonicalVariants(victimPhone.accessToken);
+    const minted = nonCanonicalVariants(await genuineTokenWithUrlSafeCharacters(victimPhone));
+    expect(Object.keys(minted)).toContain("standard alphabet (+ and /)");
+    const variants = Object.fromEntries([
+      ...Object.entries(issued).map(([name, token]) => [`issued token, ${name}`, token]),
+      ...Object.entries(minted).map(([name, token]) => [`minted token, ${name}`, token]),
+    ]);
+    await expectRefusedEverywhere(victim, variants);
     // The original spelling too, except on logout, which the contract makes idempotent (204).
     for (const path of ["/v1/me", "/v1/sessions"]) await expectProblem(await call(path, { token: victimPhone.accessToken }), 401, "invalid_token");
     await expectProblem(await call("/v1/auth/logout-all", { method: "POST", token: victimPhone.accessToken }), 401, "invalid_token");
