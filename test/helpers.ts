@@ -44,6 +44,8 @@ export interface SignedIn {
   accessToken: string;
   refreshToken: string;
   email: string;
+  /** The client address the device signed in from, where the test chose one. */
+  ip?: string;
 }
 
 /** Cookie value of the refresh cookie in a response, if one was set (and not cleared). */
@@ -56,27 +58,29 @@ export function refreshCookieOf(response: Response): { value: string; attributes
 }
 
 export async function signUp(device: Device = "laptop", email = uniqueEmail(), password = PASSWORD): Promise<SignedIn> {
+  const ip = freshIp();
   const response = await call("/v1/auth/signup", {
     method: "POST",
     json: { email, password, token_transport: "body" },
-    headers: { "User-Agent": USER_AGENTS[device], "CF-Connecting-IP": "203.0.113.7" },
+    headers: { "User-Agent": USER_AGENTS[device], "CF-Connecting-IP": ip },
   });
   expect(response.status).toBe(201);
-  return signedIn(await response.json(), email);
+  return signedIn(await response.json(), email, ip);
 }
 
 export async function signIn(email: string, device: Device = "laptop", password = PASSWORD): Promise<SignedIn> {
+  const ip = freshIp();
   const response = await call("/v1/auth/login", {
     method: "POST",
     json: { email, password, token_transport: "body" },
-    headers: { "User-Agent": USER_AGENTS[device] },
+    headers: { "User-Agent": USER_AGENTS[device], "CF-Connecting-IP": ip },
   });
   expect(response.status).toBe(200);
-  return signedIn(await response.json(), email);
+  return signedIn(await response.json(), email, ip);
 }
 
-function signedIn(body: any, email: string): SignedIn {
-  return { userId: body.user.id, sessionId: body.session.id, accessToken: body.access_token, refreshToken: body.refresh_token, email };
+function signedIn(body: any, email: string, ip: string): SignedIn {
+  return { userId: body.user.id, sessionId: body.session.id, accessToken: body.access_token, refreshToken: body.refresh_token, email, ip };
 }
 
 /** Signs one user in on several devices: the first signs up, the rest log in. */

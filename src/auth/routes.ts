@@ -80,7 +80,9 @@ authRoutes.post("/login", async (c) => {
   if (!user || !valid) throw new ApiError("invalid_credentials");
   // Only someone who knows the password learns that the account is disabled.
   if (user.disabledAt !== null) throw new ApiError("account_disabled");
-  return startSession(c, user, body, 200);
+  // A password change may land while this one is being checked: the session must not outlive it.
+  const stillCurrent = async () => (await usersRepository(c.env.DB).findById(user.id))?.passwordHash === user.passwordHash;
+  return startSession(c, user, body, 200, stillCurrent);
 });
 
 authRoutes.post("/refresh", async (c) => {
@@ -172,6 +174,10 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
     signedOutOthers = result.revoked;
   }
   await withDatabase(() => users.updatePassword(userId, passwordHash, Date.now()));
+  // Again, now the new hash is stored: a login that checked the old password and started its
+  // session after the first sweep is ended here (or ends itself, seeing the hash changed).
+  // The new password is stored either way, so a failure here is logged (by callRegistry), not reported.
+  if (body.sign_out_others) await callRegistry(() => registry.revokeOtherSessions(sessionId, "password_changed")).catch(() => undefined);
   // The password has changed: a registry failure now must not turn that success into an error.
   try {
     await registry.recordPasswordChange(sessionId, { signedOutOthers, place: describePlace(c.req.raw) });
@@ -194,6 +200,7 @@ async function startSession(
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
   status: 200 | 201,
+  credentialsStillCurrent?: () => Promise<boolean>,
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
@@ -220,6 +227,18 @@ async function startSession(
       {},
       { max_sessions: created.maxSessions },
     );
+  }
+  if (credentialsStillCurrent) {
+    // Nothing half-written: a session no token will be issued for is ended before refusing.
+    const abandon = () => callRegistry(() => registry.endSession(sessionId));
+    const current = await withDatabase(credentialsStillCurrent).catch(async (error: unknown) => {
+      await abandon();
+      throw error;
+    });
+    if (!current) {
+      await abandon();
+      throw new ApiError("invalid_credentials");
+    }
   }
   const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
   c.header("Cache-Control", "no-store");

@@ -31,7 +31,14 @@ export const newPassword = z
   .max(256, "must be at most 256 characters")
   .refine(wellFormed, "must be valid Unicode");
 
-/** A password being checked, not set: only bounded, so a 10 KB value never reaches PBKDF2. */
-export const presentedPassword = z.string().min(1, "is required").max(256, "must be at most 256 characters");
+/**
+ * A password being checked, not set: bounded, so a 10 KB value never reaches PBKDF2, and well-formed,
+ * because UTF-8 encoding turns a lone surrogate into U+FFFD and would match a different password.
+ */
+export const presentedPassword = z
+  .string()
+  .min(1, "is required")
+  .max(256, "must be at most 256 characters")
+  .refine(wellFormed, "must be valid Unicode");
 
 export const tokenTransport = z.enum(["cookie", "body"]).default("cookie");

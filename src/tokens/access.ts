@@ -1,6 +1,6 @@
-import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { Config } from "../config";
-import { randomId } from "../encoding";
+import { fromBase64url, randomId } from "../encoding";
 import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
 
 /** RFC 9068 §2.1: access tokens are typed so that no other JWT can pass for one. */
@@ -50,6 +50,7 @@ export async function verifyAccessTokenSignature(
   options: { acceptExpired?: boolean } = {},
 ): Promise<AccessTokenCheck> {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) return { ok: false, reason: "too_long" };
+  if (!isCanonicalCompactJws(token)) return { ok: false, reason: "not_canonical" };
   try {
     const { payload } = await jwtVerify(token, (header) => keyFor(keys, header.kid), {
       algorithms: [ACCESS_TOKEN_ALGORITHM],
@@ -58,9 +59,7 @@ export async function verifyAccessTokenSignature(
       audience: config.audience,
       requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
       maxTokenAge: config.accessTokenTtlSeconds,
-      currentDate: new Date(nowMs),
-      // Only logout accepts an expired token: ending a session needs proof of possession, not freshness.
-      ...(options.acceptExpired ? { clockTolerance: config.refreshTokenTtlSeconds } : {}),
+      currentDate: new Date(options.acceptExpired ? checkedAt(token, nowMs, config) : nowMs),
     });
     const { sub, sid, jti, iat, exp } = payload;
     if (typeof sub !== "string" || !ID_PATTERN.test(sub) || !sub.startsWith("usr_")) return { ok: false, reason: "bad_sub" };
@@ -73,6 +72,31 @@ export async function verifyAccessTokenSignature(
     if (error instanceof TypeError || error instanceof SyntaxError) return { ok: false, reason: "malformed" };
     throw error;
   }
+}
+
+/**
+ * RFC 7515 §2: each part is unpadded base64url. jose decodes leniently (padding, spare trailing
+ * bits), so without this one token would have many spellings that all verify.
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split(".");
+  return parts.length === 3 && parts.every((part) => part.length > 0 && fromBase64url(part) !== null);
+}
+
+/**
+ * Only logout accepts an expired token: ending a session needs proof of possession, not freshness.
+ * Such a token is checked as of the second before it expired (so `iat`, `nbf` and every other
+ * claim are still checked), and only within the refresh lifetime after that.
+ */
+function checkedAt(token: string, nowMs: number, config: Config): number {
+  let exp: unknown;
+  try {
+    exp = decodeJwt(token).exp;
+  } catch {
+    return nowMs;
+  }
+  if (typeof exp !== "number" || exp * 1000 > nowMs || nowMs - exp * 1000 > config.refreshTokenTtlSeconds * 1000) return nowMs;
+  return exp * 1000 - 1000;
 }
 
 function keyFor(keys: KeySet, kid: unknown): CryptoKey {

@@ -24,7 +24,7 @@ describe("new-device detection", () => {
     expect(events[0]).toMatchObject({
       type: "signed_in",
       session_id: laptop.sessionId,
-      details: { device: { name: "Chrome on Windows", browser: "Chrome", os: "Windows", type: "desktop" }, place: { ip: "203.0.113.7" } },
+      details: { device: { name: "Chrome on Windows", browser: "Chrome", os: "Windows", type: "desktop" }, place: { ip: laptop.ip } },
     });
   });
 });

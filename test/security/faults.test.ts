@@ -1,0 +1,260 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { SessionRegistry } from "../../src/sessions/registry";
+import { call, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, signUp, uniqueEmail, type SignedIn } from "../helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
+const injected = () => new Error("injected fault");
+const overloaded = () => Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), { overloaded: true });
+
+/**
+ * Seam: the Worker reaches D1 only through `c.env.DB.prepare` / `.batch` (drizzle calls them), and
+ * `c.env` in the pool is the very `env` object imported here. Failing them replaces D1 for the
+ * Worker only; the Durable Object has its own binding (see `breakRegistryD1`).
+ * `when` picks which statements fail, so a failure can be placed at one step of a flow.
+ */
+function breakWorkerD1(when: (sql: string) => boolean = () => true) {
+  const prepare = env.DB.prepare.bind(env.DB);
+  const prepareSpy = vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => {
+    if (when(sql.toLowerCase())) throw new Error(`D1_ERROR: injected fault (${sql.slice(0, 30)})`);
+    return prepare(sql);
+  });
+  const batchSpy = vi.spyOn(env.DB, "batch").mockRejectedValue(injected());
+  return { prepareSpy, batchSpy };
+}
+
+/**
+ * Seam: every registry call goes through `env.SESSION_REGISTRY.get(id)` (registryFor). The stub it
+ * returns here fails the named methods (all of them when none are named) and passes the rest to
+ * the real Durable Object; it replaces the RPC hop, the production handling of its failure runs.
+ */
+function breakRegistry(fault: () => Error, methods?: string[]) {
+  const namespace = env.SESSION_REGISTRY;
+  const get = namespace.get.bind(namespace);
+  return vi.spyOn(namespace, "get").mockImplementation((id) => {
+    const real = get(id) as unknown as Record<string | symbol, (...args: unknown[]) => unknown>;
+    return new Proxy(real, {
+      get(target, property) {
+        if (typeof property === "string" && (!methods || methods.includes(property))) return () => Promise.reject(fault());
+        const value = target[property];
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as never;
+  });
+}
+
+/** Seam (as in test/storage/mirror.test.ts): the registry writes D1 through `this.env.DB`; swap it for one that always throws. */
+async function breakRegistryD1(userId: string) {
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    const self = instance as unknown as { env: Env };
+    const failing = new Proxy(env.DB, { get: () => () => { throw injected(); } });
+    self.env = { ...self.env, DB: failing };
+  });
+}
+async function repairRegistryD1(userId: string) {
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    (instance as unknown as { env: Env }).env = env;
+  });
+}
+
+async function registrySessions(userId: string) {
+  return runInDurableObject(registry(userId), (_instance, state) =>
+    state.storage.sql.exec<{ id: string; revoked_at: number | null; refresh_generation: number }>("SELECT id, revoked_at, refresh_generation FROM sessions").toArray(),
+  );
+}
+const userByEmail = (email: string) => env.DB.prepare("SELECT id FROM users WHERE email = ?").bind(email).first<{ id: string }>();
+
+/** A 503 problem+json with the given code, `Retry-After`, and no token or cookie in it. */
+async function expectUnavailable(response: Response, code: "registry_unavailable" | "service_unavailable") {
+  expect(response.status).toBe(503);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/problem\+json/);
+  expect(response.headers.get("Retry-After")).toBe("1");
+  expect(refreshCookieOf(response)).toBeNull();
+  const body = await response.text();
+  expect(JSON.parse(body).code).toBe(code);
+  expect(body).not.toMatch(/access_token|refresh_token|injected|D1_ERROR|overloaded/);
+}
+
+const signupRequest = (email: string) => call("/v1/auth/signup", { method: "POST", json: { email, password: PASSWORD, token_transport: "body" } });
+const loginRequest = (email: string) => call("/v1/auth/login", { method: "POST", json: { email, password: PASSWORD } });
+
+describe("signup under faults (contract: nothing half-written)", () => {
+  it("should answer 503 and store nothing when D1 fails to insert the account", async () => {
+    const email = uniqueEmail("d1down");
+    const { prepareSpy } = breakWorkerD1();
+    await expectUnavailable(await signupRequest(email), "service_unavailable");
+    expect(prepareSpy).toHaveBeenCalled();
+    vi.restoreAllMocks();
+    expect(await userByEmail(email)).toBeNull();
+    expect((await signupRequest(email)).status).toBe(201);
+  });
+
+  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+    it(`should answer 503 and leave no account behind when the registry ${name}`, async () => {
+      const email = uniqueEmail("dodown");
+      const get = breakRegistry(fault);
+      await expectUnavailable(await signupRequest(email), "registry_unavailable");
+      expect(get).toHaveBeenCalled();
+      vi.restoreAllMocks();
+      // The insert was undone: no account without its first session, and the email is free again.
+      expect(await userByEmail(email)).toBeNull();
+      const retry = await signupRequest(email);
+      expect(retry.status).toBe(201);
+    });
+  }
+
+  it("should issue no token when the registry fails and D1 then fails to undo the account insert", async () => {
+    const email = uniqueEmail("double");
+    breakRegistry(injected);
+    breakWorkerD1((sql) => sql.startsWith("delete"));
+    await expectUnavailable(await signupRequest(email), "registry_unavailable");
+    vi.restoreAllMocks();
+    // Known gap (README): the account row stays without a session. It holds no token and no
+    // session, and its owner can still sign in with the password just chosen.
+    expect(await userByEmail(email)).not.toBeNull();
+    expect((await loginRequest(email)).status).toBe(200);
+  });
+});
+
+describe("login under faults", () => {
+  it("should answer 503 and start no session when D1 cannot look the account up", async () => {
+    const [device] = (await signInOn("laptop")) as [SignedIn];
+    const before = await registrySessions(device.userId);
+    breakWorkerD1();
+    await expectUnavailable(await loginRequest(device.email), "service_unavailable");
+    vi.restoreAllMocks();
+    expect(await registrySessions(device.userId)).toEqual(before);
+  });
+
+  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+    it(`should answer 503 with no token and no session when the registry ${name}`, async () => {
+      const [device] = (await signInOn("laptop")) as [SignedIn];
+      const before = await registrySessions(device.userId);
+      breakRegistry(fault, ["createSession"]);
+      await expectUnavailable(await loginRequest(device.email), "registry_unavailable");
+      vi.restoreAllMocks();
+      expect(await registrySessions(device.userId)).toEqual(before);
+      await signIn(device.email);
+    });
+  }
+});
+
+describe("login re-check under faults", () => {
+  it("should answer 503 and end the new session when D1 fails at the check that the password is still current", async () => {
+    const [device] = (await signInOn("laptop")) as [SignedIn];
+    // The first read of the account (the password check) succeeds; the re-read after the session starts fails.
+    let reads = 0;
+    breakWorkerD1((sql) => sql.startsWith("select") && sql.includes('from "users"') && ++reads === 2);
+    await expectUnavailable(await loginRequest(device.email), "service_unavailable");
+    vi.restoreAllMocks();
+    const sessions = await registrySessions(device.userId);
+    expect(sessions.filter((s) => s.revoked_at === null).map((s) => s.id)).toEqual([device.sessionId]);
+  });
+});
+
+describe("refresh under faults", () => {
+  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+    it(`should answer 503, rotate nothing and keep the token usable when the registry ${name}`, async () => {
+      const device = await signUp();
+      breakRegistry(fault, ["refresh"]);
+      await expectUnavailable(await refresh(device.refreshToken), "registry_unavailable");
+      vi.restoreAllMocks();
+      expect((await registrySessions(device.userId))[0]).toMatchObject({ refresh_generation: 0, revoked_at: null });
+      expect((await refresh(device.refreshToken)).status).toBe(200);
+    });
+  }
+
+  it("should let a client whose refresh answer was lost retry inside the grace window without forking the chain", async () => {
+    const device = await signUp();
+    const namespace = env.SESSION_REGISTRY;
+    const get = namespace.get.bind(namespace);
+    // Seam: the registry rotates, then the answer is lost on the way back (the hop fails after the write).
+    vi.spyOn(namespace, "get").mockImplementationOnce((id) => {
+      const real = get(id);
+      return { refresh: async (token: string) => { await real.refresh(token); throw injected(); } } as never;
+    });
+    await expectUnavailable(await refresh(device.refreshToken), "registry_unavailable");
+    expect((await registrySessions(device.userId))[0]!.refresh_generation).toBe(1);
+    const retried = await refresh(device.refreshToken);
+    expect(retried.status).toBe(200);
+    const { refresh_token } = (await retried.json()) as { refresh_token: string };
+    expect((await refresh(refresh_token)).status).toBe(200);
+  });
+
+  it("should keep refreshing while D1 is down everywhere: the registry alone decides", async () => {
+    const device = await signUp();
+    const { prepareSpy } = breakWorkerD1();
+    await breakRegistryD1(device.userId);
+    const response = await refresh(device.refreshToken);
+    expect(response.status).toBe(200);
+    expect(prepareSpy).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    await repairRegistryD1(device.userId);
+  });
+});
+
+describe("protected routes and revocation under faults (fail closed)", () => {
+  const routes = (device: SignedIn, other: SignedIn): [string, () => Promise<Response>][] => [
+    ["GET /v1/me", () => me(device.accessToken)],
+    ["GET /v1/sessions", () => call("/v1/sessions", { token: device.accessToken })],
+    ["DELETE /v1/sessions/{id}", () => call(`/v1/sessions/${other.sessionId}`, { method: "DELETE", token: device.accessToken })],
+    ["POST /v1/auth/logout", () => call("/v1/auth/logout", { method: "POST", token: other.accessToken })],
+    ["POST /v1/auth/logout-others", () => call("/v1/auth/logout-others", { method: "POST", token: device.accessToken })],
+    ["POST /v1/auth/logout-all", () => call("/v1/auth/logout-all", { method: "POST", token: device.accessToken })],
+    ["POST /v1/auth/password", () => call("/v1/auth/password", { method: "POST", token: device.accessToken, json: { current_password: PASSWORD, new_password: "another passphrase" } })],
+  ];
+
+  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+    it(`should answer 503, never 200 or 204, on every protected route when the registry ${name}`, async () => {
+      const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
+      breakRegistry(fault);
+      for (const [route, send] of routes(laptop, phone)) {
+        const response = await send();
+        expect(response.status, route).toBe(503);
+        await expectUnavailable(response, "registry_unavailable");
+      }
+      vi.restoreAllMocks();
+      // None of those calls revoked anything or changed the password.
+      expect((await me(laptop.accessToken)).status).toBe(200);
+      expect((await me(phone.accessToken)).status).toBe(200);
+      await signIn(laptop.email, "tablet", PASSWORD);
+    });
+  }
+
+  it("should still revoke at once when D1 is down, and report the revocation to D1 after repair", async () => {
+    const [laptop, phone, tablet] = (await signInOn("laptop", "phone", "tablet")) as [SignedIn, SignedIn, SignedIn];
+    await breakRegistryD1(laptop.userId);
+    const { prepareSpy } = breakWorkerD1();
+    expect((await call("/v1/auth/logout-others", { method: "POST", token: laptop.accessToken })).status).toBe(200);
+    expect(prepareSpy).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    for (const device of [phone, tablet]) expect((await me(device.accessToken)).status).toBe(401);
+    await repairRegistryD1(laptop.userId);
+    await runDurableObjectAlarm(registry(laptop.userId));
+    const rows = await env.DB.prepare("SELECT id, revoked_at FROM sessions WHERE user_id = ?").bind(laptop.userId).all<{ id: string; revoked_at: number | null }>();
+    expect(Object.fromEntries(rows.results.map((r) => [r.id, r.revoked_at !== null]))).toEqual({ [laptop.sessionId]: false, [phone.sessionId]: true, [tablet.sessionId]: true });
+  });
+
+  it("should answer 503 from GET /v1/me when D1 cannot load the user, not a partial 200", async () => {
+    const device = await signUp();
+    breakWorkerD1();
+    await expectUnavailable(await me(device.accessToken), "service_unavailable");
+  });
+
+  it("should leave the old password in force, and the other devices signed out, when D1 fails to store a new password", async () => {
+    const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
+    breakWorkerD1((sql) => sql.startsWith("update"));
+    await expectUnavailable(await call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: "never stored passphrase" } }), "service_unavailable");
+    vi.restoreAllMocks();
+    expect((await me(phone.accessToken)).status).toBe(401);
+    expect((await me(laptop.accessToken)).status).toBe(200);
+    await signIn(laptop.email, "tablet", PASSWORD);
+    expect((await loginRequest(laptop.email)).status).toBe(200);
+    expect((await call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: "never stored passphrase" } })).status).toBe(401);
+  });
+});
