@@ -6,6 +6,7 @@ import { authRoutes } from "./auth/routes";
 import { ApiError, problemResponse } from "./errors";
 import { MAX_BODY_BYTES } from "./http/body";
 import { allowMethods } from "./http/methods";
+import { liveRoutes } from "./live/routes";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { jwksRoutes } from "./tokens/routes";
 
@@ -23,6 +24,7 @@ allowMethods(app, "/healthz", ["GET"]);
 app.route("/.well-known", jwksRoutes);
 app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
+app.route("/v1/sessions/live", liveRoutes);
 app.route("/v1/sessions", sessionRoutes);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));

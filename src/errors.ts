@@ -13,6 +13,7 @@ export type ErrorCode =
   | "csrf_rejected"
   | "session_limit_reached"
   | "rate_limited"
+  | "upgrade_required"
   | "registry_unavailable"
   | "service_unavailable"
   | "internal_error";
@@ -29,6 +30,7 @@ const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   csrf_rejected: [403, "Cross-origin request refused"],
   session_limit_reached: [409, "Too many active sessions"],
   rate_limited: [429, "Too many requests"],
+  upgrade_required: [426, "This endpoint only speaks WebSocket"],
   registry_unavailable: [503, "The session registry could not be reached"],
   service_unavailable: [503, "The service is temporarily unavailable"],
   internal_error: [500, "Internal error"],

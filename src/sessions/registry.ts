@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
 import type { DeviceInfo, Place } from "../devices/device";
 import { digestsEqual, randomId } from "../encoding";
+import { CLOSE, type PublishableEvent } from "../live/events";
+import { LiveSockets } from "../live/sockets";
 import {
   deriveSuccessor,
   hashRefreshToken,
@@ -12,6 +14,7 @@ import {
 } from "../tokens/refresh";
 import { MirrorOutbox } from "./registry-outbox";
 import { migrateRegistrySchema, type RegistryRow } from "./registry-schema";
+import { sessionJson } from "./view";
 
 /** Why a session ended; recorded on the session and shown in its history. */
 export type RevokeReason =
@@ -65,10 +68,12 @@ export class SessionRegistry extends DurableObject<Env> {
   #userId: string | null;
   #alarmAt: number | null = null;
   readonly #outbox: MirrorOutbox;
+  readonly #sockets: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#sockets = new LiveSockets(ctx);
     migrateRegistrySchema(this.#sql);
     this.#outbox = new MirrorOutbox(this.#sql, {
       database: () => this.env.DB,
@@ -112,8 +117,10 @@ export class SessionRegistry extends DurableObject<Env> {
     });
     this.#live.set(sessionId, { expiresAt, lastActiveAt: now, persistedActiveAt: now });
     this.#scheduleAlarm(expiresAt);
+    const session = this.#view(this.#row(sessionId)!);
+    this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
     await this.#outbox.flush();
-    return { session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
+    return { session, refreshToken: token.raw };
   }
 
   /**
@@ -246,12 +253,40 @@ export class SessionRegistry extends DurableObject<Env> {
     return { revoked };
   }
 
+  // The live channel (docs/live.md): the Worker verifies the access token, then forwards the
+  // upgrade here; liveness is checked here, where revocation happens.
+
+  override fetch(request: Request): Response {
+    const sessionId = LiveSockets.sessionIdOf(request);
+    if (sessionId === null || !this.#liveNow(sessionId, Date.now())) return new Response(null, { status: 401 });
+    return this.#sockets.accept(sessionId);
+  }
+
+  override webSocketMessage(socket: WebSocket): void {
+    this.#sockets.onMessage(socket, (sessionId) => this.#liveNow(sessionId, Date.now()));
+  }
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    this.#sockets.onClose(socket, code);
+  }
+
+  override webSocketError(socket: WebSocket): void {
+    this.#sockets.onClose(socket, 1011);
+  }
+
+  /** For other modules (sign-in risk detection) to tell the user's devices something, live. */
+  publishLive(event: PublishableEvent): void {
+    this.#sockets.publish(event);
+  }
+
   /** Retries the D1 mirror, drops expired sessions, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const mirrored = await this.#outbox.flush();
     const now = Date.now();
-    for (const [id, live] of this.#live) if (live.expiresAt <= now) this.#live.delete(id);
+    const expired = [...this.#live].filter(([, live]) => live.expiresAt <= now).map(([id]) => id);
+    for (const id of expired) this.#live.delete(id);
+    this.#sockets.ended(expired, "expired", CLOSE.sessionExpired, now);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
     this.#sql.exec("DELETE FROM sessions WHERE expires_at <= ? AND version = mirrored_version", now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
@@ -307,6 +342,8 @@ export class SessionRegistry extends DurableObject<Env> {
       }
     });
     for (const id of ending) this.#live.delete(id);
+    // Inside the revoking call, so the device is told and cut off before the caller hears "done".
+    this.#sockets.ended(ending, reason, CLOSE.sessionRevoked, now);
     return ending.length;
   }
 
