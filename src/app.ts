@@ -9,16 +9,15 @@ import { allowMethods } from "./http/methods";
 import { liveRoutes } from "./live/routes";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { jwksRoutes } from "./tokens/routes";
+import { securityHeaders } from "./web/headers";
+import { webRoutes } from "./web/routes";
 
 export const app = new Hono<AppEnv>();
 
-app.use(async (c, next) => {
-  await next();
-  c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
-});
+app.use(securityHeaders);
 app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problemResponse(new ApiError("payload_too_large", `The limit is ${MAX_BODY_BYTES} bytes`)) }));
 
+app.route("/", webRoutes);
 app.get("/healthz", (c) => c.json({ status: "ok" }));
 allowMethods(app, "/healthz", ["GET"]);
 app.route("/.well-known", jwksRoutes);
