@@ -37,38 +37,53 @@ function showView(signedIn) {
   if (!signedIn) show($("history"), false);
 }
 
+/** Row elements by session id: rows are updated in place, so an open rename form or focus survives live updates. */
+/** @type {Map<string, HTMLLIElement>} */
+const rows = new Map();
+
 function renderDevices() {
   const list = $("device-list");
   const sorted = [...sessions.values()].sort((a, b) => Number(b.current) - Number(a.current) || Date.parse(b.last_active_at) - Date.parse(a.last_active_at));
-  list.replaceChildren(...sorted.map(deviceRow));
+  for (const [id, row] of rows) {
+    if (sessions.has(id)) continue;
+    row.remove();
+    rows.delete(id);
+  }
+  sorted.forEach((session, index) => {
+    let row = rows.get(session.id);
+    if (!row) rows.set(session.id, (row = createRow(session.id)));
+    updateRow(row, session);
+    // Only move what is out of place: taking a row out of the DOM would drop its focus.
+    if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
+  });
   show($("sign-out-others"), sorted.length > 1);
 }
 
-/** @param {any} session */
-function deviceRow(session) {
+/** @param {string} id */
+function createRow(id) {
   const template = /** @type {HTMLTemplateElement} */ ($("device-template"));
   const row = /** @type {HTMLLIElement} */ (template.content.firstElementChild?.cloneNode(true));
-  row.dataset.sessionId = session.id;
+  row.dataset.sessionId = id;
+  row.querySelector(".sign-out-button")?.addEventListener("click", () => void signOutDevice(id, row));
+  wireRename(row, id, /** @type {HTMLButtonElement} */ (row.querySelector(".rename-button")));
+  return row;
+}
+
+/** @param {HTMLLIElement} row @param {any} session */
+function updateRow(row, session) {
   const type = ["desktop", "mobile", "tablet"].includes(session.device.type) ? session.device.type : "other";
   row.querySelector("use")?.setAttribute("href", `#icon-${type}`);
   const name = session.device.name ?? "Unknown device";
   text(row, ".device-name", name);
   show(/** @type {HTMLElement} */ (row.querySelector(".this-device")), session.current);
-  if (session.current) row.classList.add("current");
+  row.classList.toggle("current", session.current);
   // The type always; the browser and OS too unless the name already says exactly that.
   const platform = [session.device.browser, session.device.os].filter(Boolean).join(" on ");
   text(row, ".platform", [TYPE_LABELS[type], platform === name ? "" : platform].filter(Boolean).join(" · "));
   text(row, ".place", [placeOf(session.location), session.ip].filter(Boolean).join(" · ") || "Unknown location");
-  const active = /** @type {HTMLElement} */ (row.querySelector(".active"));
-  active.dataset.at = session.last_active_at;
-  active.textContent = activeText(session);
-  const signOut = /** @type {HTMLButtonElement} */ (row.querySelector(".sign-out-button"));
-  signOut.setAttribute("aria-label", session.current ? "Sign out of this device" : `Sign out ${name}`);
-  signOut.addEventListener("click", () => void signOutDevice(session, row));
-  const renameButton = /** @type {HTMLButtonElement} */ (row.querySelector(".rename-button"));
-  renameButton.setAttribute("aria-label", `Rename ${name}`);
-  wireRename(row, session, renameButton);
-  return row;
+  text(row, ".active", activeText(session));
+  row.querySelector(".sign-out-button")?.setAttribute("aria-label", session.current ? "Sign out of this device" : `Sign out ${name}`);
+  row.querySelector(".rename-button")?.setAttribute("aria-label", `Rename ${name}`);
 }
 
 /** @param {HTMLElement} root @param {string} selector @param {string} value */
@@ -105,8 +120,10 @@ function ago(at) {
 
 // ---- actions -----------------------------------------------------------------------------------
 
-/** @param {any} session @param {HTMLElement} row */
-async function signOutDevice(session, row) {
+/** @param {string} id @param {HTMLElement} row */
+async function signOutDevice(id, row) {
+  const session = sessions.get(id);
+  if (!session) return;
   if (session.current) return signOut();
   try {
     await client.api(`/v1/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE" });
@@ -123,12 +140,12 @@ async function signOutDevice(session, row) {
   }
 }
 
-/** @param {HTMLElement} row @param {any} session @param {HTMLButtonElement} button */
-function wireRename(row, session, button) {
+/** @param {HTMLElement} row @param {string} id @param {HTMLButtonElement} button */
+function wireRename(row, id, button) {
   const form = /** @type {HTMLFormElement} */ (row.querySelector(".rename"));
   const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("name"));
   button.addEventListener("click", () => {
-    input.value = session.device.name ?? "";
+    input.value = sessions.get(id)?.device.name ?? "";
     show(form, true);
     show(button, false);
     input.focus();
@@ -142,10 +159,13 @@ function wireRename(row, session, button) {
   form.addEventListener("keydown", (event) => event.key === "Escape" && close());
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const name = input.value.trim();
     try {
-      const result = await client.api(`/v1/sessions/${encodeURIComponent(session.id)}`, { method: "PATCH", json: { name: input.value.trim() } });
-      const updated = result?.session ?? { ...session, device: { ...session.device, name: input.value.trim() } };
-      sessions.set(session.id, { ...updated, current: session.current });
+      const result = await client.api(`/v1/sessions/${encodeURIComponent(id)}`, { method: "PATCH", json: { name } });
+      const session = sessions.get(id);
+      const device = { ...session?.device, ...(result?.session?.device ?? { name }) };
+      if (session) sessions.set(id, { ...session, device });
+      close();
       renderDevices();
     } catch (error) {
       // PATCH /v1/sessions/{id} may not exist on this server yet: say so instead of failing silently.
@@ -229,7 +249,7 @@ client.addEventListener("connection", (event) => {
 client.addEventListener("signedout", (event) => {
   const reason = /** @type {CustomEvent} */ (event).detail.reason;
   sessions.clear();
-  $("device-list").replaceChildren();
+  renderDevices();
   showView(false);
   const messages = {
     revoked: "This device was signed out from another device.",
