@@ -64,6 +64,17 @@ export class LiveSockets {
     }
   }
 
+  /**
+   * Sessions reached their expiry. Sockets of sessions the registry no longer holds at all are
+   * included: an object that was evicted reloads only live sessions, while hibernated sockets of
+   * sessions that expired meanwhile are still attached to it.
+   */
+  expired(sessionIds: readonly string[], isLive: (sessionId: string) => boolean, now: number): void {
+    const orphans = this.ctx.getWebSockets().map((socket) => attachmentOf(socket).sessionId).filter((id) => !isLive(id));
+    const ending = [...new Set([...sessionIds, ...orphans])];
+    if (ending.length > 0) this.ended(ending, "expired", CLOSE.sessionExpired, now);
+  }
+
   /** Anything a client sends (but the auto-answered ping) re-checks its session, and is otherwise ignored. */
   onMessage(socket: WebSocket, isLive: (sessionId: string) => boolean): void {
     if (!isLive(attachmentOf(socket).sessionId)) closeQuietly(socket, CLOSE.sessionRevoked);

@@ -286,7 +286,7 @@ export class SessionRegistry extends DurableObject<Env> {
     const now = Date.now();
     const expired = [...this.#live].filter(([, live]) => live.expiresAt <= now).map(([id]) => id);
     for (const id of expired) this.#live.delete(id);
-    this.#sockets.ended(expired, "expired", CLOSE.sessionExpired, now);
+    this.#sockets.expired(expired, (id) => this.#live.has(id), now);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
     this.#sql.exec("DELETE FROM sessions WHERE expires_at <= ? AND version = mirrored_version", now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());

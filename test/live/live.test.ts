@@ -1,4 +1,4 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { configFrom } from "../../src/config";
@@ -90,6 +90,24 @@ describe("the live channel", () => {
     expect(await onPhone.next()).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId });
     expect((await within(onPhone.closed)).code).toBe(4001);
     expect(await onLaptop.next()).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId });
+    onLaptop.socket.close(1000);
+  });
+
+  it("should close an expired session's hibernated socket with 4002 when the alarm runs, and tell the others", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    const onLaptop = await connect(laptop!.accessToken);
+    const onPhone = await connect(phone!.accessToken);
+    const stub = registry(laptop!.userId);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE sessions SET expires_at = ? WHERE id = ?", Date.now() - 1000, phone!.sessionId);
+    });
+    // Evicted, the object reloads only live sessions; the phone's socket stays attached, hibernated.
+    await evictDurableObject(stub);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
+    expect(await within(onPhone.closed)).toEqual({ code: 4002, reason: "session expired" });
+    expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
+    expect(onLaptop.socket.readyState).toBe(WebSocket.OPEN);
     onLaptop.socket.close(1000);
   });
 
