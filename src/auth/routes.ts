@@ -37,6 +37,7 @@ export const authRoutes = new Hono<AppEnv>();
 
 authRoutes.post("/signup", async (c) => {
   const body = await readJson(c, signupBody);
+  assertCookieSignInSameOrigin(c, body);
   const user: UserRow = {
     id: randomId("usr"),
     email: body.email,
@@ -57,6 +58,7 @@ authRoutes.post("/signup", async (c) => {
 
 authRoutes.post("/login", async (c) => {
   const body = await readJson(c, loginBody);
+  assertCookieSignInSameOrigin(c, body);
   const user = await withDatabase(() => usersRepository(c.env.DB).findByEmail(body.email));
   // Unknown emails pay for a full PBKDF2 run too: the answer and its timing are the same.
   const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
@@ -152,6 +154,14 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
 
 for (const path of ["/signup", "/login", "/refresh", "/logout", "/logout-others", "/logout-all", "/password"]) {
   allowMethods(authRoutes, path, ["POST"]);
+}
+
+/**
+ * Login CSRF: a foreign page must not sign the browser into an account of its choosing (its
+ * cookie would then follow every later visit). Only the cookie transport sets a cookie.
+ */
+function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transport: "cookie" | "body" }): void {
+  if (body.token_transport === "cookie") assertSameOrigin(c);
 }
 
 /**
