@@ -31,6 +31,7 @@ export type ClientEventName = "signedin" | "signedout" | "live" | "connection";
 /** Close codes of the live channel (docs/live.md). */
 export declare const CLOSE_SESSION_REVOKED = 4001;
 export declare const CLOSE_SESSION_EXPIRED = 4002;
+export declare const CLOSE_REPLACED = 4008;
 export declare class ApiProblem extends Error {
     status: number;
     code: string;

@@ -241,7 +241,7 @@ client.addEventListener("live", (event) => {
 
 client.addEventListener("connection", (event) => {
   const state = /** @type {CustomEvent} */ (event).detail.state;
-  $("live-state").textContent = state === "open" ? "Live" : "Reconnecting…";
+  $("live-state").textContent = state === "open" ? "Live" : state === "closed" ? "Not live: reload to reconnect" : "Reconnecting…";
   // Events sent while the socket was down are not replayed: reload the list on every (re)connect.
   if (state === "open") void loadDevices().catch(() => {});
 });

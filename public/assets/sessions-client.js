@@ -24,6 +24,7 @@ const LIVE_PROTOCOL = "sessions.v1";
 /** Close codes of the live channel (docs/live.md). */
 export const CLOSE_SESSION_REVOKED = 4001;
 export const CLOSE_SESSION_EXPIRED = 4002;
+export const CLOSE_REPLACED = 4008;
 
 export class ApiProblem extends Error {
   /** @param {Problem} problem */
@@ -222,6 +223,8 @@ export class SessionsClient extends EventTarget {
       this.#socket = null;
       if (event.code === CLOSE_SESSION_REVOKED) return this.#clear("revoked", true);
       if (event.code === CLOSE_SESSION_EXPIRED) return this.#clear("expired", true);
+      // Replaced by a newer socket of this session: reconnecting would only close another tab's.
+      if (event.code === CLOSE_REPLACED) return void this.dispatchEvent(new CustomEvent("connection", { detail: { state: "closed" } }));
       this.#reconnectLater();
     });
   }
