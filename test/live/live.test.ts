@@ -111,6 +111,15 @@ describe("the live channel", () => {
     onLaptop.socket.close(1000);
   });
 
+  it("should close the oldest socket of a session with 4008 once it has more than 16", async () => {
+    const [laptop] = await signInOn("laptop");
+    const sockets = [];
+    for (let i = 0; i < 17; i++) sockets.push(await connect(laptop!.accessToken));
+    expect(await within(sockets[0]!.closed)).toEqual({ code: 4008, reason: "too many connections" });
+    expect(sockets.slice(1).every((s) => s.socket.readyState === WebSocket.OPEN)).toBe(true);
+    for (const s of sockets.slice(1)) s.socket.close(1000);
+  });
+
   it("should deliver an event published through the registry's internal publish hook", async () => {
     const [laptop] = await signInOn("laptop");
     const onLaptop = await connect(laptop!.accessToken);
