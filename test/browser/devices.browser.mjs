@@ -1,9 +1,6 @@
 // Browser tests of the devices page: Debian's Chromium driven by playwright-core against
 // `wrangler dev`. Run: `npm run test:browser` (add `-- --screenshots` to refresh docs/*.png).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./server.mjs";
 
@@ -150,7 +147,6 @@ test("renaming a device updates the list, or says plainly that the server cannot
 // ---- runner ------------------------------------------------------------------------------------
 
 const server = await startDevServer();
-const profile = mkdtempSync(join(tmpdir(), "edge-sessions-chromium-"));
 let passed = 0;
 let failed = 0;
 let browser;
@@ -166,9 +162,9 @@ try {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      // A fresh, empty profile directory for every run (the contexts themselves are incognito-like).
-      `--disk-cache-dir=${join(profile, "cache")}`,
     ],
+    // launch() starts Chromium with a new, empty temporary --user-data-dir and deletes it on close;
+    // each test device is a separate incognito-like context with its own cookie jar.
   });
   for (const { name, fn } of tests) {
     try {
@@ -186,7 +182,6 @@ try {
 } finally {
   await browser?.close().catch(() => {});
   await server.stop();
-  rmSync(profile, { recursive: true, force: true });
 }
 if (failed > 0) console.log(server.output.join("").slice(-3000));
 console.log(`${passed} passed, ${failed} failed`);
