@@ -103,6 +103,11 @@ export class SessionsClient extends EventTarget {
 
   /** Ends this session on the server and everywhere in this browser. */
   async signOut() {
+    // Stop listening first: the server's own `session_revoked` for this logout is not news.
+    this.#live = false;
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close(1000);
     const headers = this.#accessToken ? { Authorization: `Bearer ${this.#accessToken}` } : undefined;
     await fetch(`${this.baseUrl}/v1/auth/logout`, { method: "POST", headers, credentials: "same-origin" }).catch(() => {});
     this.#clear("signed_out", true);
@@ -213,7 +218,7 @@ export class SessionsClient extends EventTarget {
       if (event.data === "pong") return;
       /** @type {LiveEvent} */
       const live = JSON.parse(String(event.data));
-      if (live.type === "session_revoked" && live.session_id === this.#sessionId) return this.#clear("revoked", true);
+      if (live.type === "session_revoked" && live.session_id === this.#sessionId) return this.#clear(live.reason === "signed_out" ? "signed_out" : "revoked", true);
       if (live.type === "session_expired" && live.session_id === this.#sessionId) return this.#clear("expired", true);
       this.dispatchEvent(new CustomEvent("live", { detail: live }));
     });
