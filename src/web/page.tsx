@@ -28,6 +28,9 @@ export function DevicesPage() {
         <main id="main" tabindex={-1}>
           <div id="notice" class="notice" role="status" aria-live="polite" hidden></div>
           <p id="loading" class="muted">Loading…</p>
+          <noscript>
+            <p class="notice">This page needs JavaScript to sign in and list your devices.</p>
+          </noscript>
           <AuthSection />
           <DevicesSection />
           <PasswordSection />
