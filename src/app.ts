@@ -10,24 +10,25 @@ import { MAX_BODY_BYTES } from "./http/body";
 import { allowMethods } from "./http/methods";
 import { oauthRoutes } from "./oauth/routes";
 import { requestLog } from "./ops/logging";
+import { liveRoutes } from "./live/routes";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { jwksRoutes } from "./tokens/routes";
+import { securityHeaders } from "./web/headers";
+import { webRoutes } from "./web/routes";
 
 export const app = new Hono<AppEnv>();
 
 app.use(requestLog);
-app.use(async (c, next) => {
-  await next();
-  c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
-});
+app.use(securityHeaders);
 app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problemResponse(new ApiError("payload_too_large", `The limit is ${MAX_BODY_BYTES} bytes`)) }));
 
+app.route("/", webRoutes);
 app.get("/healthz", (c) => c.json({ status: "ok" }));
 allowMethods(app, "/healthz", ["GET"]);
 app.route("/.well-known", jwksRoutes);
 app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
+app.route("/v1/sessions/live", liveRoutes);
 app.route("/v1/sessions", sessionRoutes);
 app.route("/v1/oauth", oauthRoutes);
 app.route("/v1/security-events", securityEventRoutes);

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "rate_limited"
   | "account_disabled"
   | "admin_unauthorized"
+  | "upgrade_required"
   | "registry_unavailable"
   | "service_unavailable"
   | "internal_error";
@@ -35,6 +36,7 @@ const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   rate_limited: [429, "Too many requests"],
   account_disabled: [403, "This account is disabled"],
   admin_unauthorized: [401, "Admin credential missing or wrong"],
+  upgrade_required: [426, "This endpoint only speaks WebSocket"],
   registry_unavailable: [503, "The session registry could not be reached"],
   service_unavailable: [503, "The service is temporarily unavailable"],
   internal_error: [500, "Internal error"],

@@ -39,6 +39,7 @@ export const authRoutes = new Hono<AppEnv>();
 
 authRoutes.post("/signup", async (c) => {
   const body = await readJson(c, signupBody);
+  assertCookieSignInSameOrigin(c, body);
   // Before the PBKDF2 work: mass signups from one address are refused cheaply.
   const config = configFrom(c.env);
   await countAttempt(c.env, `signup-ip:${clientAddress(c)}`, config.signupPerIp);
@@ -63,6 +64,7 @@ authRoutes.post("/signup", async (c) => {
 
 authRoutes.post("/login", async (c) => {
   const body = await readJson(c, loginBody);
+  assertCookieSignInSameOrigin(c, body);
   // Limits first, before any PBKDF2 work, and on the same path for known and unknown emails.
   const attempt = await admitSignIn(c, body.email);
   let user: UserRow | undefined;
@@ -189,6 +191,14 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
 
 for (const path of ["/signup", "/login", "/refresh", "/logout", "/logout-others", "/logout-all", "/password"]) {
   allowMethods(authRoutes, path, ["POST"]);
+}
+
+/**
+ * Login CSRF: a foreign page must not sign the browser into an account of its choosing (its
+ * cookie would then follow every later visit). Only the cookie transport sets a cookie.
+ */
+function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transport: "cookie" | "body" }): void {
+  if (body.token_transport === "cookie") assertSameOrigin(c);
 }
 
 /**

@@ -5,6 +5,8 @@ import { digestsEqual, randomId } from "../encoding";
 import { EventLog } from "../events/event-log";
 import { deviceDetails, placeDetails, revokedBy, type NewEvent } from "../events/events";
 import { WebhookOutbox } from "../events/webhook-outbox";
+import { CLOSE } from "../live/events";
+import { LiveSockets } from "../live/sockets";
 import {
   deriveSuccessor,
   hashRefreshToken,
@@ -17,6 +19,7 @@ import { MirrorOutbox } from "./registry-outbox";
 import { RiskWatch } from "./registry-risk";
 import { migrateRegistrySchema, type RegistryRow } from "./registry-schema";
 import { planSessionLimit } from "./session-limit";
+import { sessionJson } from "./view";
 
 /** Why a session ended; recorded on the session and shown in its history. */
 export type RevokeReason =
@@ -55,6 +58,8 @@ export type RefreshResult =
  * can then end a session up to this much early, never late.
  */
 const ACTIVITY_PERSIST_INTERVAL_MS = 60_000;
+/** Security events that are also pushed live to the user's devices as `suspicious_sign_in`. */
+const SUSPICIOUS: ReadonlySet<string> = new Set(["new_device", "impossible_travel", "session_network_changed"]);
 /**
  * How stale `last_active_at` may be in D1. Activity alone (requests, refreshes) marks a session
  * for the mirror only once its D1 copy is this old, so an active session costs D1 one write an
@@ -97,10 +102,12 @@ export class SessionRegistry extends DurableObject<Env> {
    * counting here keeps the refresh to its one registry call. Eviction resets it, which is harmless.
    */
   readonly #refreshWindows = new Map<string, { endsAt: number; count: number }>();
+  readonly #sockets: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#sockets = new LiveSockets(ctx);
     migrateRegistrySchema(this.#sql);
     this.#events = new EventLog(this.#sql);
     this.#outbox = new MirrorOutbox(this.#sql, {
@@ -176,8 +183,10 @@ export class SessionRegistry extends DurableObject<Env> {
       return { ok: false, code: "session_limit_reached", maxSessions: config.maxSessions };
     }
     this.#scheduleAlarm(expiresAt);
+    const session = this.#view(this.#row(sessionId)!);
+    this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
     await this.#flush();
-    return { ok: true, session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
+    return { ok: true, session, refreshToken: token.raw };
   }
 
   /**
@@ -347,6 +356,27 @@ export class SessionRegistry extends DurableObject<Env> {
     return { revoked };
   }
 
+  // The live channel (docs/live.md): the Worker verifies the access token, then forwards the
+  // upgrade here; liveness is checked here, where revocation happens.
+
+  override fetch(request: Request): Response {
+    const sessionId = LiveSockets.sessionIdOf(request);
+    if (sessionId === null || !this.#liveNow(sessionId, Date.now())) return new Response(null, { status: 401 });
+    return this.#sockets.accept(sessionId);
+  }
+
+  override webSocketMessage(socket: WebSocket): void {
+    this.#sockets.onMessage(socket, (sessionId) => this.#liveNow(sessionId, Date.now()));
+  }
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    this.#sockets.onClose(socket, code);
+  }
+
+  override webSocketError(socket: WebSocket): void {
+    this.#sockets.onClose(socket, 1011);
+  }
+
   /** Retries the D1 mirror, posts due webhooks, drops expired sessions, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
@@ -354,7 +384,9 @@ export class SessionRegistry extends DurableObject<Env> {
     const nextWebhook = await this.#webhooks.deliverDue();
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = Date.now();
-    for (const [id, live] of this.#live) if (live.expiresAt <= now) this.#live.delete(id);
+    const expired = [...this.#live].filter(([, live]) => live.expiresAt <= now).map(([id]) => id);
+    for (const id of expired) this.#live.delete(id);
+    this.#sockets.expired(expired, (id) => this.#live.has(id), now);
     for (const [id, window] of this.#refreshWindows) if (window.endsAt <= now) this.#refreshWindows.delete(id);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
     this.#sql.exec("DELETE FROM sessions WHERE expires_at <= ? AND version = mirrored_version", now);
@@ -465,6 +497,8 @@ export class SessionRegistry extends DurableObject<Env> {
       }
     });
     for (const id of ending) this.#live.delete(id);
+    // Inside the revoking call, so the device is told and cut off before the caller hears "done".
+    this.#sockets.ended(ending, reason, CLOSE.sessionRevoked, now);
     return ending.length;
   }
 
@@ -493,6 +527,10 @@ export class SessionRegistry extends DurableObject<Env> {
     const webhook = configFrom(this.env).securityWebhookUrl !== null;
     this.#events.record(event, now, webhook);
     if (webhook) this.#webhookDue = true;
+    // Risk findings also reach the user's open devices at once (docs/live.md).
+    if (SUSPICIOUS.has(event.type) && event.sessionId !== null) {
+      this.#sockets.publish({ type: "suspicious_sign_in", session_id: event.sessionId, reasons: [event.type], at: new Date(now).toISOString() });
+    }
   }
 
   #view(row: RegistryRow): SessionView {

@@ -81,3 +81,14 @@ describe("login", () => {
     await expectProblem(await login({ email: "x@example.com", password: "p".repeat(20_000) }), 413, "payload_too_large");
   });
 });
+
+describe("login CSRF", () => {
+  it("should refuse a cookie sign-in or signup from a foreign Origin, and allow the service's own Origin and body-transport clients", async () => {
+    const [foreign, own] = [{ Origin: "https://evil.example" }, { Origin: "https://auth.test" }];
+    const { email } = await signUp();
+    await expectProblem(await login({ email, password: PASSWORD }, foreign), 403, "csrf_rejected");
+    await expectProblem(await signup({ email: uniqueEmail(), password: PASSWORD }, foreign), 403, "csrf_rejected");
+    expect((await login({ email, password: PASSWORD }, own)).status).toBe(200);
+    expect((await login({ email, password: PASSWORD, token_transport: "body" }, foreign)).status).toBe(200);
+  });
+});

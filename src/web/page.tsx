@@ -1,0 +1,138 @@
+import { IconSprite } from "./icons";
+
+/**
+ * Server-rendered skeleton: every section starts hidden and the script reveals what applies.
+ * Device rows come from a <template>, filled with textContent only (device names are user input).
+ */
+export function DevicesPage() {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <title>Your devices</title>
+        <link rel="stylesheet" href="/assets/devices.css" />
+        <script type="module" src="/assets/devices-page.js"></script>
+      </head>
+      <body>
+        <IconSprite />
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="topbar">
+          <h1>Your devices</h1>
+          <div class="account" id="account" hidden>
+            <span id="whoami"></span>
+            <button type="button" id="sign-out" class="secondary">Sign out</button>
+          </div>
+        </header>
+        <main id="main" tabindex={-1}>
+          <div id="notice" class="notice" role="status" aria-live="polite" hidden></div>
+          <p id="loading" class="muted">Loading…</p>
+          <noscript>
+            <p class="notice">This page needs JavaScript to sign in and list your devices.</p>
+          </noscript>
+          <AuthSection />
+          <DevicesSection />
+          <PasswordSection />
+          <section id="history" aria-labelledby="history-title" hidden>
+            <h2 id="history-title">Security history</h2>
+            <ol id="history-list" class="history"></ol>
+          </section>
+        </main>
+        <DeviceTemplate />
+      </body>
+    </html>
+  );
+}
+
+function AuthSection() {
+  return (
+    <section id="auth" aria-labelledby="auth-title" hidden>
+      <h2 id="auth-title">Sign in</h2>
+      <form id="auth-form" class="card" data-mode="signin" novalidate>
+        <label for="email">Email</label>
+        <input id="email" name="email" type="email" autocomplete="username" required />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" minlength={8} required />
+        <label for="device-name">
+          Name this device <span class="muted">(optional)</span>
+        </label>
+        <input id="device-name" name="device_name" type="text" maxlength={64} autocomplete="off" />
+        <p id="auth-error" class="error" role="alert" hidden></p>
+        <div class="actions">
+          <button type="submit" id="auth-submit">Sign in</button>
+          <button type="button" id="auth-toggle" class="link">Create an account instead</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function DevicesSection() {
+  return (
+    <section id="devices" aria-labelledby="devices-title" hidden>
+      <div class="section-head">
+        <h2 id="devices-title" tabindex={-1}>Signed-in devices</h2>
+        <span id="live-state" class="live" aria-live="polite"></span>
+      </div>
+      <ul id="device-list" class="devices"></ul>
+      <p id="devices-error" class="error" role="alert" hidden></p>
+      <button type="button" id="sign-out-others" class="danger">Sign out all other devices</button>
+    </section>
+  );
+}
+
+function PasswordSection() {
+  return (
+    <section id="password-section" aria-labelledby="password-title" hidden>
+      <h2 id="password-title">Change password</h2>
+      <form id="password-form" class="card" novalidate>
+        <input type="text" name="username" id="password-username" autocomplete="username" hidden />
+        <label for="current-password">Current password</label>
+        <input id="current-password" name="current_password" type="password" autocomplete="current-password" required />
+        <label for="new-password">New password</label>
+        <input id="new-password" name="new_password" type="password" autocomplete="new-password" minlength={8} required />
+        <label class="check">
+          <input type="checkbox" name="sign_out_others" checked /> Sign out my other devices
+        </label>
+        <p id="password-result" role="status" hidden></p>
+        <div class="actions">
+          <button type="submit">Change password</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function DeviceTemplate() {
+  return (
+    <template id="device-template">
+      <li class="device">
+        <svg class="icon" aria-hidden="true" focusable="false">
+          <use href="#icon-other"></use>
+        </svg>
+        <div class="info">
+          <p class="name">
+            <span class="device-name"></span> <span class="this-device" hidden>This device</span>
+          </p>
+          <p class="meta platform"></p>
+          <p class="meta place"></p>
+          <p class="meta active"></p>
+          <form class="rename" hidden>
+            <label>
+              <span class="visually-hidden">New name for this device</span>
+              <input name="name" type="text" maxlength={64} required autocomplete="off" />
+            </label>
+            <button type="submit">Save</button>
+            <button type="button" class="secondary cancel">Cancel</button>
+          </form>
+          <p class="error row-error" role="alert" hidden></p>
+        </div>
+        <div class="row-actions">
+          <button type="button" class="secondary rename-button">Rename</button>
+          <button type="button" class="danger sign-out-button">Sign out</button>
+        </div>
+      </li>
+    </template>
+  );
+}

@@ -1,0 +1,57 @@
+// Starts `npm run dev` on a free port for the browser tests, and always stops it again.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once /healthz answers; `stop()` ends wrangler and everything it started. */
+export async function startDevServer({ timeoutMs = 120_000 } = {}) {
+  const port = await freePort();
+  // localhost, not 127.0.0.1: Chromium treats http://localhost as a secure context, which the
+  // `Secure` + `__Host-` refresh cookie needs.
+  const origin = `http://localhost:${port}`;
+  const output = [];
+  // Its own process group, so stopping reaches npm, wrangler and workerd alike.
+  const child = spawn("npm", ["run", "dev", "--", "--port", String(port)], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  child.stdout.on("data", (chunk) => output.push(String(chunk)));
+  child.stderr.on("data", (chunk) => output.push(String(chunk)));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      if ((await fetch(`${origin}/healthz`)).ok) return { origin, stop, output };
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not become healthy:\n${output.join("").slice(-4000)}`);
+}
