@@ -1,0 +1,65 @@
+// The micro-benchmarks: every variant measured inside one workerd process, in interleaved rounds.
+import { percentile, round } from "./stats.mjs";
+
+/** The variants, in the order the table lists them. `key` names the operation in worker/variants.ts. */
+export const VARIANTS = [
+  { key: "stateless", label: "(1) stateless: verify only" },
+  { key: "floor", label: "(2) floor: verify + no-op DO RPC" },
+  { key: "strict", label: "(3) strict: verify + registry check(sid)" },
+  { key: "cached", label: "(4) cached: verify + in-isolate cache (5 s)" },
+  { key: "d1", label: "(5) per-request D1: verify + SELECT sessions" },
+  { key: "better_auth", label: "(6) Better Auth getSession (D1, no cookie cache)" },
+  { key: "refresh", label: "(7) refresh: tag + DO rotation + sign" },
+  { key: "signin", label: "(8) sign-in: D1 user + PBKDF2 + createSession + sign" },
+  { key: "pbkdf2", label: "    bare PBKDF2-SHA256, 100,000 iterations" },
+  { key: "strict_s10", label: "strict, user with 10 live sessions" },
+  { key: "strict_s100", label: "strict, user with 100 live sessions" },
+  { key: "list_s1", label: "list sessions, 1 live session" },
+  { key: "list_s10", label: "list sessions, 10 live sessions" },
+  { key: "list_s100", label: "list sessions, 100 live sessions" },
+];
+
+/**
+ * Each batch should take about `targetMs`: the worker's clock ticks in whole milliseconds, so a
+ * 30 ms batch carries at most ~3% quantisation error, and the error has no sign preference.
+ */
+export async function runMicro(post, state, { rounds, targetMs, log }) {
+  // Calibration: a few small batches per variant give a per-op estimate to size the real batches.
+  const estimate = {};
+  for (let pass = 0; pass < 3; pass++) {
+    const batches = VARIANTS.map(({ key }) => ({ name: key, n: key === "signin" || key === "pbkdf2" ? 1 : 20 }));
+    for (const result of await post("/round", { state, batches })) {
+      estimate[result.name] = Math.max(result.ms / result.n, 0.01);
+    }
+  }
+  const sizes = Object.fromEntries(VARIANTS.map(({ key }) => [key, Math.max(1, Math.min(3000, Math.round(targetMs / estimate[key])))]));
+  log(`batch sizes: ${JSON.stringify(sizes)}`);
+
+  const samples = Object.fromEntries(VARIANTS.map(({ key }) => [key, []]));
+  const totals = Object.fromEntries(VARIANTS.map(({ key }) => [key, { ops: 0, ms: 0 }]));
+  for (let r = 0; r < rounds; r++) {
+    // Round-robin with a rotating start, so no variant always runs first or after the same neighbour.
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length].key);
+    const results = await post("/round", { state, batches: order.map((name) => ({ name, n: sizes[name] })) });
+    if (results.reduce((sum, x) => sum + x.ms, 0) === 0) throw new Error("the worker's clock did not advance: batch timing is impossible");
+    for (const { name, n, ms } of results) {
+      samples[name].push((ms * 1000) / n);
+      totals[name].ops += n;
+      totals[name].ms += ms;
+    }
+    if ((r + 1) % 10 === 0) log(`round ${r + 1}/${rounds}`);
+  }
+
+  const variants = {};
+  for (const { key, label } of VARIANTS) {
+    variants[key] = {
+      label,
+      batchSize: sizes[key],
+      batches: samples[key].length,
+      p50_us: round(percentile(samples[key], 50)),
+      p99_us: round(percentile(samples[key], 99)),
+      ops_per_s: round((totals[key].ops * 1000) / totals[key].ms, 0),
+    };
+  }
+  return variants;
+}

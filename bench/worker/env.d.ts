@@ -1,0 +1,9 @@
+import type { MeasuredSessionRegistry, NoopObject } from "./objects";
+
+declare global {
+  /** The bench Worker's bindings: the service's own plus the two bench-only Durable Objects. */
+  interface BenchEnv extends Env {
+    NOOP: DurableObjectNamespace<NoopObject>;
+    MEASURED_REGISTRY: DurableObjectNamespace<MeasuredSessionRegistry>;
+  }
+}

@@ -1,0 +1,104 @@
+import { verifyPassword, pbkdf2, PBKDF2_ITERATIONS } from "../../src/auth/password";
+import { configFrom } from "../../src/config";
+import { usersRepository } from "../../src/db/users";
+import { describeDevice, describePlace } from "../../src/devices/device";
+import { randomId } from "../../src/encoding";
+import { verifiedCaller } from "../../src/sessions/guard";
+import { callRegistry, registryFor } from "../../src/sessions/registry-client";
+import { signAccessToken } from "../../src/tokens/access";
+import { loadKeySet } from "../../src/tokens/keys";
+import { genuineRefreshToken } from "../../src/tokens/refresh";
+import { peerAuthFor } from "./better-auth";
+import { LivenessCache } from "./cached-check";
+
+/** What /setup made and the driver hands back with every round. */
+export interface BenchState {
+  /** Access tokens of users holding 1, 10 and 100 live sessions (the token is one of them). */
+  tokens: { s1: string; s10: string; s100: string };
+  peerCookie: string;
+  signIn: { email: string; password: string };
+  userAgent: string;
+}
+
+export type Operation = (env: BenchEnv, state: BenchState, request: Request) => Promise<unknown>;
+
+const cache = new LivenessCache(10_000, 5_000);
+/** The refresh chain advances with every rotation, so its current token lives in the isolate. */
+export const refreshChain = { token: "" };
+/** Fixed: random values are not allowed at global scope, and the salt does not change the cost. */
+const PBKDF2_SALT = new Uint8Array(16).fill(7);
+
+const bearer = (token: string) => `Bearer ${token}`;
+
+async function strict(env: BenchEnv, token: string) {
+  const caller = await verifiedCaller(env, bearer(token));
+  if (!(await callRegistry(() => registryFor(env, caller.userId).check(caller.sessionId)))) throw new Error("session not live");
+}
+
+async function list(env: BenchEnv, token: string) {
+  const caller = await verifiedCaller(env, bearer(token));
+  const result = await callRegistry(() => registryFor(env, caller.userId).listSessions(caller.sessionId));
+  if (!result.ok) throw new Error("session not live");
+  return result.sessions.length;
+}
+
+export const operations: Record<string, Operation> = {
+  /** (1) Signature and claims only: no revocation at all. */
+  stateless: (env, state) => verifiedCaller(env, bearer(state.tokens.s1)),
+  /** (2) The floor: the same verification plus one Durable Object round trip that does nothing. */
+  floor: async (env, state) => {
+    const caller = await verifiedCaller(env, bearer(state.tokens.s1));
+    if (!(await env.NOOP.get(env.NOOP.idFromName(caller.userId)).ping())) throw new Error("unreachable");
+  },
+  /** (3) This service's strict check: verification plus the user's registry `check(sid)`. */
+  strict: (env, state) => strict(env, state.tokens.s1),
+  /** (4) Verification plus a bounded in-isolate cache of liveness (5 s, 10,000 entries). */
+  cached: async (env, state) => {
+    const caller = await verifiedCaller(env, bearer(state.tokens.s1));
+    const now = Date.now();
+    if (cache.fresh(caller.sessionId, now)) return;
+    if (!(await callRegistry(() => registryFor(env, caller.userId).check(caller.sessionId)))) throw new Error("session not live");
+    cache.remember(caller.sessionId, now);
+  },
+  /** (5) The per-request D1 design: verification plus one indexed read of the sessions table. */
+  d1: async (env, state) => {
+    const caller = await verifiedCaller(env, bearer(state.tokens.s1));
+    const row = await env.DB.prepare("SELECT revoked_at, expires_at FROM sessions WHERE id = ?")
+      .bind(caller.sessionId)
+      .first<{ revoked_at: number | null; expires_at: number }>();
+    if (!row || row.revoked_at !== null || row.expires_at <= Date.now()) throw new Error("session not live");
+  },
+  /** (6) The peer: Better Auth's database-backed getSession on D1, cookie cache off. */
+  better_auth: async (env, state) => {
+    const session = await peerAuthFor(env).api.getSession({ headers: new Headers({ Cookie: state.peerCookie }) });
+    if (!session) throw new Error("Better Auth returned no session");
+  },
+  /** (7) A refresh as the route does it: tag check, the registry's rotation, a new access token. */
+  refresh: async (env) => {
+    const token = await genuineRefreshToken(env, refreshChain.token);
+    if (!token) throw new Error("refresh token not genuine");
+    const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
+    const result = await callRegistry(() => registryFor(env, token.userId).refresh(token.raw));
+    if (!result.ok) throw new Error("refresh refused");
+    await signAccessToken(keys, configFrom(env), result);
+    refreshChain.token = result.refreshToken;
+  },
+  /** (8) The login route's work: D1 user lookup, PBKDF2 verify, the registry's createSession, signing. */
+  signin: async (env, state, request) => {
+    const user = await usersRepository(env.DB).findByEmail(state.signIn.email);
+    if (!user || !(await verifyPassword(state.signIn.password, user.passwordHash))) throw new Error("sign-in refused");
+    const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
+    const device = describeDevice(state.userAgent, null);
+    const place = describePlace(request);
+    const sessionId = randomId("ses");
+    const created = await callRegistry(() => registryFor(env, user.id).createSession({ userId: user.id, sessionId, device, place }));
+    await signAccessToken(keys, configFrom(env), { userId: user.id, sessionId: created.session.id });
+  },
+  /** The same PBKDF2 the sign-in pays, alone. */
+  pbkdf2: (_env, state) => pbkdf2(state.signIn.password, PBKDF2_SALT, PBKDF2_ITERATIONS),
+  strict_s10: (env, state) => strict(env, state.tokens.s10),
+  strict_s100: (env, state) => strict(env, state.tokens.s100),
+  list_s1: (env, state) => list(env, state.tokens.s1),
+  list_s10: (env, state) => list(env, state.tokens.s10),
+  list_s100: (env, state) => list(env, state.tokens.s100),
+};
