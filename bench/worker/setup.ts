@@ -56,6 +56,6 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
   if (!inserted) throw new Error("sign-in user not inserted");
 
   const peerCookie = await setUpPeer(env);
-  return { tokens, peerCookie, signIn: { email, password: PASSWORD }, userAgent: USER_AGENT };
+  return { tokens, peerCookie, signIn: { email, password: PASSWORD }, createUserId: randomId("usr"), userAgent: USER_AGENT };
 }
 

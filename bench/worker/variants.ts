@@ -1,5 +1,6 @@
 import { verifyPassword, pbkdf2, PBKDF2_ITERATIONS } from "../../src/auth/password";
 import { configFrom } from "../../src/config";
+import { mirrorSessions } from "../../src/db/session-mirror";
 import { usersRepository } from "../../src/db/users";
 import { describeDevice, describePlace } from "../../src/devices/device";
 import { randomId } from "../../src/encoding";
@@ -17,6 +18,8 @@ export interface BenchState {
   tokens: { s1: string; s10: string; s100: string };
   peerCookie: string;
   signIn: { email: string; password: string };
+  /** A user whose registry takes the createSession-only measurements. */
+  createUserId: string;
   userAgent: string;
 }
 
@@ -93,6 +96,21 @@ export const operations: Record<string, Operation> = {
     const sessionId = randomId("ses");
     const created = await callRegistry(() => registryFor(env, user.id).createSession({ userId: user.id, sessionId, device, place }));
     await signAccessToken(keys, configFrom(env), { userId: user.id, sessionId: created.session.id });
+  },
+  /** Sign-in breakdown: the D1 user lookup alone. */
+  users_by_email: async (env, state) => {
+    if (!(await usersRepository(env.DB).findByEmail(state.signIn.email))) throw new Error("user not found");
+  },
+  /** Sign-in breakdown: the registry's createSession alone (SQLite insert, then the D1 mirror write it awaits). */
+  create_session: async (env, state, request) => {
+    const userId = state.createUserId;
+    const device = describeDevice(state.userAgent, null);
+    await callRegistry(() => registryFor(env, userId).createSession({ userId, sessionId: randomId("ses"), device, place: describePlace(request) }));
+  },
+  /** Sign-in breakdown: the D1 write createSession awaits before it answers (one mirror row). */
+  mirror_write: async (env, state) => {
+    const now = Date.now();
+    await mirrorSessions(env.DB, [{ id: randomId("ses"), userId: state.createUserId, deviceName: "Chrome on Windows", createdAt: now, lastActiveAt: now, expiresAt: now + 86_400_000 }]);
   },
   /** The same PBKDF2 the sign-in pays, alone. */
   pbkdf2: (_env, state) => pbkdf2(state.signIn.password, PBKDF2_SALT, PBKDF2_ITERATIONS),
