@@ -23,29 +23,18 @@ export const VARIANTS = [
 ];
 
 /**
- * Each batch should take about `targetMs`: the worker's clock ticks in whole milliseconds, so a
- * 30 ms batch carries at most ~3% quantisation error, and the error has no sign preference.
+ * Every batch runs for `targetMs` (time-bounded, so no calibration is needed): the worker's clock
+ * ticks in whole milliseconds, so a 30 ms batch carries at most ~3% quantisation error, with no
+ * sign preference. One warm-up round first, so cold objects and first-query costs are not counted.
  */
 export async function runMicro(post, state, { rounds, targetMs, log }) {
-  // Calibration: a few small batches per variant give a per-op estimate to size the real batches.
-  // The fastest of three passes is taken: a pass slowed by a neighbour's burst (or a cold object)
-  // would otherwise shrink the batch, and a short batch suffers most from the 1 ms clock.
-  const estimate = {};
-  for (let pass = 0; pass < 3; pass++) {
-    const batches = VARIANTS.map(({ key }) => ({ name: key, n: key === "signin" || key === "pbkdf2" ? 1 : 10 }));
-    for (const result of await post("/round", { state, batches })) {
-      estimate[result.name] = Math.min(estimate[result.name] ?? Infinity, Math.max(result.ms / result.n, 0.01));
-    }
-  }
-  const sizes = Object.fromEntries(VARIANTS.map(({ key }) => [key, Math.max(1, Math.min(3000, Math.round(targetMs / estimate[key])))]));
-  log(`batch sizes: ${JSON.stringify(sizes)}`);
-
+  await post("/round", { state, batches: VARIANTS.map(({ key }) => ({ name: key, ms: 1 })) });
   const samples = Object.fromEntries(VARIANTS.map(({ key }) => [key, []]));
   const totals = Object.fromEntries(VARIANTS.map(({ key }) => [key, { ops: 0, ms: 0 }]));
   for (let r = 0; r < rounds; r++) {
     // Round-robin with a rotating start, so no variant always runs first or after the same neighbour.
     const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length].key);
-    const results = await post("/round", { state, batches: order.map((name) => ({ name, n: sizes[name] })) });
+    const results = await post("/round", { state, batches: order.map((name) => ({ name, ms: targetMs })) });
     if (results.reduce((sum, x) => sum + x.ms, 0) === 0) throw new Error("the worker's clock did not advance: batch timing is impossible");
     for (const { name, n, ms } of results) {
       samples[name].push((ms * 1000) / n);
@@ -59,7 +48,7 @@ export async function runMicro(post, state, { rounds, targetMs, log }) {
   for (const { key, label } of VARIANTS) {
     variants[key] = {
       label,
-      batchSize: sizes[key],
+      ops_per_batch: round(totals[key].ops / samples[key].length),
       batches: samples[key].length,
       p50_us: round(percentile(samples[key], 50)),
       p99_us: round(percentile(samples[key], 99)),

@@ -7,22 +7,29 @@ export { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 interface Batch {
   name: string;
-  n: number;
+  /** Keep running the operation until this much time has passed (at least one operation). */
+  ms: number;
 }
 
 /**
- * Runs batches of operations back to back and times each batch with performance.now(). In local
- * workerd the clock advances during execution but only in whole milliseconds, so the driver sizes
- * each batch to tens of milliseconds and takes per-operation cost as batch time / n.
+ * Runs time-bounded batches back to back, each timed with performance.now(). In local workerd the
+ * clock advances during execution but only in whole milliseconds, so each batch runs for tens of
+ * milliseconds and the per-operation cost is the batch's time divided by its operation count.
  */
 async function round(env: BenchEnv, request: Request, state: BenchState, batches: Batch[]) {
   const results: { name: string; n: number; ms: number }[] = [];
-  for (const { name, n } of batches) {
-    const operation = operations[name];
-    if (!operation) throw new Error(`unknown variant ${name}`);
+  for (const batch of batches) {
+    const operation = operations[batch.name];
+    if (!operation) throw new Error(`unknown variant ${batch.name}`);
     const started = performance.now();
-    for (let i = 0; i < n; i++) await operation(env, state, request);
-    results.push({ name, n, ms: performance.now() - started });
+    let n = 0;
+    let elapsed = 0;
+    do {
+      await operation(env, state, request);
+      n++;
+      elapsed = performance.now() - started;
+    } while (elapsed < batch.ms);
+    results.push({ name: batch.name, n, ms: elapsed });
   }
   return results;
 }
