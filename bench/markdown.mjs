@@ -22,7 +22,7 @@ out.push(head(["live sessions in one registry", "SQLite bytes"]));
 for (const p of r.footprint.points) out.push(row([p.sessions, p.storageBytes]));
 out.push("");
 out.push(head(["query", "plan"]));
-for (const q of r.query_plans) out.push(row([q.name, q.plan.map((line) => `\`${line}\``).join("<br>")]));
+for (const q of r.query_plans) out.push(row([q.name, q.plan.length ? q.plan.map((line) => `\`${line}\``).join("<br>") : `(none) ${q.note ?? ""}`]));
 if (!r.load.skipped) {
   const l = r.load;
   out.push("");

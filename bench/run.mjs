@@ -48,7 +48,7 @@ async function micro() {
     };
     log("setting up users, sessions and the Better Auth peer");
     const state = await post("/setup", { migrations: migrationStatements() });
-    const variants = await runMicro(post, state, { rounds: setting("BENCH_ROUNDS", 60), targetMs: setting("BENCH_TARGET_MS", 30), log });
+    const variants = await runMicro(post, state, { rounds: setting("BENCH_ROUNDS", 80), targetMs: setting("BENCH_TARGET_MS", 30), log });
     log("query plans");
     const queryPlans = await post("/plans", {});
     const cleanup = [];

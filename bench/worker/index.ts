@@ -50,8 +50,6 @@ export default {
           return Response.json(await cleanupPass(env, body.expired as number, body.batchSize as number));
         case "/footprint":
           return Response.json(await registryFootprint(env, request, body.steps as number[]));
-        case "/clock":
-          return Response.json({ now: performance.now() });
         default:
           return new Response("not found", { status: 404 });
       }
