@@ -1,5 +1,6 @@
 // `node bench/markdown.mjs`: prints bench/results.json as the Markdown tables docs/performance.md shows.
-import { readFileSync } from "node:fs";
+// `node bench/markdown.mjs --write docs/performance.md` replaces the tables between the markers there.
+import { readFileSync, writeFileSync } from "node:fs";
 
 const r = JSON.parse(readFileSync(new URL("./results.json", import.meta.url), "utf8"));
 const row = (cells) => `| ${cells.join(" | ")} |`;
@@ -40,4 +41,13 @@ if (!r.load.skipped) {
   ];
   for (const line of lines) out.push(row(line));
 }
-console.log(out.join("\n"));
+const tables = out.join("\n");
+const target = process.argv[2] === "--write" ? process.argv[3] : undefined;
+if (target) {
+  const doc = readFileSync(target, "utf8");
+  const begin = "<!-- bench:results -->";
+  const end = "<!-- /bench:results -->";
+  if (!doc.includes(begin) || !doc.includes(end)) throw new Error(`${target} has no ${begin} … ${end} markers`);
+  const stamp = `Run of ${r.meta.started} (${r.meta.cpus} CPUs, ${r.meta.cpu_model ?? "unknown CPU"}, Node ${r.meta.node}).\n\n`;
+  writeFileSync(target, `${doc.slice(0, doc.indexOf(begin) + begin.length)}\n${stamp}${tables}\n${doc.slice(doc.indexOf(end))}`);
+} else console.log(tables);

@@ -3,7 +3,7 @@
 // bench/results.json. Tunables (environment): BENCH_ROUNDS, BENCH_TARGET_MS, BENCH_LOAD_SECONDS,
 // BENCH_LOAD_CONNECTIONS, BENCH_LOAD_USERS, BENCH_SKIP_LOAD=1.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_startWorker } from "wrangler";
@@ -81,6 +81,7 @@ async function load() {
 }
 
 const started = new Date();
+const loadAtStart = loadavg();
 const microResults = await micro();
 const loadResults = process.env.BENCH_SKIP_LOAD === "1" ? null : await load();
 const results = report(microResults, loadResults, {
@@ -89,6 +90,9 @@ const results = report(microResults, loadResults, {
   node: process.version,
   cpus: cpus().length,
   cpu_model: cpus()[0]?.model ?? null,
+  // The machine's 1/5/15-minute load averages: how much else was competing for the CPUs.
+  load_average_at_start: loadAtStart.map((x) => Number(x.toFixed(2))),
+  load_average_at_end: loadavg().map((x) => Number(x.toFixed(2))),
 });
 writeFileSync(join(here, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
 log("wrote bench/results.json");
