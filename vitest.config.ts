@@ -1,8 +1,16 @@
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, getRunnerName, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { newSecrets } from "./scripts/keys.mjs";
+import { exampleConsumerWorker } from "./test/consumer/example-worker.mjs";
+import { newIntrospectionClient } from "./test/oauth/clients.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
+
+/** Named, so the Worker under test has a known name the auxiliary Worker can bind to. */
+const PROJECT = "edge-sessions";
+// The plugin runs the Worker under test under a runner name of its own; bindings of the Worker to
+// itself are rewritten, but an auxiliary Worker's binding must name the runner.
+const workerUnderTest = getRunnerName({ name: PROJECT } as Parameters<typeof getRunnerName>[0]);
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -12,11 +20,18 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.jsonc" },
         miniflare: {
           // Fresh keys for every run: tests never depend on a committed secret.
-          bindings: { ...newSecrets("test"), TEST_MIGRATIONS: migrations },
+          bindings: { ...newSecrets("test"), ...newIntrospectionClient(), TEST_MIGRATIONS: migrations },
+          serviceBindings: {
+            // Test-only (declared in test/env.d.ts): the RPC entrypoint reached exactly as a consumer reaches it.
+            SESSION_SERVICE: { name: "edge-sessions", entrypoint: "SessionService" },
+            EXAMPLE_CONSUMER: "example-consumer",
+          },
+          workers: [await exampleConsumerWorker(workerUnderTest)],
         },
       }),
     ],
     test: {
+      name: PROJECT,
       setupFiles: ["./test/setup.ts"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,

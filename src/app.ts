@@ -4,8 +4,10 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env";
 import { authRoutes } from "./auth/routes";
 import { ApiError, problemResponse } from "./errors";
+import { securityEventRoutes } from "./events/routes";
 import { MAX_BODY_BYTES } from "./http/body";
 import { allowMethods } from "./http/methods";
+import { oauthRoutes } from "./oauth/routes";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { jwksRoutes } from "./tokens/routes";
 
@@ -24,6 +26,8 @@ app.route("/.well-known", jwksRoutes);
 app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
 app.route("/v1/sessions", sessionRoutes);
+app.route("/v1/oauth", oauthRoutes);
+app.route("/v1/security-events", securityEventRoutes);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));
 

@@ -12,7 +12,16 @@ const configSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 86400, 300, 400 * 86400),
   REFRESH_GRACE_SECONDS: seconds(10, 0, 120),
   ALLOWED_ORIGINS: z.string().default(""),
+  MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(10),
+  SESSION_LIMIT_POLICY: z.enum(["evict_oldest", "evict_least_recently_used", "reject"]).default("evict_least_recently_used"),
+  SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 86400, 300, 400 * 86400),
+  IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().min(100).max(100_000).default(1000),
+  SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  // Checked in webhookUrl(): a bad webhook URL must not take sign-in down with it.
+  SECURITY_WEBHOOK_URL: z.string().default(""),
 });
+
+export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
 
 export interface Config {
   issuer: string;
@@ -21,9 +30,33 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   refreshGraceSeconds: number;
   allowedOrigins: readonly string[];
+  /** Live sessions a user may hold at once; 1 is single-device mode. */
+  maxSessions: number;
+  /** What a sign-in beyond `maxSessions` does: end the oldest, or the least recently used, session, or be refused. */
+  sessionLimitPolicy: SessionLimitPolicy;
+  /** A session unused for this long is over, whatever its absolute expiry. */
+  idleTimeoutSeconds: number;
+  /** Consecutive activity implying a faster ground speed than this is flagged as impossible travel. */
+  impossibleTravelKmh: number;
+  /** How long security events are kept and listed. */
+  securityEventRetentionDays: number;
+  /** Where security events are POSTed, signed; null when off. */
+  securityWebhookUrl: string | null;
 }
 
 const cache = new WeakMap<object, Config>();
+
+/**
+ * Empty turns the webhook off; otherwise it must be an https URL (events carry account activity).
+ * Anything else also turns it off, loudly: a webhook is a notification, and a typo in its URL
+ * should not answer every sign-in with 503 the way a bad token setting must.
+ */
+function webhookUrl(value: string): string | null {
+  if (value === "") return null;
+  if (z.url({ protocol: /^https$/ }).safeParse(value).success) return value;
+  console.error(JSON.stringify({ level: "error", msg: "SECURITY_WEBHOOK_URL is not an https URL; the security webhook is off" }));
+  return null;
+}
 
 export function configFrom(env: Env): Config {
   const cached = cache.get(env);
@@ -41,6 +74,12 @@ export function configFrom(env: Env): Config {
     refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
     refreshGraceSeconds: vars.REFRESH_GRACE_SECONDS,
     allowedOrigins: vars.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    maxSessions: vars.MAX_SESSIONS,
+    sessionLimitPolicy: vars.SESSION_LIMIT_POLICY,
+    idleTimeoutSeconds: vars.SESSION_IDLE_TIMEOUT_SECONDS,
+    impossibleTravelKmh: vars.IMPOSSIBLE_TRAVEL_KMH,
+    securityEventRetentionDays: vars.SECURITY_EVENT_RETENTION_DAYS,
+    securityWebhookUrl: webhookUrl(vars.SECURITY_WEBHOOK_URL),
   };
   cache.set(env, config);
   return config;

@@ -6,6 +6,13 @@ declare namespace Cloudflare {
     JWT_SIGNING_KEYS: string;
     /** At least 32 random bytes, base64url: keys the refresh-token tag and successor derivation. */
     REFRESH_TOKEN_SECRET: string;
+    /**
+     * Clients allowed to call /v1/oauth/introspect and /v1/oauth/revoke: a JSON object mapping each
+     * client_id to the SHA-256 (hex) of its client secret. Unset means no client is allowed.
+     */
+    INTROSPECTION_CLIENTS?: string;
+    /** Signs security-event webhooks (HMAC-SHA256); only needed when SECURITY_WEBHOOK_URL is set. */
+    SECURITY_WEBHOOK_SECRET?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

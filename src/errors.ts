@@ -10,6 +10,7 @@ export type ErrorCode =
   | "email_taken"
   | "invalid_token"
   | "invalid_refresh_token"
+  | "invalid_client"
   | "csrf_rejected"
   | "session_limit_reached"
   | "rate_limited"
@@ -26,6 +27,7 @@ const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   email_taken: [409, "An account with this email already exists"],
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
+  invalid_client: [401, "Client authentication failed"],
   csrf_rejected: [403, "Cross-origin request refused"],
   session_limit_reached: [409, "Too many active sessions"],
   rate_limited: [429, "Too many requests"],

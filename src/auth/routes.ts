@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { configFrom } from "../config";
 import { usersRepository, type UserRow } from "../db/users";
+import { clientHintsFrom } from "../devices/client-hints";
 import { describeDevice, describePlace } from "../devices/device";
 import { randomId } from "../encoding";
 import { ApiError } from "../errors";
@@ -78,7 +79,8 @@ authRoutes.post("/refresh", async (c) => {
   const token = await genuineRefreshToken(c.env, presented);
   if (!token) throw refused();
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
-  const result = await callRegistry(() => registryFor(c.env, token.userId).refresh(token.raw));
+  const place = describePlace(c.req.raw);
+  const result = await callRegistry(() => registryFor(c.env, token.userId).refresh(token.raw, place));
   if (!result.ok) throw refused();
   const config = configFrom(c.env);
   const accessToken = await signAccessToken(keys, config, result);
@@ -143,11 +145,19 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
   if (!user) throw new ApiError("invalid_token");
   if (!(await verifyPassword(body.current_password, user.passwordHash))) throw new ApiError("invalid_credentials");
   const passwordHash = await hashPassword(body.new_password);
+  let signedOutOthers: number | null = null;
   if (body.sign_out_others) {
     const result = await callRegistry(() => registry.revokeOtherSessions(sessionId, "password_changed"));
     if (!result.ok) throw new ApiError("invalid_token");
+    signedOutOthers = result.revoked;
   }
   await withDatabase(() => users.updatePassword(userId, passwordHash, Date.now()));
+  // The password has changed: a registry failure now must not turn that success into an error.
+  try {
+    await registry.recordPasswordChange(sessionId, { signedOutOthers, place: describePlace(c.req.raw) });
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "password_changed event not recorded", error: String(error) }));
+  }
   return c.body(null, 204);
 });
 
@@ -167,7 +177,7 @@ async function startSession(
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
-  const device = describeDevice(c.req.header("User-Agent"), body.device_name);
+  const device = describeDevice(c.req.header("User-Agent"), body.device_name, clientHintsFrom(c.req.raw.headers));
   const place = describePlace(c.req.raw);
   const registry = registryFor(c.env, user.id);
   const sessionId = randomId("ses");
@@ -179,6 +189,15 @@ async function startSession(
     // exists that nobody holds a token for. Best effort; ending is idempotent.
     await registry.endSession(sessionId).catch(() => undefined);
     throw error;
+  }
+  if (!created.ok) {
+    // Names no session and no device: the caller proved the password, but the list is for signed-in users.
+    throw new ApiError(
+      "session_limit_reached",
+      `This account already has the maximum of ${created.maxSessions} active sessions; sign out on another device first`,
+      {},
+      { max_sessions: created.maxSessions },
+    );
   }
   const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
   c.header("Cache-Control", "no-store");

@@ -50,5 +50,30 @@ export const sessions = sqliteTable(
   ],
 );
 
+/**
+ * Every user's security history, written only by the registry's outbox (insert-or-ignore on `id`,
+ * so a retried batch adds nothing twice). `details` is the event's JSON evidence. Kept for
+ * SECURITY_EVENT_RETENTION_DAYS; the listing hides older rows and a cleanup job deletes them by
+ * `created_at`. Times are epoch milliseconds.
+ */
+export const securityEvents = sqliteTable(
+  "security_events",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    type: text("type").notNull(),
+    sessionId: text("session_id"),
+    createdAt: integer("created_at", { mode: "number" }).notNull(),
+    details: text("details").notNull(),
+  },
+  (table) => [
+    // A user's history, newest first, paged by (created_at, id).
+    index("security_events_user_created_idx").on(table.userId, sql`${table.createdAt} DESC`, sql`${table.id} DESC`),
+    // Retention cleanup deletes by age across all users.
+    index("security_events_created_idx").on(table.createdAt),
+  ],
+);
+
 export type UserRow = typeof users.$inferSelect;
+export type SecurityEventRow = typeof securityEvents.$inferInsert;
 export type SessionMirrorRow = typeof sessions.$inferInsert;

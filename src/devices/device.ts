@@ -1,4 +1,5 @@
 import UAParser from "ua-parser-js";
+import { readClientHints, type ClientHints } from "./client-hints";
 
 export interface DeviceInfo {
   name: string;
@@ -21,13 +22,19 @@ export interface Place {
 
 const MAX_USER_AGENT = 512;
 
-/** Browser, OS and device type from the User-Agent (ua-parser-js 1.x, MIT; 2.x is AGPL). */
-export function describeDevice(userAgentHeader: string | null | undefined, requestedName?: string | null): DeviceInfo {
+/**
+ * Browser, OS and device type from the User-Agent (ua-parser-js 1.x, MIT; 2.x is AGPL), with the
+ * client hints, when a browser sends them, taking precedence: they are not frozen or spoofed the
+ * way Chromium's UA string is (Brave says Chrome there, and every Chrome says Windows NT 10.0).
+ */
+export function describeDevice(userAgentHeader: string | null | undefined, requestedName?: string | null, hints?: ClientHints): DeviceInfo {
   const userAgent = userAgentHeader ? userAgentHeader.slice(0, MAX_USER_AGENT) : null;
   const parsed = userAgent ? new UAParser(userAgent).getResult() : null;
-  const browser = parsed?.browser.name ?? null;
-  const os = parsed?.os.name ?? null;
-  const type = deviceType(parsed);
+  const hinted = hints ? readClientHints(hints) : { browser: null, os: null, mobile: null };
+  const browser = hinted.browser ?? parsed?.browser.name ?? null;
+  const os = hinted.os ?? parsed?.os.name ?? null;
+  const parsedType = deviceType(parsed);
+  const type = hinted.mobile === true ? "mobile" : hinted.mobile === false && parsedType === "mobile" ? "desktop" : parsedType ?? (hinted.mobile === false ? "desktop" : null);
   return { name: requestedName || defaultName(browser, os, userAgent), browser, os, type, userAgent };
 }
 
@@ -46,6 +53,9 @@ function defaultName(browser: string | null, os: string | null, userAgent: strin
   if (userAgent) return userAgent.split(/[\s/]/)[0]!.slice(0, 40) || "Unknown device";
   return "Unknown device";
 }
+
+/** A place that says nothing: callers without a request (RPC, admin) pass it. */
+export const UNKNOWN_PLACE: Place = { ip: null, country: null, region: null, city: null, latitude: null, longitude: null, colo: null, asn: null };
 
 /** Where a request came from: the client IP Cloudflare saw, and its geolocation from `request.cf`. */
 export function describePlace(request: Request): Place {

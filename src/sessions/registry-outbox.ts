@@ -1,13 +1,17 @@
 import { mirrorSessions } from "../db/session-mirror";
-import type { SessionMirrorRow } from "../db/schema";
+import type { SecurityEventRow, SessionMirrorRow } from "../db/schema";
+import type { EventLog, EventRow } from "../events/event-log";
 import type { RegistryRow } from "./registry-schema";
 
 const RETRY_MAX_MS = 5 * 60_000;
+/** Security events per D1 batch; a longer backlog drains over several batches in one flush. */
+const EVENTS_PER_BATCH = 100;
 
 /**
  * The registry's outbox to D1. A session row whose `version` is ahead of its `mirrored_version`
  * has changes D1 has not seen; `flush` pushes all of them in one batch and marks what landed.
- * State-based, so order and repetition do not matter (see db/session-mirror.ts).
+ * State-based, so order and repetition do not matter (see db/session-mirror.ts). New security
+ * events ride in the same batch (insert-or-ignore), so an event reaches D1 with its session change.
  */
 export class MirrorOutbox {
   #running: Promise<boolean> | null = null;
@@ -20,6 +24,7 @@ export class MirrorOutbox {
       database: () => D1Database;
       userId: () => string | null;
       retryAt: (at: number) => void;
+      events: EventLog;
     },
   ) {}
 
@@ -41,12 +46,13 @@ export class MirrorOutbox {
       this.#requested = false;
       const userId = this.deps.userId();
       const rows = this.sql.exec<RegistryRow>("SELECT * FROM sessions WHERE version > mirrored_version").toArray();
-      if (rows.length === 0 || userId === null) break;
+      const events = this.deps.events.unmirrored(EVENTS_PER_BATCH);
+      if ((rows.length === 0 && events.length === 0) || userId === null) break;
       try {
-        await mirrorSessions(this.deps.database(), rows.map((row) => mirrorRow(userId, row)));
+        await mirrorSessions(this.deps.database(), rows.map((row) => mirrorRow(userId, row)), events.map((event) => eventMirrorRow(userId, event)));
       } catch (error) {
         this.#failures++;
-        console.error(JSON.stringify({ level: "error", msg: "D1 mirror failed; the alarm will retry", rows: rows.length, error: String(error) }));
+        console.error(JSON.stringify({ level: "error", msg: "D1 mirror failed; the alarm will retry", rows: rows.length, events: events.length, error: String(error) }));
         this.deps.retryAt(Date.now() + this.retryDelay());
         return false;
       }
@@ -54,6 +60,8 @@ export class MirrorOutbox {
       for (const row of rows) {
         this.sql.exec("UPDATE sessions SET mirrored_version = max(mirrored_version, ?) WHERE id = ?", row.version, row.id);
       }
+      this.deps.events.markMirrored(events.map((event) => event.id));
+      if (events.length === EVENTS_PER_BATCH) this.#requested = true;
     }
     return true;
   }
@@ -83,4 +91,8 @@ function mirrorRow(userId: string, row: RegistryRow): SessionMirrorRow {
     revokedReason: row.revoked_reason,
     revokedBy: row.revoked_by,
   };
+}
+
+function eventMirrorRow(userId: string, event: EventRow): SecurityEventRow {
+  return { id: event.id, userId, type: event.type, sessionId: event.session_id, createdAt: event.created_at, details: event.details };
 }

@@ -34,6 +34,26 @@ const MIGRATIONS: readonly string[] = [
      mirrored_version INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX sessions_unmirrored ON sessions (id) WHERE version > mirrored_version;`,
+  // 2: security events (an outbox to D1 and to the webhook) and the devices a user has signed in
+  // with, seeded from the sessions already here so an existing device is not "new".
+  `CREATE TABLE events (
+     id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     session_id TEXT,
+     details TEXT NOT NULL,
+     mirrored INTEGER NOT NULL DEFAULT 0,
+     webhook_state TEXT,
+     webhook_attempts INTEGER NOT NULL DEFAULT 0,
+     webhook_next_at INTEGER
+   );
+   CREATE INDEX events_unmirrored ON events (created_at) WHERE mirrored = 0;
+   CREATE INDEX events_webhook_due ON events (webhook_next_at) WHERE webhook_state = 'pending';
+   CREATE TABLE known_devices (fingerprint TEXT PRIMARY KEY, first_seen_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL);
+   INSERT OR IGNORE INTO known_devices (fingerprint, first_seen_at, last_seen_at)
+     SELECT coalesce(browser, 'unknown') || '|' || coalesce(os, 'unknown') || '|' || coalesce(device_type, 'unknown'),
+            min(created_at), max(last_active_at)
+     FROM sessions GROUP BY 1;`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {

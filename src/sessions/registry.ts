@@ -1,7 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
-import type { DeviceInfo, Place } from "../devices/device";
-import { digestsEqual } from "../encoding";
+import { UNKNOWN_PLACE, type DeviceInfo, type Place } from "../devices/device";
+import { digestsEqual, randomId } from "../encoding";
+import { EventLog } from "../events/event-log";
+import { deviceDetails, placeDetails, revokedBy, type NewEvent } from "../events/events";
+import { WebhookOutbox } from "../events/webhook-outbox";
 import {
   deriveSuccessor,
   hashRefreshToken,
@@ -11,7 +14,9 @@ import {
   refreshKeys,
 } from "../tokens/refresh";
 import { MirrorOutbox } from "./registry-outbox";
+import { RiskWatch } from "./registry-risk";
 import { migrateRegistrySchema, type RegistryRow } from "./registry-schema";
+import { planSessionLimit } from "./session-limit";
 
 /** Why a session ended; recorded on the session and shown in its history. */
 export type RevokeReason =
@@ -20,6 +25,7 @@ export type RevokeReason =
   | "signed_out_everywhere" // logout-all
   | "password_changed"
   | "refresh_token_reuse"
+  | "session_limit" // evicted by the concurrent-session policy to make room for a new sign-in
   | "admin" // an operator, through the admin API
   | "service"; // another service, through the RPC entrypoint
 
@@ -34,12 +40,19 @@ export interface SessionView {
 }
 
 export type Refused = { ok: false; code: "invalid_token" };
+export type CreateSessionResult =
+  | { ok: true; session: SessionView; refreshToken: string }
+  | { ok: false; code: "session_limit_reached"; maxSessions: number };
 export type SessionResult = { ok: true; session: SessionView } | Refused;
 export type RefreshResult =
   | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean };
 
-/** How stale `last_active_at` may be in the registry's storage: one write per session per minute at most. */
+/**
+ * How stale `last_active_at` may be in storage: one write per session per minute at most. Memory
+ * is always current; after a restart the registry reloads the stored value, so the idle timeout
+ * can then end a session up to this much early, never late.
+ */
 const ACTIVITY_PERSIST_INTERVAL_MS = 60_000;
 /**
  * How stale `last_active_at` may be in D1. Activity alone (requests, refreshes) marks a session
@@ -49,6 +62,7 @@ const ACTIVITY_PERSIST_INTERVAL_MS = 60_000;
 const ACTIVITY_MIRROR_INTERVAL_MS = 60 * 60_000;
 
 interface LiveSession {
+  createdAt: number;
   expiresAt: number;
   lastActiveAt: number;
   persistedActiveAt: number;
@@ -70,24 +84,39 @@ export class SessionRegistry extends DurableObject<Env> {
   #userId: string | null;
   #alarmAt: number | null = null;
   readonly #outbox: MirrorOutbox;
+  readonly #events: EventLog;
+  readonly #webhooks: WebhookOutbox;
+  readonly #risk: RiskWatch;
+  #webhookDue = false;
+  #inTransaction = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     migrateRegistrySchema(this.#sql);
+    this.#events = new EventLog(this.#sql);
     this.#outbox = new MirrorOutbox(this.#sql, {
       database: () => this.env.DB,
       userId: () => this.#userId,
       retryAt: (at) => this.#scheduleAlarm(at),
+      events: this.#events,
+    });
+    this.#webhooks = new WebhookOutbox(this.#events, {
+      settings: () => ({ url: configFrom(this.env).securityWebhookUrl, secret: this.env.SECURITY_WEBHOOK_SECRET || null }),
+      userId: () => this.#userId,
+    });
+    this.#risk = new RiskWatch(this.#sql, {
+      record: (event, now) => this.#record(event, now),
+      impossibleTravelKmh: () => configFrom(this.env).impossibleTravelKmh,
     });
     this.#userId = (this.#sql.exec("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]?.value as string) ?? null;
     const now = Date.now();
-    for (const row of this.#sql.exec<Pick<RegistryRow, "id" | "expires_at" | "last_active_at">>(
-      "SELECT id, expires_at, last_active_at FROM sessions WHERE revoked_at IS NULL AND expires_at > ?",
+    for (const row of this.#sql.exec<Pick<RegistryRow, "id" | "created_at" | "expires_at" | "last_active_at">>(
+      "SELECT id, created_at, expires_at, last_active_at FROM sessions WHERE revoked_at IS NULL AND expires_at > ?",
       now,
     )) {
       const at = row.last_active_at;
-      this.#live.set(row.id, { expiresAt: row.expires_at, lastActiveAt: at, persistedActiveAt: at, mirroredActiveAt: at });
+      this.#live.set(row.id, { createdAt: row.created_at, expiresAt: row.expires_at, lastActiveAt: at, persistedActiveAt: at, mirroredActiveAt: at });
     }
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -98,18 +127,27 @@ export class SessionRegistry extends DurableObject<Env> {
 
   /**
    * Starts a session: records it and its first refresh token (hash only) before returning either.
-   * The caller picks the session id, so if this call's answer is lost it can still end the session.
+   * The session limit is decided in the same synchronous transaction as the insert, so any number
+   * of simultaneous sign-ins end with at most MAX_SESSIONS live sessions. The caller picks the
+   * session id, so if this call's answer is lost it can still end the session.
    */
-  async createSession(input: { userId: string; sessionId: string; device: DeviceInfo; place: Place }): Promise<{ session: SessionView; refreshToken: string }> {
+  async createSession(input: { userId: string; sessionId: string; device: DeviceInfo; place: Place }): Promise<CreateSessionResult> {
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     const { sessionId } = input;
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
     const hash = await hashRefreshToken(token);
     const now = Date.now();
-    const expiresAt = now + configFrom(this.env).refreshTokenTtlSeconds * 1000;
+    const config = configFrom(this.env);
+    const expiresAt = now + config.refreshTokenTtlSeconds * 1000;
     const { device, place } = input;
-    this.ctx.storage.transactionSync(() => {
+    const refused = this.#atomically(() => {
       this.#claimUser(input.userId);
+      const plan = planSessionLimit(this.#liveSummaries(now), config.maxSessions, config.sessionLimitPolicy);
+      if (plan.refuse) {
+        this.#record({ type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, device: deviceDetails(device), place: placeDetails(place) } }, now);
+        return true;
+      }
+      this.#revoke(plan.evict, "session_limit", sessionId, now);
       this.#sql.exec(
         `INSERT INTO sessions (id, created_at, expires_at, last_active_at, refresh_generation, refresh_hash,
            device_name, browser, os, device_type, user_agent, ip, country, region, city, latitude, longitude, colo, asn)
@@ -118,19 +156,27 @@ export class SessionRegistry extends DurableObject<Env> {
         device.name, device.browser, device.os, device.type, device.userAgent,
         place.ip, place.country, place.region, place.city, place.latitude, place.longitude, place.colo, place.asn,
       );
+      this.#live.set(sessionId, { createdAt: now, expiresAt, lastActiveAt: now, persistedActiveAt: now, mirroredActiveAt: now });
+      this.#record({ type: "signed_in", sessionId, details: { device: deviceDetails(device), place: placeDetails(place) } }, now);
+      this.#risk.signIn(sessionId, device, place, now);
+      return false;
     });
-    this.#live.set(sessionId, { expiresAt, lastActiveAt: now, persistedActiveAt: now, mirroredActiveAt: now });
+    if (refused) {
+      await this.#flush();
+      return { ok: false, code: "session_limit_reached", maxSessions: config.maxSessions };
+    }
     this.#scheduleAlarm(expiresAt);
-    await this.#outbox.flush();
-    return { session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
+    await this.#flush();
+    return { ok: true, session: this.#view(this.#row(sessionId)!), refreshToken: token.raw };
   }
 
   /**
    * Rotates a refresh token. The current token yields its successor; the previous one, inside the
    * grace window, yields the same successor again (two tabs refreshing at once); any earlier
-   * genuine token is reuse, and ends the session.
+   * genuine token is reuse, and ends the session. `place` is where the request came from: every
+   * successful refresh is checked for impossible travel and for a change of country or network.
    */
-  async refresh(presented: string): Promise<RefreshResult> {
+  async refresh(presented: string, place: Place = UNKNOWN_PLACE): Promise<RefreshResult> {
     const invalid = { ok: false, code: "invalid_refresh_token", reuseDetected: false } as const;
     const token = parseRefreshToken(presented);
     if (!token || token.userId !== this.#userId) return invalid;
@@ -143,17 +189,21 @@ export class SessionRegistry extends DurableObject<Env> {
     // No await from here to the write: the decision and the write are one atomic step.
     const now = Date.now();
     const row = this.#row(token.sessionId);
-    if (!row || row.revoked_at !== null || now >= row.expires_at) return invalid;
+    if (!row || row.revoked_at !== null || now >= row.expires_at || !this.#alive(row.id, now)) return invalid;
     const graceMs = configFrom(this.env).refreshGraceSeconds * 1000;
     const ok = { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at } as const;
 
     if (token.generation === row.refresh_generation && digestsEqual(presentedHash, new Uint8Array(row.refresh_hash))) {
-      this.#sql.exec(
-        `UPDATE sessions SET refresh_generation = ?, refresh_hash = ?, previous_refresh_hash = ?, rotated_at = ?, last_active_at = ?
-         WHERE id = ?`,
-        token.generation + 1, successorHash, presentedHash, now, now, row.id,
-      );
+      const findings = this.#atomically(() => {
+        this.#sql.exec(
+          `UPDATE sessions SET refresh_generation = ?, refresh_hash = ?, previous_refresh_hash = ?, rotated_at = ?, last_active_at = ?
+           WHERE id = ?`,
+          token.generation + 1, successorHash, presentedHash, now, now, row.id,
+        );
+        return this.#risk.refresh(row, place, now);
+      });
       this.#touched(row.id, now, true);
+      if (findings > 0) await this.#flush();
       return ok;
     }
     const isPrevious =
@@ -161,12 +211,22 @@ export class SessionRegistry extends DurableObject<Env> {
       row.previous_refresh_hash !== null &&
       digestsEqual(presentedHash, new Uint8Array(row.previous_refresh_hash));
     if (isPrevious && row.rotated_at !== null && now - row.rotated_at <= graceMs && digestsEqual(successorHash, new Uint8Array(row.refresh_hash))) {
+      const findings = this.#atomically(() => this.#risk.refresh(row, place, now));
+      this.#touched(row.id, now, false);
+      if (findings > 0) await this.#flush();
       return ok;
     }
     if (token.generation < row.refresh_generation) {
       // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
-      this.#revoke([row.id], "refresh_token_reuse", null, now);
-      await this.#outbox.flush();
+      this.#atomically(() => {
+        this.#record({
+          type: "refresh_token_reuse",
+          sessionId: row.id,
+          details: { presented_generation: token.generation, current_generation: row.refresh_generation, device: deviceDetails({ name: row.device_name, browser: row.browser, os: row.os, type: row.device_type }), place: placeDetails(place) },
+        }, now);
+        this.#revoke([row.id], "refresh_token_reuse", null, now);
+      });
+      await this.#flush();
       return { ...invalid, reuseDetected: true };
     }
     return invalid;
@@ -193,34 +253,53 @@ export class SessionRegistry extends DurableObject<Env> {
   async revokeSession(actorSessionId: string, targetSessionId: string): Promise<{ ok: true } | Refused | { ok: false; code: "not_found" }> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    if (!this.#isLive(targetSessionId, now)) return { ok: false, code: "not_found" };
+    if (!this.#alive(targetSessionId, now)) return { ok: false, code: "not_found" };
     const reason = targetSessionId === actorSessionId ? "signed_out" : "revoked_by_other_device";
     this.#revoke([targetSessionId], reason, actorSessionId, now);
-    await this.#outbox.flush();
+    await this.#flush();
     return { ok: true };
+  }
+
+  /** Renames one of the user's live sessions (the device list's "name this device"). */
+  async renameSession(actorSessionId: string, targetSessionId: string, name: string): Promise<SessionResult | { ok: false; code: "not_found" }> {
+    const now = Date.now();
+    if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
+    if (!this.#alive(targetSessionId, now)) return { ok: false, code: "not_found" };
+    this.#sql.exec("UPDATE sessions SET device_name = ?, version = version + 1 WHERE id = ?", name, targetSessionId);
+    await this.#flush();
+    return { ok: true, session: this.#view(this.#row(targetSessionId)!) };
+  }
+
+  /**
+   * Records a password change in the history. The Worker changes the password (D1 holds it); the
+   * event is still born here, so it reaches D1 and the webhook through the same outbox as the rest.
+   */
+  async recordPasswordChange(actorSessionId: string, input: { signedOutOthers: number | null; place: Place }): Promise<void> {
+    this.#record({ type: "password_changed", sessionId: actorSessionId, details: { other_sessions_signed_out: input.signedOutOthers, place: placeDetails(input.place) } }, Date.now());
+    await this.#flush();
   }
 
   /** Ends every live session but the caller's (logout-others, password change). */
   async revokeOtherSessions(actorSessionId: string, reason: RevokeReason): Promise<{ ok: true; revoked: number } | Refused> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    const others = [...this.#live.keys()].filter((id) => id !== actorSessionId);
+    const others = [...this.#live.keys()].filter((id) => id !== actorSessionId && this.#alive(id, now));
     const revoked = this.#revoke(others, reason, actorSessionId, now);
-    await this.#outbox.flush();
+    await this.#flush();
     return { ok: true, revoked };
   }
 
   async revokeAllSessions(actorSessionId: string): Promise<{ ok: true; revoked: number } | Refused> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    const revoked = this.#revoke([...this.#live.keys()], "signed_out_everywhere", actorSessionId, now);
-    await this.#outbox.flush();
+    const revoked = this.#revoke([...this.#live.keys()].filter((id) => this.#alive(id, now)), "signed_out_everywhere", actorSessionId, now);
+    await this.#flush();
     return { ok: true, revoked };
   }
 
   /** Logout with an access token: idempotent, so an already-ended session is not an error. */
   async endSession(sessionId: string): Promise<void> {
-    if (this.#revoke([sessionId], "signed_out", sessionId, Date.now()) > 0) await this.#outbox.flush();
+    if (this.#revoke([sessionId], "signed_out", sessionId, Date.now()) > 0) await this.#flush();
   }
 
   /** Logout with a refresh cookie: any genuine token of the session ends it. */
@@ -239,26 +318,29 @@ export class SessionRegistry extends DurableObject<Env> {
     return this.#sql
       .exec<RegistryRow>("SELECT * FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", now)
       .toArray()
+      .filter((row) => this.#alive(row.id, now))
       .map((row) => this.#view(row))
       .sort((a, b) => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt);
   }
 
   async revokeSessionAs(sessionId: string, reason: RevokeReason): Promise<{ revoked: boolean }> {
     const revoked = this.#revoke([sessionId], reason, null, Date.now()) > 0;
-    if (revoked) await this.#outbox.flush();
+    if (revoked) await this.#flush();
     return { revoked };
   }
 
   async revokeAllSessionsAs(reason: RevokeReason): Promise<{ revoked: number }> {
     const revoked = this.#revoke([...this.#live.keys()], reason, null, Date.now());
-    if (revoked > 0) await this.#outbox.flush();
+    if (revoked > 0) await this.#flush();
     return { revoked };
   }
 
-  /** Retries the D1 mirror, drops expired sessions, and sets the next wake-up. */
+  /** Retries the D1 mirror, posts due webhooks, drops expired sessions, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const mirrored = await this.#outbox.flush();
+    const nextWebhook = await this.#webhooks.deliverDue();
+    if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = Date.now();
     for (const [id, live] of this.#live) if (live.expiresAt <= now) this.#live.delete(id);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
@@ -283,17 +365,22 @@ export class SessionRegistry extends DurableObject<Env> {
     return this.#sql.exec<RegistryRow>("SELECT * FROM sessions WHERE id = ?", sessionId).toArray()[0];
   }
 
-  /** Live means: not revoked, not expired. */
-  #isLive(sessionId: string, now: number): boolean {
-    const live = this.#live.get(sessionId);
-    return live !== undefined && now < live.expiresAt;
-  }
-
-  /** Liveness of a session that is making a request: also records its activity. */
+  /** Live means: not revoked, not expired, not idle. Records activity, persisting it at most once a minute. */
   #liveNow(sessionId: string, now: number): boolean {
-    if (!this.#isLive(sessionId, now)) return false;
+    if (!this.#alive(sessionId, now)) return false;
     this.#touched(sessionId, now, false);
     return true;
+  }
+
+  /** Not revoked, within its absolute lifetime, and used within the idle timeout; no side effect. */
+  #alive(sessionId: string, now: number): boolean {
+    const live = this.#live.get(sessionId);
+    if (!live || now >= live.expiresAt) return false;
+    return now - live.lastActiveAt < configFrom(this.env).idleTimeoutSeconds * 1000;
+  }
+
+  #liveSummaries(now: number) {
+    return [...this.#live].filter(([id]) => this.#alive(id, now)).map(([id, live]) => ({ id, createdAt: live.createdAt, lastActiveAt: live.lastActiveAt }));
   }
 
   /** Activity: in memory at once, in storage at most once a minute, in D1 at most once an hour. */
@@ -310,21 +397,53 @@ export class SessionRegistry extends DurableObject<Env> {
     this.#scheduleAlarm(now + 60_000);
   }
 
-  /** Marks live sessions revoked, durably, before anyone is told; returns how many ended. */
+  /** Marks live sessions revoked, durably and with their history events, before anyone is told; returns how many ended. */
   #revoke(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): number {
     const ending = sessionIds.filter((id) => this.#live.has(id));
     if (ending.length === 0) return 0;
-    this.ctx.storage.transactionSync(() => {
+    this.#atomically(() => {
       for (const id of ending) {
-        this.#sql.exec(
-          `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, revoked_by = ?, version = version + 1
-           WHERE id = ? AND revoked_at IS NULL`,
-          now, reason, by, id,
-        );
+        const ended = this.#sql
+          .exec<Pick<RegistryRow, "device_name" | "browser" | "os" | "device_type">>(
+            `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, revoked_by = ?, version = version + 1
+             WHERE id = ? AND revoked_at IS NULL RETURNING device_name, browser, os, device_type`,
+            now, reason, by, id,
+          )
+          .toArray()[0];
+        if (!ended) continue;
+        const device = deviceDetails({ name: ended.device_name, browser: ended.browser, os: ended.os, type: ended.device_type });
+        this.#record({ type: "session_revoked", sessionId: id, details: { reason, revoked_by: revokedBy(reason), by_session_id: by, device } }, now);
       }
     });
     for (const id of ending) this.#live.delete(id);
     return ending.length;
+  }
+
+  /** Runs `write` in one SQLite transaction; nested calls join the outer one. */
+  #atomically<T>(write: () => T): T {
+    if (this.#inTransaction) return write();
+    this.#inTransaction = true;
+    try {
+      return this.ctx.storage.transactionSync(write);
+    } finally {
+      this.#inTransaction = false;
+    }
+  }
+
+  /** Mirrors pending changes and events to D1 now, and wakes the alarm for any webhook to post. */
+  #flush(): Promise<boolean> {
+    if (this.#webhookDue) {
+      this.#webhookDue = false;
+      this.#scheduleAlarm(Date.now());
+    }
+    return this.#outbox.flush();
+  }
+
+  /** Adds an event to the history; call inside the transaction of the change it describes. */
+  #record(event: NewEvent, now: number): void {
+    const webhook = configFrom(this.env).securityWebhookUrl !== null;
+    this.#events.record(event, now, webhook);
+    if (webhook) this.#webhookDue = true;
   }
 
   #view(row: RegistryRow): SessionView {

@@ -31,7 +31,8 @@ describe("HTTP conventions", () => {
       ["GET", "/v1/auth/logout", "POST"],
       ["POST", "/v1/me", "GET, HEAD"],
       ["POST", "/v1/sessions", "GET, HEAD"],
-      ["GET", "/v1/sessions/ses_abc", "DELETE"],
+      ["GET", "/v1/sessions/ses_abc", "PATCH, DELETE"],
+      ["POST", "/v1/security-events", "GET, HEAD"],
       ["POST", "/.well-known/jwks.json", "GET, HEAD"],
       ["DELETE", "/healthz", "GET, HEAD"],
     ];

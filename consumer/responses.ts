@@ -1,0 +1,19 @@
+/** The same problem+json shape as the session service (RFC 9457), so clients branch on one set of codes. */
+function problem(status: number, code: string, title: string, headers: Record<string, string>): Response {
+  return new Response(JSON.stringify({ type: `urn:edge-sessions:problem:${code}`, title, status, code }), {
+    status,
+    headers: { "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...headers },
+  });
+}
+
+/** RFC 6750 §3: a missing, invalid, expired or revoked bearer token. */
+export function invalidToken(): Response {
+  return problem(401, "invalid_token", "The access token is missing, invalid, expired or revoked", {
+    "WWW-Authenticate": 'Bearer error="invalid_token"',
+  });
+}
+
+/** Fail closed: a token that could not be checked is refused, with a hint to retry. */
+export function sessionServiceUnavailable(): Response {
+  return problem(503, "session_service_unavailable", "The session service could not be reached", { "Retry-After": "1" });
+}

@@ -1,0 +1,58 @@
+/**
+ * The RPC contract of the session service's `SessionService` entrypoint. It lives in the consumer
+ * package so other Workers get it without importing the service's source; the service declares
+ * `implements SessionServiceRpc`, so the two cannot drift apart.
+ */
+
+/** The claims of a verified access token (RFC 9068), as the service read them. */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string | string[];
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export type VerifyResult =
+  | { ok: true; userId: string; sessionId: string; claims: AccessTokenClaims }
+  | { ok: false; code: "invalid_token" | "registry_unavailable" | "service_unavailable" };
+
+/** A live session as the registry holds it; times are milliseconds since the epoch. */
+export interface SessionInfo {
+  id: string;
+  device: { name: string; browser: string | null; os: string | null; type: string | null };
+  ip: string | null;
+  location: { country: string | null; region: string | null; city: string | null };
+  createdAt: number;
+  lastActiveAt: number;
+  expiresAt: number;
+}
+
+/** Every failure is a value: a thrown error loses its fields on the way across RPC. */
+export type RpcFailure = { ok: false; code: "validation_failed" | "registry_unavailable"; detail?: string };
+export type ListSessionsResult = { ok: true; sessions: SessionInfo[] } | RpcFailure;
+export type RevokeSessionResult = { ok: true; revoked: boolean } | RpcFailure;
+export type RevokeAllSessionsResult = { ok: true; revoked: number } | RpcFailure;
+
+/**
+ * A short label saying why a service ended sessions (`fraud_suspected`, `account_locked`):
+ * lower-case letters, digits and underscores, 1-32 characters. It is written to the audit log line;
+ * the session's own history records `service`.
+ */
+export const REVOKE_REASON_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+
+export interface SessionServiceRpc {
+  /** Signature, claims and liveness. Never throws for a bad token; fails closed. */
+  verify(token: string): Promise<VerifyResult>;
+  listSessions(userId: string): Promise<ListSessionsResult>;
+  revokeSession(userId: string, sessionId: string, reason: string): Promise<RevokeSessionResult>;
+  revokeAllSessions(userId: string, reason: string): Promise<RevokeAllSessionsResult>;
+}
+
+/**
+ * What a consumer declares in its `Env` for a service binding with `"entrypoint": "SessionService"`.
+ * Besides the four RPC methods, `fetch` answers only `GET /.well-known/jwks.json`.
+ */
+export type SessionServiceBinding = SessionServiceRpc & { fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> };

@@ -1,0 +1,51 @@
+import { errors, jwtVerify } from "jose";
+import { JwksUnavailableError, type JwksCache } from "./jwks";
+import type { AccessTokenClaims } from "./rpc";
+
+/** The only algorithm the service signs with (RFC 8725 §3.1: pin it, never read it from the token). */
+const ALGORITHM = "EdDSA";
+/** RFC 9068 §2.1: only a token typed as an access token passes for one. */
+const ACCESS_TOKEN_TYPE = "at+jwt";
+const MAX_TOKEN_LENGTH = 2048;
+const USER_ID = /^usr_[A-Za-z0-9_-]{22}$/;
+const SESSION_ID = /^ses_[A-Za-z0-9_-]{22}$/;
+
+export interface LocalExpectations {
+  issuer: string;
+  audience: string;
+  maxTokenLifetimeSeconds: number;
+  nowMs: number;
+}
+
+export type LocalCheck = { ok: true; claims: AccessTokenClaims } | { ok: false; code: "invalid_token" | "jwks_unavailable" };
+
+/** Signature and claims against the service's JWKS, without asking the service: says nothing of liveness. */
+export async function verifyLocally(
+  token: string,
+  jwks: JwksCache,
+  fetchJwks: () => Promise<Response>,
+  expect: LocalExpectations,
+): Promise<LocalCheck> {
+  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, code: "invalid_token" };
+  try {
+    const { payload } = await jwtVerify(token, (header, jws) => jwks.keyFor(header, jws, fetchJwks, expect.nowMs), {
+      algorithms: [ALGORITHM],
+      typ: ACCESS_TOKEN_TYPE,
+      issuer: expect.issuer,
+      audience: expect.audience,
+      requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
+      maxTokenAge: expect.maxTokenLifetimeSeconds,
+      currentDate: new Date(expect.nowMs),
+    });
+    const { iss, aud, sub, sid, jti, iat, exp } = payload;
+    if (typeof sub !== "string" || !USER_ID.test(sub) || typeof sid !== "string" || !SESSION_ID.test(sid)) return { ok: false, code: "invalid_token" };
+    if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, code: "invalid_token" };
+    // A far-future `exp` would outlive every revocation a stateless check cannot see.
+    if (exp - iat > expect.maxTokenLifetimeSeconds) return { ok: false, code: "invalid_token" };
+    return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp } };
+  } catch (error) {
+    if (error instanceof JwksUnavailableError) return { ok: false, code: "jwks_unavailable" };
+    if (error instanceof errors.JOSEError || error instanceof TypeError || error instanceof SyntaxError) return { ok: false, code: "invalid_token" };
+    throw error;
+  }
+}

@@ -1,0 +1,2 @@
+import type { LegacyWorkerOptions } from "miniflare";
+export function exampleConsumerWorker(sessionServiceWorkerName: string): Promise<LegacyWorkerOptions>;
