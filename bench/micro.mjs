@@ -4,9 +4,11 @@ import { percentile, round } from "./stats.mjs";
 /** The variants, in the order the table lists them. `key` names the operation in worker/variants.ts. */
 export const VARIANTS = [
   { key: "stateless", label: "(1) stateless: verify only" },
+  { key: "consumer_stateless", label: "(1b) consumer stateless: verifyLocally (JWKS)" },
   { key: "floor", label: "(2) floor: verify + no-op DO RPC" },
   { key: "strict", label: "(3) strict: verify + registry check(sid)" },
-  { key: "cached", label: "(4) cached: verify + in-isolate cache (5 s)" },
+  { key: "strict_rpc", label: "(3b) consumer strict: SessionService.verify over RPC" },
+  { key: "cached", label: "(4) consumer cached: verifyLocally + LivenessCache (5 s)" },
   { key: "d1", label: "(5) per-request D1: verify + SELECT sessions" },
   { key: "better_auth", label: "(6) Better Auth getSession (D1, no cookie cache)" },
   { key: "refresh", label: "(7) refresh: tag + DO rotation + sign" },

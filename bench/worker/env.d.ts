@@ -1,3 +1,4 @@
+import type { SessionService } from "../../src/rpc/session-service";
 import type { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 declare global {
@@ -5,5 +6,7 @@ declare global {
   interface BenchEnv extends Env {
     NOOP: DurableObjectNamespace<NoopObject>;
     MEASURED_REGISTRY: DurableObjectNamespace<MeasuredSessionRegistry>;
+    /** A service binding to this Worker's own SessionService entrypoint, as a consumer binds it. */
+    SESSION_SERVICE: Service<SessionService>;
   }
 }

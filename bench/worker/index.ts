@@ -3,6 +3,7 @@ import { operations, type BenchState } from "./variants";
 import { setUp } from "./setup";
 
 export { SessionRegistry } from "../../src/sessions/registry";
+export { SessionService } from "../../src/rpc/session-service";
 export { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 interface Batch {

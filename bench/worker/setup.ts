@@ -27,6 +27,7 @@ export async function userWithSessions(env: BenchEnv, count: number, request: Re
   for (let i = 0; i < count; i++) {
     const sessionId = randomId("ses");
     const created = await namespace.get(namespace.idFromName(userId)).createSession({ userId, sessionId, device, place });
+    if (!created.ok) throw new Error(`${created.code}: raise MAX_SESSIONS in bench/wrangler.jsonc`);
     sessions.push({ sessionId, refreshToken: created.refreshToken });
   }
   return { userId, sessions };

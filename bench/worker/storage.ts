@@ -82,7 +82,10 @@ export async function registryFootprint(env: BenchEnv, request: Request, steps: 
   for (const step of steps) {
     const device = { name: "Chrome on Windows", browser: "Chrome", os: "Windows", type: "desktop", userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" };
     const place = { ip: "203.0.113.7", country: "DE", region: "Berlin", city: "Berlin", latitude: 52.52, longitude: 13.4, colo: "FRA", asn: 3320 };
-    for (; total < step; total++) await stub.createSession({ userId: empty.userId, sessionId: randomId("ses"), device, place });
+    for (; total < step; total++) {
+      const created = await stub.createSession({ userId: empty.userId, sessionId: randomId("ses"), device, place });
+      if (!created.ok) throw new Error(`${created.code}: raise MAX_SESSIONS in bench/wrangler.jsonc`);
+    }
     points.push({ sessions: total, storageBytes: await stub.storageBytes() });
   }
   return points;
