@@ -46,6 +46,17 @@ export async function runMicro(post, state, { rounds, targetMs, log }) {
     if ((r + 1) % 10 === 0) log(`round ${r + 1}/${rounds}`);
   }
 
+  // The same ratios taken round by round (both batches of a pair ran within one round, a second or
+  // so apart), then the median: a check on the ratio of p50s that slow drifts in load cannot move.
+  const pairedMedian = (a, b) => percentile(samples[a].map((x, i) => x / samples[b][i]), 50);
+  const pairedRatios = {
+    strict_over_floor: round(pairedMedian("strict", "floor"), 3),
+    strict_over_d1_per_request: round(pairedMedian("strict", "d1"), 3),
+    strict_over_better_auth: round(pairedMedian("strict", "better_auth"), 3),
+    cached_over_stateless: round(pairedMedian("cached", "stateless"), 3),
+    signin_over_pbkdf2: round(pairedMedian("signin", "pbkdf2"), 3),
+  };
+
   const variants = {};
   for (const { key, label } of VARIANTS) {
     variants[key] = {
@@ -57,5 +68,5 @@ export async function runMicro(post, state, { rounds, targetMs, log }) {
       ops_per_s: round((totals[key].ops * 1000) / totals[key].ms, 0),
     };
   }
-  return variants;
+  return { variants, pairedRatios };
 }

@@ -48,7 +48,7 @@ async function micro() {
     };
     log("setting up users, sessions and the Better Auth peer");
     const state = await post("/setup", { migrations: migrationStatements() });
-    const variants = await runMicro(post, state, { rounds: setting("BENCH_ROUNDS", 80), targetMs: setting("BENCH_TARGET_MS", 30), log });
+    const { variants, pairedRatios } = await runMicro(post, state, { rounds: setting("BENCH_ROUNDS", 80), targetMs: setting("BENCH_TARGET_MS", 30), log });
     log("query plans");
     const queryPlans = await post("/plans", {});
     const cleanup = [];
@@ -58,7 +58,7 @@ async function micro() {
     }
     log("registry storage footprint");
     const footprint = await post("/footprint", { steps: [1, 10, 100, 1_000] });
-    return { variants, queryPlans, cleanup, footprint };
+    return { variants, pairedRatios, queryPlans, cleanup, footprint };
   } finally {
     await worker.dispose();
     rmSync(persist, { recursive: true, force: true });
