@@ -1,6 +1,6 @@
 import { cloudflareTest, getRunnerName, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { newSecrets } from "./scripts/keys.mjs";
+import { newAdminToken, newSecrets } from "./scripts/keys.mjs";
 import { exampleConsumerWorker } from "./test/consumer/example-worker.mjs";
 import { newIntrospectionClient } from "./test/oauth/clients.mjs";
 
@@ -20,7 +20,9 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.jsonc" },
         miniflare: {
           // Fresh keys for every run: tests never depend on a committed secret.
-          bindings: { ...newSecrets("test"), ...newIntrospectionClient(), TEST_MIGRATIONS: migrations },
+          // ADMIN_TOKEN is not part of newSecrets: the admin API stays off in dev and production until
+          // an operator sets the secret on purpose.
+          bindings: { ...newSecrets("test"), ...newIntrospectionClient(), ADMIN_TOKEN: newAdminToken(), TEST_MIGRATIONS: migrations },
           serviceBindings: {
             // Test-only (declared in test/env.d.ts): the RPC entrypoint reached exactly as a consumer reaches it.
             SESSION_SERVICE: { name: "edge-sessions", entrypoint: "SessionService" },
@@ -35,6 +37,8 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
+      // One access-log line per request would bury test output; test/ops/logging.test.ts reads them directly.
+      onConsoleLog: (log: string) => !log.includes('"msg":"request"'),
     },
   };
 });

@@ -54,7 +54,7 @@ async function micro() {
     const cleanup = [];
     for (const expired of [1_000, 10_000, 100_000]) {
       log(`cleanup over ${expired} expired sessions`);
-      cleanup.push(await post("/cleanup", { expired, batchSize: 1_000 }));
+      cleanup.push(await post("/cleanup", { expired }));
     }
     log("registry storage footprint");
     const footprint = await post("/footprint", { steps: [1, 10, 100, 1_000] });

@@ -33,7 +33,10 @@ export async function startService(root, log) {
   const child = spawn(
     process.execPath,
     [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", envFile,
-      "--show-interactive-dev-session=false", "--log-level", "warn"],
+      "--show-interactive-dev-session=false", "--log-level", "warn",
+      // Every simulated user connects from 127.0.0.1, so the per-address sign-in and signup limits
+      // are raised; every other setting is the service's own.
+      "--var", "LOGIN_IP_LIMIT:100000", "--var", "SIGNUP_IP_LIMIT:100000"],
     // Its own process group, so stopping it also stops the workerd it starts.
     { cwd: root, env, stdio: ["ignore", "ignore", "pipe"], detached: true },
   );

@@ -1,2 +1,3 @@
 export function newSigningKey(kid?: string): Record<string, string>;
 export function newSecrets(kid?: string): { JWT_SIGNING_KEYS: string; REFRESH_TOKEN_SECRET: string };
+export function newAdminToken(): string;

@@ -16,6 +16,11 @@ export function newSecrets(kid) {
   };
 }
 
+/** An admin API credential (256 bits): `node -e 'import("./scripts/keys.mjs").then(k => console.log(k.newAdminToken()))' | wrangler secret put ADMIN_TOKEN`. */
+export function newAdminToken() {
+  return randomBytes(32).toString("base64url");
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const kidIndex = process.argv.indexOf("--kid");
   console.log(JSON.stringify(newSecrets(kidIndex > 0 ? process.argv[kidIndex + 1] : undefined), null, 2));

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { adminRoutes } from "./admin/routes";
 import type { AppEnv } from "./app-env";
 import { authRoutes } from "./auth/routes";
 import { ApiError, problemResponse } from "./errors";
@@ -8,11 +9,13 @@ import { securityEventRoutes } from "./events/routes";
 import { MAX_BODY_BYTES } from "./http/body";
 import { allowMethods } from "./http/methods";
 import { oauthRoutes } from "./oauth/routes";
+import { requestLog } from "./ops/logging";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { jwksRoutes } from "./tokens/routes";
 
 export const app = new Hono<AppEnv>();
 
+app.use(requestLog);
 app.use(async (c, next) => {
   await next();
   c.header("X-Content-Type-Options", "nosniff");
@@ -28,6 +31,7 @@ app.route("/v1/me", meRoutes);
 app.route("/v1/sessions", sessionRoutes);
 app.route("/v1/oauth", oauthRoutes);
 app.route("/v1/security-events", securityEventRoutes);
+app.route("/v1/admin", adminRoutes);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));
 

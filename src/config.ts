@@ -3,6 +3,7 @@ import { ApiError } from "./errors";
 
 const seconds = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+const count = seconds;
 
 /** Service configuration from wrangler vars, with the defaults documented in the README. */
 const configSchema = z.object({
@@ -19,7 +20,31 @@ const configSchema = z.object({
   SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   // Checked in webhookUrl(): a bad webhook URL must not take sign-in down with it.
   SECURITY_WEBHOOK_URL: z.string().default(""),
-});
+  // Abuse protection (docs/operations.md). Windows are fixed, anchored at their first counted event.
+  LOGIN_IP_LIMIT: count(30, 1, 100_000),
+  LOGIN_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+  LOGIN_ACCOUNT_FAILURE_LIMIT: count(10, 1, 1000),
+  LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(900, 60, 86400),
+  SIGNUP_IP_LIMIT: count(30, 1, 100_000),
+  SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+  REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
+  REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
+  // Cleanup (the cron trigger).
+  SESSION_HISTORY_DAYS: count(30, 0, 3650),
+  CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
+  CLEANUP_MAX_BATCHES: count(20, 1, 1000),
+}).refine(
+  // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
+  // A client keeping to 30 a rolling minute makes at most 30 per started minute of a fixed window.
+  (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
+  { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
+);
+
+/** A fixed-window limit: at most `limit` counted events per `windowMs`. */
+export interface WindowLimit {
+  limit: number;
+  windowMs: number;
+}
 
 export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
 
@@ -42,7 +67,17 @@ export interface Config {
   securityEventRetentionDays: number;
   /** Where security events are POSTed, signed; null when off. */
   securityWebhookUrl: string | null;
+  loginPerIp: WindowLimit;
+  loginFailuresPerAccount: WindowLimit;
+  signupPerIp: WindowLimit;
+  refreshPerSession: WindowLimit;
+  sessionHistoryMs: number;
+  securityEventRetentionMs: number;
+  cleanupBatchSize: number;
+  cleanupMaxBatches: number;
 }
+
+const DAY_MS = 86_400_000;
 
 const cache = new WeakMap<object, Config>();
 
@@ -80,6 +115,14 @@ export function configFrom(env: Env): Config {
     impossibleTravelKmh: vars.IMPOSSIBLE_TRAVEL_KMH,
     securityEventRetentionDays: vars.SECURITY_EVENT_RETENTION_DAYS,
     securityWebhookUrl: webhookUrl(vars.SECURITY_WEBHOOK_URL),
+    loginPerIp: { limit: vars.LOGIN_IP_LIMIT, windowMs: vars.LOGIN_IP_WINDOW_SECONDS * 1000 },
+    loginFailuresPerAccount: { limit: vars.LOGIN_ACCOUNT_FAILURE_LIMIT, windowMs: vars.LOGIN_ACCOUNT_WINDOW_SECONDS * 1000 },
+    signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
+    refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
+    sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
+    securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
+    cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,
+    cleanupMaxBatches: vars.CLEANUP_MAX_BATCHES,
   };
   cache.set(env, config);
   return config;

@@ -13,6 +13,11 @@ declare namespace Cloudflare {
     INTROSPECTION_CLIENTS?: string;
     /** Signs security-event webhooks (HMAC-SHA256); only needed when SECURITY_WEBHOOK_URL is set. */
     SECURITY_WEBHOOK_SECRET?: string;
+    /**
+     * The operators' bearer credential for /v1/admin (at least 32 characters). Unset or shorter:
+     * the admin API does not exist (404), so a forgotten secret fails closed.
+     */
+    ADMIN_TOKEN?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -14,6 +14,8 @@ export type ErrorCode =
   | "csrf_rejected"
   | "session_limit_reached"
   | "rate_limited"
+  | "account_disabled"
+  | "admin_unauthorized"
   | "registry_unavailable"
   | "service_unavailable"
   | "internal_error";
@@ -31,6 +33,8 @@ const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   csrf_rejected: [403, "Cross-origin request refused"],
   session_limit_reached: [409, "Too many active sessions"],
   rate_limited: [429, "Too many requests"],
+  account_disabled: [403, "This account is disabled"],
+  admin_unauthorized: [401, "Admin credential missing or wrong"],
   registry_unavailable: [503, "The session registry could not be reached"],
   service_unavailable: [503, "The service is temporarily unavailable"],
   internal_error: [500, "Internal error"],

@@ -10,8 +10,18 @@ export const USER_AGENTS = {
 } as const;
 export type Device = keyof typeof USER_AGENTS;
 
+/**
+ * A client address of its own for each request unless a test sets one: the per-IP limits are
+ * real in every test, so tests that are not about them must not share one address.
+ */
+export function freshIp(): string {
+  const group = () => Math.floor(Math.random() * 0x10000).toString(16);
+  return `2001:db8:${group()}:${group()}::1`;
+}
+
 export function call(path: string, init: RequestInit & { json?: unknown; token?: string; cookie?: string; cf?: Record<string, unknown> } = {}) {
   const headers = new Headers(init.headers);
+  if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", freshIp());
   if (init.json !== undefined) headers.set("Content-Type", "application/json");
   if (init.token !== undefined) headers.set("Authorization", `Bearer ${init.token}`);
   if (init.cookie !== undefined) headers.set("Cookie", init.cookie);

@@ -4,6 +4,7 @@ import { setUp } from "./setup";
 
 export { SessionRegistry } from "../../src/sessions/registry";
 export { SessionService } from "../../src/rpc/session-service";
+export { RateLimiter } from "../../src/limits/rate-limiter";
 export { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 interface Batch {
@@ -17,7 +18,7 @@ interface Batch {
  * clock advances during execution but only in whole milliseconds, so each batch runs for tens of
  * milliseconds and the per-operation cost is the batch's time divided by its operation count.
  */
-async function round(env: BenchEnv, request: Request, state: BenchState, batches: Batch[]) {
+async function round(env: BenchEnv, request: Request, ctx: ExecutionContext, state: BenchState, batches: Batch[]) {
   const results: { name: string; n: number; ms: number }[] = [];
   for (const batch of batches) {
     const operation = operations[batch.name];
@@ -26,7 +27,7 @@ async function round(env: BenchEnv, request: Request, state: BenchState, batches
     let n = 0;
     let elapsed = 0;
     do {
-      await operation(env, state, request);
+      await operation(env, state, request, ctx);
       n++;
       elapsed = performance.now() - started;
     } while (elapsed < batch.ms);
@@ -36,7 +37,7 @@ async function round(env: BenchEnv, request: Request, state: BenchState, batches
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const url = new URL(request.url);
     const body = request.method === "POST" ? await request.json<Record<string, unknown>>() : {};
     try {
@@ -44,11 +45,11 @@ export default {
         case "/setup":
           return Response.json(await setUp(env, request, body.migrations as string[]));
         case "/round":
-          return Response.json(await round(env, request, body.state as BenchState, body.batches as Batch[]));
+          return Response.json(await round(env, request, ctx, body.state as BenchState, body.batches as Batch[]));
         case "/plans":
           return Response.json(await queryPlans(env));
         case "/cleanup":
-          return Response.json(await cleanupPass(env, body.expired as number, body.batchSize as number));
+          return Response.json(await cleanupPass(env, body.expired as number));
         case "/footprint":
           return Response.json(await registryFootprint(env, request, body.steps as number[]));
         default:

@@ -53,6 +53,7 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
     passwordHash: await hashPassword(PASSWORD),
     createdAt: Date.now(),
     passwordChangedAt: null,
+    disabledAt: null,
   });
   if (!inserted) throw new Error("sign-in user not inserted");
 

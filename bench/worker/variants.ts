@@ -1,4 +1,5 @@
-import { verifyPassword, pbkdf2, PBKDF2_ITERATIONS } from "../../src/auth/password";
+import { app } from "../../src/app";
+import { pbkdf2, PBKDF2_ITERATIONS } from "../../src/auth/password";
 import { configFrom } from "../../src/config";
 import { mirrorSessions } from "../../src/db/session-mirror";
 import { usersRepository } from "../../src/db/users";
@@ -27,7 +28,7 @@ export interface BenchState {
   userAgent: string;
 }
 
-export type Operation = (env: BenchEnv, state: BenchState, request: Request) => Promise<unknown>;
+export type Operation = (env: BenchEnv, state: BenchState, request: Request, ctx: ExecutionContext) => Promise<unknown>;
 
 // The consumer middleware's own building blocks, held per isolate as `requireSession` holds them.
 const liveness = new LivenessCache();
@@ -121,17 +122,22 @@ export const operations: Record<string, Operation> = {
     await signAccessToken(keys, configFrom(env), result);
     refreshChain.token = result.refreshToken;
   },
-  /** (8) The login route's work: D1 user lookup, PBKDF2 verify, the registry's createSession, signing. */
-  signin: async (env, state, request) => {
-    const user = await usersRepository(env.DB).findByEmail(state.signIn.email);
-    if (!user || !(await verifyPassword(state.signIn.password, user.passwordHash))) throw new Error("sign-in refused");
-    const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
-    const device = describeDevice(state.userAgent, null);
-    const place = describePlace(request);
-    const sessionId = randomId("ses");
-    const created = await callRegistry(() => registryFor(env, user.id).createSession({ userId: user.id, sessionId, device, place }));
-    if (!created.ok) throw new Error(created.code);
-    await signAccessToken(keys, configFrom(env), { userId: user.id, sessionId: created.session.id });
+  /**
+   * (8) Sign-in: the production login route itself (the app's fetch, in this isolate, no network):
+   * rate-limit admission, D1 user lookup, PBKDF2, the registry's createSession, signing.
+   */
+  signin: async (env, state, _request, ctx) => {
+    const response = await app.fetch(
+      new Request("https://auth.example.com/v1/auth/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "User-Agent": state.userAgent, "CF-Connecting-IP": "198.51.100.7" },
+        body: JSON.stringify({ email: state.signIn.email, password: state.signIn.password, token_transport: "body" }),
+      }),
+      env,
+      ctx,
+    );
+    if (response.status !== 200) throw new Error(`login answered ${response.status}: ${await response.text()}`);
+    await response.arrayBuffer();
   },
   /** Sign-in breakdown: the D1 user lookup alone. */
   users_by_email: async (env, state) => {

@@ -11,6 +11,7 @@ import { readJson, readOptionalJson } from "../http/body";
 import { withDatabase } from "../http/database";
 import { allowMethods } from "../http/methods";
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
 import { callRegistry, registryFor } from "../sessions/registry-client";
 import { requireAccessToken, verifiedCaller } from "../sessions/guard";
 import { sessionJson, userJson } from "../sessions/view";
@@ -38,12 +39,16 @@ export const authRoutes = new Hono<AppEnv>();
 
 authRoutes.post("/signup", async (c) => {
   const body = await readJson(c, signupBody);
+  // Before the PBKDF2 work: mass signups from one address are refused cheaply.
+  const config = configFrom(c.env);
+  await countAttempt(c.env, `signup-ip:${clientAddress(c)}`, config.signupPerIp);
   const user: UserRow = {
     id: randomId("usr"),
     email: body.email,
     passwordHash: await hashPassword(body.password),
     createdAt: Date.now(),
     passwordChangedAt: null,
+    disabledAt: null,
   };
   const users = usersRepository(c.env.DB);
   if (!(await withDatabase(() => users.insert(user)))) throw new ApiError("email_taken");
@@ -58,10 +63,23 @@ authRoutes.post("/signup", async (c) => {
 
 authRoutes.post("/login", async (c) => {
   const body = await readJson(c, loginBody);
-  const user = await withDatabase(() => usersRepository(c.env.DB).findByEmail(body.email));
-  // Unknown emails pay for a full PBKDF2 run too: the answer and its timing are the same.
-  const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  // Limits first, before any PBKDF2 work, and on the same path for known and unknown emails.
+  const attempt = await admitSignIn(c, body.email);
+  let user: UserRow | undefined;
+  let valid: boolean;
+  try {
+    user = await withDatabase(() => usersRepository(c.env.DB).findByEmail(body.email));
+    // Unknown emails pay for a full PBKDF2 run too: the answer and its timing are the same.
+    valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  } catch (error) {
+    // Nothing was learnt about the password: give the reserved slot back.
+    await attempt.settle("succeeded");
+    throw error;
+  }
+  await attempt.settle(user && valid ? "succeeded" : "failed");
   if (!user || !valid) throw new ApiError("invalid_credentials");
+  // Only someone who knows the password learns that the account is disabled.
+  if (user.disabledAt !== null) throw new ApiError("account_disabled");
   return startSession(c, user, body, 200);
 });
 
@@ -81,6 +99,8 @@ authRoutes.post("/refresh", async (c) => {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const place = describePlace(c.req.raw);
   const result = await callRegistry(() => registryFor(c.env, token.userId).refresh(token.raw, place));
+  // The session keeps its token: a 429 is not a refusal, so the cookie stays.
+  if (!result.ok && result.code === "rate_limited") throw rateLimited(result.retryAfterSeconds);
   if (!result.ok) throw refused();
   const config = configFrom(c.env);
   const accessToken = await signAccessToken(keys, config, result);
@@ -190,6 +210,8 @@ async function startSession(
     await registry.endSession(sessionId).catch(() => undefined);
     throw error;
   }
+  // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
+  if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
   if (!created.ok) {
     // Names no session and no device: the caller proved the password, but the list is for signed-in users.
     throw new ApiError(

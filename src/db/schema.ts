@@ -8,6 +8,9 @@ export const users = sqliteTable("users", {
   passwordHash: text("password_hash").notNull(),
   createdAt: integer("created_at", { mode: "number" }).notNull(),
   passwordChangedAt: integer("password_changed_at", { mode: "number" }),
+  // Set by an operator (admin API): sign-in is refused. The user's registry holds the same flag
+  // and is what refuses sessions; this column is what login and admin listings read.
+  disabledAt: integer("disabled_at", { mode: "number" }),
 });
 
 /**
@@ -47,6 +50,13 @@ export const sessions = sqliteTable(
     // Expiry cleanup walks these in bounded batches.
     index("sessions_expires_idx").on(table.expiresAt),
     index("sessions_revoked_idx").on(table.revokedAt).where(sql`${table.revokedAt} IS NOT NULL`),
+    // Admin stats (db/stats.ts; each query's plan is checked in test/ops/stats-indexes.test.ts).
+    // Live rows are a small part of the table, so these are partial and the group-bys are covered.
+    index("sessions_live_expires_idx").on(table.expiresAt).where(sql`${table.revokedAt} IS NULL`),
+    index("sessions_live_device_idx").on(table.deviceType, table.expiresAt).where(sql`${table.revokedAt} IS NULL`),
+    index("sessions_live_country_idx").on(table.country, table.expiresAt).where(sql`${table.revokedAt} IS NULL`),
+    index("sessions_created_idx").on(table.createdAt),
+    index("sessions_revoked_reason_idx").on(table.revokedReason, table.revokedAt).where(sql`${table.revokedAt} IS NOT NULL`),
   ],
 );
 

@@ -42,3 +42,49 @@ export function upsertMirrorRow(orm: DrizzleD1Database, row: SessionMirrorRow) {
       },
     });
 }
+
+/**
+ * Consistency repair, second half: rows D1 shows live for a user whose registry does not hold them
+ * live (the registry may already have dropped the row, so re-mirroring alone cannot fix them).
+ * The registry wins. Rows created after `before` are left alone: they may be sessions that
+ * started while the repair ran.
+ */
+export async function closeStaleLiveRows(db: D1Database, userId: string, liveSessionIds: string[], before: number): Promise<number> {
+  const result = await db
+    .prepare(
+      `UPDATE sessions SET revoked_at = ?1, revoked_reason = 'reconciled'
+       WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1 AND created_at < ?3
+         AND id NOT IN (SELECT value FROM json_each(?4))`,
+    )
+    .bind(before, userId, before, JSON.stringify(liveSessionIds))
+    .run();
+  return result.meta.changes;
+}
+
+export interface SessionHistoryRow {
+  id: string;
+  device_name: string | null;
+  browser: string | null;
+  os: string | null;
+  device_type: string | null;
+  ip: string | null;
+  country: string | null;
+  created_at: number;
+  last_active_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+/** A user's ended sessions as D1 remembers them (SESSION_HISTORY_DAYS), most recent first. */
+export async function sessionHistory(db: D1Database, userId: string, now: number, limit = 100): Promise<SessionHistoryRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, device_name, browser, os, device_type, ip, country, created_at, last_active_at, expires_at, revoked_at, revoked_reason
+       FROM sessions WHERE user_id = ? AND (revoked_at IS NOT NULL OR expires_at <= ?)
+       ORDER BY last_active_at DESC LIMIT ?`,
+    )
+    .bind(userId, now, limit)
+    .all<SessionHistoryRow>();
+  return results;
+}

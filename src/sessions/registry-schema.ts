@@ -54,6 +54,9 @@ const MIGRATIONS: readonly string[] = [
      SELECT coalesce(browser, 'unknown') || '|' || coalesce(os, 'unknown') || '|' || coalesce(device_type, 'unknown'),
             min(created_at), max(last_active_at)
      FROM sessions GROUP BY 1;`,
+  // 3: an operator can disable the account (admin API); while set, no session is created or live.
+  `CREATE TABLE account (id INTEGER PRIMARY KEY CHECK (id = 1), disabled_at INTEGER);
+   INSERT INTO account (id, disabled_at) VALUES (1, NULL);`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {

@@ -42,12 +42,13 @@ export interface SessionView {
 export type Refused = { ok: false; code: "invalid_token" };
 export type CreateSessionResult =
   | { ok: true; session: SessionView; refreshToken: string }
-  | { ok: false; code: "session_limit_reached"; maxSessions: number };
+  | { ok: false; code: "session_limit_reached"; maxSessions: number }
+  | { ok: false; code: "account_disabled" };
 export type SessionResult = { ok: true; session: SessionView } | Refused;
 export type RefreshResult =
   | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
-  | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean };
-
+  | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
+  | { ok: false; code: "rate_limited"; retryAfterSeconds: number };
 /**
  * How stale `last_active_at` may be in storage: one write per session per minute at most. Memory
  * is always current; after a restart the registry reloads the stored value, so the idle timeout
@@ -89,6 +90,13 @@ export class SessionRegistry extends DurableObject<Env> {
   readonly #risk: RiskWatch;
   #webhookDue = false;
   #inTransaction = false;
+  /** Set by an operator: no session is created or live while it is. */
+  #disabledAt: number | null;
+  /**
+   * Refreshes per session in the current fixed window. In memory: it guards cost, not secrets, and
+   * counting here keeps the refresh to its one registry call. Eviction resets it, which is harmless.
+   */
+  readonly #refreshWindows = new Map<string, { endsAt: number; count: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -110,6 +118,7 @@ export class SessionRegistry extends DurableObject<Env> {
       impossibleTravelKmh: () => configFrom(this.env).impossibleTravelKmh,
     });
     this.#userId = (this.#sql.exec("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]?.value as string) ?? null;
+    this.#disabledAt = this.#sql.exec<{ disabled_at: number | null }>("SELECT disabled_at FROM account").one().disabled_at;
     const now = Date.now();
     for (const row of this.#sql.exec<Pick<RegistryRow, "id" | "created_at" | "expires_at" | "last_active_at">>(
       "SELECT id, created_at, expires_at, last_active_at FROM sessions WHERE revoked_at IS NULL AND expires_at > ?",
@@ -132,6 +141,7 @@ export class SessionRegistry extends DurableObject<Env> {
    * session id, so if this call's answer is lost it can still end the session.
    */
   async createSession(input: { userId: string; sessionId: string; device: DeviceInfo; place: Place }): Promise<CreateSessionResult> {
+    if (this.#disabledAt !== null) return { ok: false, code: "account_disabled" };
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     const { sessionId } = input;
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
@@ -182,6 +192,8 @@ export class SessionRegistry extends DurableObject<Env> {
     if (!token || token.userId !== this.#userId) return invalid;
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     if (!(await hasGenuineTag(keys, token))) return invalid;
+    const limited = this.#countRefresh(token.sessionId, Date.now());
+    if (limited) return limited;
     const presentedHash = await hashRefreshToken(token);
     const successor = await deriveSuccessor(keys, token);
     const successorHash = await hashRefreshToken(successor);
@@ -343,6 +355,7 @@ export class SessionRegistry extends DurableObject<Env> {
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = Date.now();
     for (const [id, live] of this.#live) if (live.expiresAt <= now) this.#live.delete(id);
+    for (const [id, window] of this.#refreshWindows) if (window.endsAt <= now) this.#refreshWindows.delete(id);
     // Only rows already mirrored are dropped, so D1 learns every final state first.
     this.#sql.exec("DELETE FROM sessions WHERE expires_at <= ? AND version = mirrored_version", now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
@@ -350,7 +363,43 @@ export class SessionRegistry extends DurableObject<Env> {
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
   }
 
+  /** Admin: ends every session (reason "admin") and refuses new ones until `enableAccount`. */
+  async disableAccount(): Promise<{ revoked: number }> {
+    const now = Date.now();
+    this.#sql.exec("UPDATE account SET disabled_at = coalesce(disabled_at, ?)", now);
+    this.#disabledAt ??= now;
+    return this.revokeAllSessionsAs("admin");
+  }
+
+  enableAccount(): void {
+    this.#sql.exec("UPDATE account SET disabled_at = NULL");
+    this.#disabledAt = null;
+  }
+
+  /**
+   * Consistency repair: queues every row for D1 again and pushes it, so a D1 row that disagrees
+   * (a lost write, a hand edit) is overwritten by this registry's state. Returns the ids live here.
+   */
+  async remirrorAll(): Promise<{ mirrored: boolean; liveSessionIds: string[] }> {
+    this.#sql.exec("UPDATE sessions SET mirrored_version = 0");
+    const mirrored = await this.#outbox.flush();
+    const now = Date.now();
+    return { mirrored, liveSessionIds: [...this.#live].filter(([, live]) => live.expiresAt > now).map(([id]) => id) };
+  }
+
   // ---- internals --------------------------------------------------------------------------
+
+  #countRefresh(sessionId: string, now: number): { ok: false; code: "rate_limited"; retryAfterSeconds: number } | null {
+    const { limit, windowMs } = configFrom(this.env).refreshPerSession;
+    let window = this.#refreshWindows.get(sessionId);
+    if (!window || window.endsAt <= now) {
+      window = { endsAt: now + windowMs, count: 0 };
+      this.#refreshWindows.set(sessionId, window);
+    }
+    if (window.count >= limit) return { ok: false, code: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+    window.count++;
+    return null;
+  }
 
   #claimUser(userId: string): void {
     if (this.#userId === null) {
@@ -375,7 +424,7 @@ export class SessionRegistry extends DurableObject<Env> {
   /** Not revoked, within its absolute lifetime, and used within the idle timeout; no side effect. */
   #alive(sessionId: string, now: number): boolean {
     const live = this.#live.get(sessionId);
-    if (!live || now >= live.expiresAt) return false;
+    if (!live || now >= live.expiresAt || this.#disabledAt !== null) return false;
     return now - live.lastActiveAt < configFrom(this.env).idleTimeoutSeconds * 1000;
   }
 

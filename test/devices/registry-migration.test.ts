@@ -5,13 +5,13 @@ import { migrateRegistrySchema } from "../../src/sessions/registry-schema";
 import { signInOn } from "../helpers";
 import { registry } from "./helpers";
 
-describe("the registry schema migration to version 2", () => {
+describe("the registry schema migrations from version 1", () => {
   it("should add the event and device tables to a version-1 registry, seeding known devices from its sessions", async () => {
     const [laptop] = await signInOn("laptop", "phone");
     const result = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Wind this registry back to what version 1 left behind.
-      sql.exec("DROP TABLE events; DROP TABLE known_devices; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+      sql.exec("DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
       migrateRegistrySchema(sql);
       return {
         version: sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value,
@@ -19,6 +19,6 @@ describe("the registry schema migration to version 2", () => {
         events: sql.exec("SELECT count(*) AS n FROM events").one().n,
       };
     });
-    expect(result).toEqual({ version: "2", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
+    expect(result).toEqual({ version: "3", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
   });
 });
