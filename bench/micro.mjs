@@ -12,7 +12,7 @@ export const VARIANTS = [
   { key: "d1", label: "(5) per-request D1: verify + SELECT sessions" },
   { key: "better_auth", label: "(6) Better Auth getSession (D1, no cookie cache)" },
   { key: "refresh", label: "(7) refresh: tag + DO rotation + sign" },
-  { key: "signin", label: "(8) sign-in: D1 user + PBKDF2 + createSession + sign" },
+  { key: "signin", label: "(8) sign-in: login route (limits, D1 user, PBKDF2, createSession, sign)" },
   { key: "pbkdf2", label: "    bare PBKDF2-SHA256, 100,000 iterations" },
   { key: "users_by_email", label: "    sign-in part: D1 user lookup by email" },
   { key: "create_session", label: "    sign-in part: registry createSession (+ D1 mirror)" },
