@@ -1,0 +1,71 @@
+// Starts the real service under `wrangler dev` on a free localhost port, with fresh secrets and a
+// throw-away state directory (D1 migrated first), and stops it again: nothing is left behind.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newSecrets } from "../scripts/keys.mjs";
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startService(root, log) {
+  const state = mkdtempSync(join(tmpdir(), "edge-sessions-load-"));
+  const envFile = join(state, ".dev.vars");
+  writeFileSync(envFile, Object.entries(newSecrets("load")).map(([name, value]) => `${name}='${value}'`).join("\n") + "\n");
+  const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  const migrated = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: root, env, input: "y\n", encoding: "utf8",
+  });
+  if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", envFile,
+      "--show-interactive-dev-session=false", "--log-level", "warn",
+      // Every simulated user connects from 127.0.0.1, so the per-address sign-in and signup limits
+      // are raised; every other setting is the service's own.
+      "--var", "LOGIN_IP_LIMIT:100000", "--var", "SIGNUP_IP_LIMIT:100000"],
+    // Its own process group, so stopping it also stops the workerd it starts.
+    { cwd: root, env, stdio: ["ignore", "ignore", "pipe"], detached: true },
+  );
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try { process.kill(-child.pid, "SIGTERM"); } catch {}
+      const timer = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(state, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) break;
+    } catch {}
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not start: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  log(`service up at ${url}`);
+  return { url, stop };
+}

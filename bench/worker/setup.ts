@@ -1,0 +1,63 @@
+import { hashPassword } from "../../src/auth/password";
+import { configFrom } from "../../src/config";
+import { usersRepository } from "../../src/db/users";
+import { describeDevice, describePlace } from "../../src/devices/device";
+import { randomId } from "../../src/encoding";
+import { registryFor } from "../../src/sessions/registry-client";
+import { signAccessToken } from "../../src/tokens/access";
+import { loadKeySet } from "../../src/tokens/keys";
+import { setUpPeer } from "./better-auth";
+import { refreshChain, type BenchState } from "./variants";
+
+export const USER_AGENT =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const PASSWORD = "correct horse battery staple";
+
+/** Applies the project's D1 migrations (statements read from migrations/ by the driver). */
+export async function migrate(env: BenchEnv, statements: string[]): Promise<void> {
+  for (const statement of statements) await env.DB.prepare(statement).run();
+}
+
+/** A user with `count` live sessions, created through the registry exactly as sign-in does. */
+export async function userWithSessions(env: BenchEnv, count: number, request: Request, namespace = env.SESSION_REGISTRY) {
+  const userId = randomId("usr");
+  const device = describeDevice(USER_AGENT, null);
+  const place = describePlace(request);
+  const sessions: { sessionId: string; refreshToken: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const sessionId = randomId("ses");
+    const created = await namespace.get(namespace.idFromName(userId)).createSession({ userId, sessionId, device, place });
+    if (!created.ok) throw new Error(`${created.code}: raise MAX_SESSIONS in bench/wrangler.jsonc`);
+    sessions.push({ sessionId, refreshToken: created.refreshToken });
+  }
+  return { userId, sessions };
+}
+
+export async function setUp(env: BenchEnv, request: Request, migrations: string[]): Promise<BenchState> {
+  await migrate(env, migrations);
+  const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
+  const config = configFrom(env);
+  const tokenFor = async (count: number) => {
+    const { userId, sessions } = await userWithSessions(env, count, request);
+    return signAccessToken(keys, config, { userId, sessionId: sessions[0]!.sessionId });
+  };
+  const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100) };
+
+  const refreshUser = await userWithSessions(env, 1, request);
+  refreshChain.token = refreshUser.sessions[0]!.refreshToken;
+
+  const email = `signin-${crypto.randomUUID()}@example.com`;
+  const inserted = await usersRepository(env.DB).insert({
+    id: randomId("usr"),
+    email,
+    passwordHash: await hashPassword(PASSWORD),
+    createdAt: Date.now(),
+    passwordChangedAt: null,
+    disabledAt: null,
+  });
+  if (!inserted) throw new Error("sign-in user not inserted");
+
+  const peerCookie = await setUpPeer(env);
+  return { tokens, peerCookie, signIn: { email, password: PASSWORD }, createUserId: randomId("usr"), userAgent: USER_AGENT };
+}
+
