@@ -65,12 +65,19 @@ authRoutes.post("/signup", async (c) => {
 authRoutes.post("/login", async (c) => {
   const body = await readJson(c, loginBody);
   assertCookieSignInSameOrigin(c, body);
-  // Limits first, before any PBKDF2 work, and on the same path for known and unknown emails.
-  const attempt = await admitSignIn(c, body.email);
+  // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
+  // lookup runs beside them, since it reveals nothing until the password has been checked.
+  const [admitted, found] = await Promise.allSettled([
+    admitSignIn(c, body.email),
+    withDatabase(() => usersRepository(c.env.DB).findByEmail(body.email)),
+  ]);
+  if (admitted.status === "rejected") throw admitted.reason;
+  const attempt = admitted.value;
   let user: UserRow | undefined;
   let valid: boolean;
   try {
-    user = await withDatabase(() => usersRepository(c.env.DB).findByEmail(body.email));
+    if (found.status === "rejected") throw found.reason;
+    user = found.value;
     // Unknown emails pay for a full PBKDF2 run too: the answer and its timing are the same.
     valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   } catch (error) {
@@ -78,13 +85,18 @@ authRoutes.post("/login", async (c) => {
     await attempt.settle("succeeded");
     throw error;
   }
-  await attempt.settle(user && valid ? "succeeded" : "failed");
-  if (!user || !valid) throw new ApiError("invalid_credentials");
+  if (!user || !valid) {
+    await attempt.settle("failed");
+    throw new ApiError("invalid_credentials");
+  }
+  const released = attempt.settle("succeeded");
   // Only someone who knows the password learns that the account is disabled.
-  if (user.disabledAt !== null) throw new ApiError("account_disabled");
-  // A password change may land while this one is being checked: the session must not outlive it.
-  const stillCurrent = async () => (await usersRepository(c.env.DB).findById(user.id))?.passwordHash === user.passwordHash;
-  return startSession(c, user, body, 200, stillCurrent);
+  if (user.disabledAt !== null) {
+    await released;
+    throw new ApiError("account_disabled");
+  }
+  const [, response] = await Promise.all([released, startSession(c, user, body, 200)]);
+  return response;
 });
 
 authRoutes.post("/refresh", async (c) => {
@@ -175,16 +187,16 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
     if (!result.ok) throw new ApiError("invalid_token");
     signedOutOthers = result.revoked;
   }
-  await withDatabase(() => users.updatePassword(userId, passwordHash, Date.now()));
-  // Again, now the new hash is stored: a login that checked the old password and started its
-  // session after the first sweep is ended here (or ends itself, seeing the hash changed).
-  // The new password is stored either way, so a failure here is logged (by callRegistry), not reported.
-  if (body.sign_out_others) await callRegistry(() => registry.revokeOtherSessions(sessionId, "password_changed")).catch(() => undefined);
-  // The password has changed: a registry failure now must not turn that success into an error.
+  const changedAt = Date.now();
+  await withDatabase(() => users.updatePassword(userId, passwordHash, changedAt));
+  // Now the new hash is stored, the registry learns when: a login that checked the old password
+  // and had its session created after the first sweep is ended here, and one whose session comes
+  // later is refused by the registry itself (createSession's credentialsSeenAt). The new password
+  // is stored either way, so a registry failure now is logged, not turned into an error.
   try {
-    await registry.recordPasswordChange(sessionId, { signedOutOthers, place: describePlace(c.req.raw) });
+    await registry.recordPasswordChange(sessionId, { changedAt, signOutOthers: body.sign_out_others, signedOutOthers, place: describePlace(c.req.raw) });
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", msg: "password_changed event not recorded", error: String(error) }));
+    console.error(JSON.stringify({ level: "error", msg: "password change not recorded in the registry", error: String(error) }));
   }
   return c.body(null, 204);
 });
@@ -210,7 +222,6 @@ async function startSession(
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
   status: 200 | 201,
-  credentialsStillCurrent?: () => Promise<boolean>,
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
@@ -220,7 +231,9 @@ async function startSession(
   const sessionId = randomId("ses");
   let created;
   try {
-    created = await callRegistry(() => registry.createSession({ userId: user.id, sessionId, device, place }));
+    // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
+    const credentialsSeenAt = user.passwordChangedAt ?? 0;
+    created = await callRegistry(() => registry.createSession({ userId: user.id, sessionId, device, place, credentialsSeenAt }));
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
     // exists that nobody holds a token for. Best effort; ending is idempotent.
@@ -229,6 +242,7 @@ async function startSession(
   }
   // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
   if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
+  if (!created.ok && created.code === "credentials_changed") throw new ApiError("invalid_credentials");
   if (!created.ok) {
     // Names no session and no device: the caller proved the password, but the list is for signed-in users.
     throw new ApiError(
@@ -237,18 +251,6 @@ async function startSession(
       {},
       { max_sessions: created.maxSessions },
     );
-  }
-  if (credentialsStillCurrent) {
-    // Nothing half-written: a session no token will be issued for is ended before refusing.
-    const abandon = () => callRegistry(() => registry.endSession(sessionId));
-    const current = await withDatabase(credentialsStillCurrent).catch(async (error: unknown) => {
-      await abandon();
-      throw error;
-    });
-    if (!current) {
-      await abandon();
-      throw new ApiError("invalid_credentials");
-    }
   }
   const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
   c.header("Cache-Control", "no-store");

@@ -46,7 +46,8 @@ export type Refused = { ok: false; code: "invalid_token" };
 export type CreateSessionResult =
   | { ok: true; session: SessionView; refreshToken: string }
   | { ok: false; code: "session_limit_reached"; maxSessions: number }
-  | { ok: false; code: "account_disabled" };
+  | { ok: false; code: "account_disabled" }
+  | { ok: false; code: "credentials_changed" };
 export type SessionResult = { ok: true; session: SessionView } | Refused;
 export type RefreshResult =
   | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
@@ -147,8 +148,7 @@ export class SessionRegistry extends DurableObject<Env> {
    * of simultaneous sign-ins end with at most MAX_SESSIONS live sessions. The caller picks the
    * session id, so if this call's answer is lost it can still end the session.
    */
-  async createSession(input: { userId: string; sessionId: string; device: DeviceInfo; place: Place }): Promise<CreateSessionResult> {
-    if (this.#disabledAt !== null) return { ok: false, code: "account_disabled" };
+  async createSession(input: { userId: string; sessionId: string; device: DeviceInfo; place: Place; credentialsSeenAt?: number }): Promise<CreateSessionResult> {
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     const { sessionId } = input;
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
@@ -157,12 +157,18 @@ export class SessionRegistry extends DurableObject<Env> {
     const config = configFrom(this.env);
     const expiresAt = now + config.refreshTokenTtlSeconds * 1000;
     const { device, place } = input;
-    const refused = this.#atomically(() => {
+    // Every refusal is decided in the same synchronous step as the insert, so nothing that lands
+    // between this call's awaits (a disable, a password change, another sign-in) is missed.
+    const refused = this.#atomically((): "account_disabled" | "credentials_changed" | "session_limit_reached" | null => {
+      if (this.#disabledAt !== null) return "account_disabled";
+      // A password change recorded after this sign-in read the account: the password it checked is stale.
+      const changedAt = Number(this.#sql.exec("SELECT value FROM meta WHERE key = 'credentials_changed_at'").toArray()[0]?.value ?? 0);
+      if (changedAt > (input.credentialsSeenAt ?? 0)) return "credentials_changed";
       this.#claimUser(input.userId);
       const plan = planSessionLimit(this.#liveSummaries(now), config.maxSessions, config.sessionLimitPolicy);
       if (plan.refuse) {
         this.#record({ type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, device: deviceDetails(device), place: placeDetails(place) } }, now);
-        return true;
+        return "session_limit_reached";
       }
       this.#revoke(plan.evict, "session_limit", sessionId, now);
       this.#sql.exec(
@@ -176,12 +182,13 @@ export class SessionRegistry extends DurableObject<Env> {
       this.#live.set(sessionId, { createdAt: now, expiresAt, lastActiveAt: now, persistedActiveAt: now, mirroredActiveAt: now });
       this.#record({ type: "signed_in", sessionId, details: { device: deviceDetails(device), place: placeDetails(place) } }, now);
       this.#risk.signIn(sessionId, device, place, now);
-      return false;
+      return null;
     });
-    if (refused) {
+    if (refused === "session_limit_reached") {
       await this.#flush();
-      return { ok: false, code: "session_limit_reached", maxSessions: config.maxSessions };
+      return { ok: false, code: refused, maxSessions: config.maxSessions };
     }
+    if (refused !== null) return { ok: false, code: refused };
     this.#scheduleAlarm(expiresAt);
     const session = this.#view(this.#row(sessionId)!);
     this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
@@ -295,8 +302,24 @@ export class SessionRegistry extends DurableObject<Env> {
    * Records a password change in the history. The Worker changes the password (D1 holds it); the
    * event is still born here, so it reaches D1 and the webhook through the same outbox as the rest.
    */
-  async recordPasswordChange(actorSessionId: string, input: { signedOutOthers: number | null; place: Place }): Promise<void> {
-    this.#record({ type: "password_changed", sessionId: actorSessionId, details: { other_sessions_signed_out: input.signedOutOthers, place: placeDetails(input.place) } }, Date.now());
+  async recordPasswordChange(
+    actorSessionId: string,
+    input: { changedAt: number; signOutOthers: boolean; signedOutOthers: number | null; place: Place },
+  ): Promise<void> {
+    const now = Date.now();
+    this.#atomically(() => {
+      // From now on a sign-in that checked an older password is refused (createSession)...
+      this.#sql.exec(
+        "INSERT INTO meta (key, value) VALUES ('credentials_changed_at', ?) ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)",
+        String(input.changedAt),
+      );
+      // ...and one that got its session between the first sweep and the new hash is ended here.
+      if (input.signOutOthers) {
+        const others = [...this.#live.keys()].filter((id) => id !== actorSessionId);
+        this.#revoke(others, "password_changed", actorSessionId, now);
+      }
+      this.#record({ type: "password_changed", sessionId: actorSessionId, details: { other_sessions_signed_out: input.signedOutOthers, place: placeDetails(input.place) } }, now);
+    });
     await this.#flush();
   }
 
