@@ -2,21 +2,11 @@
 // throw-away state directory (D1 migrated first), and stops it again: nothing is left behind.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../scripts/free-port.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newSecrets } from "../scripts/keys.mjs";
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startService(root, log) {
   const state = mkdtempSync(join(tmpdir(), "edge-sessions-load-"));

@@ -1,17 +1,7 @@
 // Starts `npm run dev` on a free port for the browser tests, and always stops it again.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../scripts/free-port.mjs";
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once /healthz answers; `stop()` ends wrangler and everything it started. */
 export async function startDevServer({ timeoutMs = 120_000 } = {}) {
