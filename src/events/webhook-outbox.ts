@@ -1,7 +1,7 @@
 import { eventJson, type EventLog, type EventRow } from "./event-log";
 import { signatureHeader } from "./webhook";
 
-/** Attempts per event before it is given up (about two hours of retries). */
+/** Attempts per event before it is given up (30 s, then 1 to 32 minutes apart: about an hour of retries). */
 export const WEBHOOK_MAX_ATTEMPTS = 8;
 const RETRY_BASE_MS = 30_000;
 const RETRY_MAX_MS = 60 * 60_000;

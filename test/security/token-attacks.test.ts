@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, me, PASSWORD, signInOn, signUp, type SignedIn } from "../helpers";
 import {
@@ -49,6 +50,11 @@ async function expectRefusedEverywhere(victim: SignedIn, tokens: Record<string, 
         outcomes.push(`${route.name} with ${name}: ${response.status} ${body.code} ${header}`);
       }
     }
+  }
+  // The same tokens through the RPC entrypoint, as another Worker presents them over its binding.
+  for (const [name, token] of Object.entries(tokens)) {
+    const result = await env.SESSION_SERVICE.verify(token);
+    if (result.ok || result.code !== "invalid_token") outcomes.push(`RPC verify with ${name}: ${JSON.stringify(result)}`);
   }
   expect(outcomes).toEqual([]);
   // Nothing an attack token reached changed the victim's account: still signed in, same password.
