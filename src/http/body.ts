@@ -22,7 +22,7 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;.*)?$/i;
 export async function readForm<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   if (!FORM_TYPE.test(c.req.header("Content-Type") ?? "")) throw new ApiError("validation_failed", "Content-Type must be application/x-www-form-urlencoded");
   const fields: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(await c.req.text())) {
+  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
     if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", `${name} is repeated`);
     fields[name] = value;
   }
