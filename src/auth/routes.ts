@@ -237,7 +237,7 @@ async function startSession(
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
     // exists that nobody holds a token for. Best effort; ending is idempotent.
-    await registry.endSession(sessionId).catch(() => undefined);
+    await callRegistry(() => registry.endSession(sessionId)).catch(() => undefined);
     throw error;
   }
   // The registry is the authority: it refuses a disabled account even if D1 has not caught up.

@@ -42,7 +42,8 @@ function breakRegistry(fault: () => Error, methods?: string[]) {
       get(target, property) {
         if (typeof property === "string" && (!methods || methods.includes(property))) return () => Promise.reject(fault());
         const value = target[property];
-        return typeof value === "function" ? value.bind(target) : value;
+        // Reflect.apply, not value.bind: on an RPC stub, `.bind` would itself be sent as a remote call.
+        return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) : value;
       },
     }) as never;
   });
