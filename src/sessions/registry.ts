@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { SessionInfo } from "../../consumer/rpc";
 import { configFrom } from "../config";
 import { UNKNOWN_PLACE, type DeviceInfo, type Place } from "../devices/device";
 import { digestsEqual, randomId } from "../encoding";
@@ -32,15 +33,8 @@ export type RevokeReason =
   | "admin" // an operator, through the admin API
   | "service"; // another service, through the RPC entrypoint
 
-export interface SessionView {
-  id: string;
-  device: { name: string; browser: string | null; os: string | null; type: string | null };
-  ip: string | null;
-  location: { country: string | null; region: string | null; city: string | null };
-  createdAt: number;
-  lastActiveAt: number;
-  expiresAt: number;
-}
+/** A session as the registry answers for it: the wire shape other Workers receive over RPC (consumer/rpc.ts). */
+export type SessionView = SessionInfo;
 
 export type Refused = { ok: false; code: "invalid_token" };
 export type CreateSessionResult =
