@@ -3,7 +3,6 @@ import { configFrom } from "../../src/config";
 import { usersRepository } from "../../src/db/users";
 import { describeDevice, describePlace } from "../../src/devices/device";
 import { randomId } from "../../src/encoding";
-import { registryFor } from "../../src/sessions/registry-client";
 import { signAccessToken } from "../../src/tokens/access";
 import { loadKeySet } from "../../src/tokens/keys";
 import { setUpPeer } from "./better-auth";
