@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { SessionInfo } from "../../consumer/rpc";
 import { configFrom } from "../config";
 import { UNKNOWN_PLACE, type DeviceInfo, type Place } from "../devices/device";
-import { digestsEqual, randomId } from "../encoding";
+import { digestsEqual } from "../encoding";
 import { EventLog } from "../events/event-log";
 import { deviceDetails, placeDetails, revokedBy, type NewEvent } from "../events/events";
 import { WebhookOutbox } from "../events/webhook-outbox";
@@ -309,7 +309,7 @@ export class SessionRegistry extends DurableObject<Env> {
       );
       // ...and one that got its session between the first sweep and the new hash is ended here.
       if (input.signOutOthers) {
-        const others = [...this.#live.keys()].filter((id) => id !== actorSessionId);
+        const others = this.#aliveIds(now).filter((id) => id !== actorSessionId);
         this.#revoke(others, "password_changed", actorSessionId, now);
       }
       this.#record({ type: "password_changed", sessionId: actorSessionId, details: { other_sessions_signed_out: input.signedOutOthers, place: placeDetails(input.place) } }, now);
@@ -321,7 +321,7 @@ export class SessionRegistry extends DurableObject<Env> {
   async revokeOtherSessions(actorSessionId: string, reason: RevokeReason): Promise<{ ok: true; revoked: number } | Refused> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    const others = [...this.#live.keys()].filter((id) => id !== actorSessionId && this.#alive(id, now));
+    const others = this.#aliveIds(now).filter((id) => id !== actorSessionId);
     const revoked = this.#revoke(others, reason, actorSessionId, now);
     await this.#flush();
     return { ok: true, revoked };
@@ -330,7 +330,7 @@ export class SessionRegistry extends DurableObject<Env> {
   async revokeAllSessions(actorSessionId: string): Promise<{ ok: true; revoked: number } | Refused> {
     const now = Date.now();
     if (!this.#liveNow(actorSessionId, now)) return { ok: false, code: "invalid_token" };
-    const revoked = this.#revoke([...this.#live.keys()].filter((id) => this.#alive(id, now)), "signed_out_everywhere", actorSessionId, now);
+    const revoked = this.#revoke(this.#aliveIds(now), "signed_out_everywhere", actorSessionId, now);
     await this.#flush();
     return { ok: true, revoked };
   }
@@ -368,7 +368,8 @@ export class SessionRegistry extends DurableObject<Env> {
   }
 
   async revokeAllSessionsAs(reason: RevokeReason): Promise<{ revoked: number }> {
-    const revoked = this.#revoke([...this.#live.keys()], reason, null, Date.now());
+    const now = Date.now();
+    const revoked = this.#revoke(this.#aliveIds(now), reason, null, now);
     if (revoked > 0) await this.#flush();
     return { revoked };
   }
@@ -415,9 +416,15 @@ export class SessionRegistry extends DurableObject<Env> {
   /** Admin: ends every session (reason "admin") and refuses new ones until `enableAccount`. */
   async disableAccount(): Promise<{ revoked: number }> {
     const now = Date.now();
-    this.#sql.exec("UPDATE account SET disabled_at = coalesce(disabled_at, ?)", now);
-    this.#disabledAt ??= now;
-    return this.revokeAllSessionsAs("admin");
+    const revoked = this.#atomically(() => {
+      // Chosen before the flag is set: once it is, no session counts as alive.
+      const ending = this.#aliveIds(now);
+      this.#sql.exec("UPDATE account SET disabled_at = coalesce(disabled_at, ?)", now);
+      this.#disabledAt ??= now;
+      return this.#revoke(ending, "admin", null, now);
+    });
+    if (revoked > 0) await this.#flush();
+    return { revoked };
   }
 
   enableAccount(): void {
@@ -475,6 +482,11 @@ export class SessionRegistry extends DurableObject<Env> {
     const live = this.#live.get(sessionId);
     if (!live || now >= live.expiresAt || this.#disabledAt !== null) return false;
     return now - live.lastActiveAt < configFrom(this.env).idleTimeoutSeconds * 1000;
+  }
+
+  /** The sessions a bulk revocation ends: only those still alive, so counts and events are real. */
+  #aliveIds(now: number): string[] {
+    return [...this.#live.keys()].filter((id) => this.#alive(id, now));
   }
 
   #liveSummaries(now: number) {
