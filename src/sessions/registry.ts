@@ -202,8 +202,6 @@ export class SessionRegistry extends DurableObject<Env> {
     if (!token || token.userId !== this.#userId) return invalid;
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
     if (!(await hasGenuineTag(keys, token))) return invalid;
-    const limited = this.#countRefresh(token.sessionId, Date.now());
-    if (limited) return limited;
     const presentedHash = await hashRefreshToken(token);
     const successor = await deriveSuccessor(keys, token);
     const successorHash = await hashRefreshToken(successor);
@@ -215,7 +213,11 @@ export class SessionRegistry extends DurableObject<Env> {
     const graceMs = configFrom(this.env).refreshGraceSeconds * 1000;
     const ok = { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at } as const;
 
+    // The per-session limit guards what a refresh mints; it is counted only where something is
+    // minted, so a replayed old token is always caught as reuse below, never answered with a 429.
     if (token.generation === row.refresh_generation && digestsEqual(presentedHash, new Uint8Array(row.refresh_hash))) {
+      const limited = this.#countRefresh(row.id, now);
+      if (limited) return limited;
       const findings = this.#atomically(() => {
         this.#sql.exec(
           `UPDATE sessions SET refresh_generation = ?, refresh_hash = ?, previous_refresh_hash = ?, rotated_at = ?, last_active_at = ?
@@ -233,6 +235,8 @@ export class SessionRegistry extends DurableObject<Env> {
       row.previous_refresh_hash !== null &&
       digestsEqual(presentedHash, new Uint8Array(row.previous_refresh_hash));
     if (isPrevious && row.rotated_at !== null && now - row.rotated_at <= graceMs && digestsEqual(successorHash, new Uint8Array(row.refresh_hash))) {
+      const limited = this.#countRefresh(row.id, now);
+      if (limited) return limited;
       const findings = this.#atomically(() => this.#risk.refresh(row, place, now));
       this.#touched(row.id, now, false);
       if (findings > 0) await this.#flush();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { expectProblem, refresh, signUp } from "../helpers";
+import { expectProblem, me, refresh, signUp } from "../helpers";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -31,5 +31,20 @@ describe("per-session refresh limit", () => {
     for (let i = 0; i < 30; i++) token = ((await (await refresh(token)).json()) as { refresh_token: string }).refresh_token;
     await expectProblem(await refresh(token), 429, "rate_limited");
     expect((await refresh(b.refreshToken)).status).toBe(200);
+  });
+
+  it("should still catch a replayed old token as reuse while the session's refresh window is used up", async () => {
+    const start = Date.now();
+    vi.useFakeTimers({ now: start, toFake: ["Date"] });
+    const device = await signUp();
+    let token = device.refreshToken;
+    for (let i = 0; i < 30; i++) token = ((await (await refresh(token)).json()) as { refresh_token: string }).refresh_token;
+    await expectProblem(await refresh(token), 429, "rate_limited");
+    // Past the grace window, inside the rate window: the first token is stolen-token reuse (RFC 9700 §4.14.2).
+    vi.setSystemTime(start + 11_000);
+    await expectProblem(await refresh(device.refreshToken), 401, "invalid_refresh_token");
+    await expectProblem(await me(device.accessToken), 401, "invalid_token");
+    vi.setSystemTime(start + 61_000);
+    await expectProblem(await refresh(token), 401, "invalid_refresh_token");
   });
 });
