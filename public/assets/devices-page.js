@@ -187,11 +187,33 @@ async function signOut() {
   await client.signOut();
 }
 
+/**
+ * Live events heard while a list load is in flight. The server may have answered the load before
+ * such an event happened, so each is replayed onto the answer: a stale list never brings back a
+ * revoked device nor drops a new one.
+ * @type {Set<any[]>}
+ */
+const heardDuringLoads = new Set();
+
 async function loadDevices() {
-  const result = await client.api("/v1/sessions");
-  sessions.clear();
-  for (const session of result.sessions) sessions.set(session.id, session);
-  renderDevices();
+  /** @type {any[]} */
+  const heard = [];
+  heardDuringLoads.add(heard);
+  try {
+    const result = await client.api("/v1/sessions");
+    sessions.clear();
+    for (const session of result.sessions) sessions.set(session.id, session);
+    for (const live of heard) applyLive(live);
+    renderDevices();
+  } finally {
+    heardDuringLoads.delete(heard);
+  }
+}
+
+/** @param {any} live */
+function applyLive(live) {
+  if (live.type === "session_created" && live.session && !sessions.has(live.session.id)) sessions.set(live.session.id, { ...live.session, current: false });
+  if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
 }
 
 /** The security history lives on another endpoint that a server may not have: hidden unless it answers. */
@@ -232,8 +254,8 @@ async function enter() {
 
 client.addEventListener("live", (event) => {
   const live = /** @type {CustomEvent} */ (event).detail;
-  if (live.type === "session_created" && live.session) sessions.set(live.session.id, { ...live.session, current: false });
-  if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
+  for (const heard of heardDuringLoads) heard.push(live);
+  applyLive(live);
   if (live.type === "suspicious_sign_in") notify("A sign-in to your account looked unusual. Check your devices below.", "alert");
   renderDevices();
   void loadHistory();
