@@ -169,7 +169,7 @@ test("two tabs of one browser share the session, and signing out in one signs ou
 
   await first.page.locator("#sign-out").click();
   await first.page.locator("#auth-form").waitFor();
-  await second.locator("#auth-form").waitFor({ timeout: 1000 });
+  await second.locator("#auth-form").waitFor({ timeout: 3000 });
   // Its own sign-out is not reported as "signed out from another device".
   for (const page of [first.page, second]) assert.equal(await page.locator("#notice").textContent(), "You are signed out.");
   await first.context.close();
