@@ -62,8 +62,8 @@ export async function countAttempt(env: Env, key: string, limit: WindowLimit): P
   if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
 }
 
-/** A sign-in attempt admitted by both limits; it must be settled once the password is checked. */
-export interface SignInAttempt {
+/** An attempt admitted by its limits; it must be settled once the password or client secret is checked. */
+export interface ReservedAttempt {
   settle(outcome: "failed" | "succeeded"): Promise<void>;
 }
 
@@ -73,7 +73,7 @@ export interface SignInAttempt {
  * Every attempt counts against the IP; against the account only failures count, and a success
  * does not reset the count (see docs/operations.md).
  */
-export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): Promise<SignInAttempt> {
+export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): Promise<ReservedAttempt> {
   const config = configFrom(c.env);
   const account = limiterFor(c.env, await accountKey(normalizedEmail));
   const accountLimit = config.loginFailuresPerAccount;
@@ -88,5 +88,22 @@ export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): 
   }
   return {
     settle: (outcome) => callLimiter(() => account.settle(byAccount.lease, outcome === "failed", accountLimit)),
+  };
+}
+
+/**
+ * Reserves a failure slot on the caller's address before an OAuth client secret is checked (the
+ * reserve-then-settle of the account lockout, keyed `oauth-client-ip:<address>`). Only failures
+ * count: a success gives its slot back, so a busy backend with the right secret is never refused.
+ * Once the failures fill the window every attempt gets 429, the right secret too, and the secret
+ * is not even checked: that is what stops guessing. Known and unknown client_ids take this path alike.
+ */
+export async function admitClientAuthentication(c: Context<AppEnv>): Promise<ReservedAttempt> {
+  const limit = configFrom(c.env).oauthClientFailuresPerIp;
+  const limiter = limiterFor(c.env, `oauth-client-ip:${clientAddress(c)}`);
+  const decision = await callLimiter(() => limiter.acquire(limit));
+  if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
+  return {
+    settle: (outcome) => callLimiter(() => limiter.settle(decision.lease, outcome === "failed", limit)),
   };
 }
