@@ -62,8 +62,8 @@ export async function countAttempt(env: Env, key: string, limit: WindowLimit): P
   if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
 }
 
-/** An attempt admitted by its limits; it must be settled once the password or client secret is checked. */
-export interface ReservedAttempt {
+/** A sign-in attempt admitted by both limits; it must be settled once the password is checked. */
+export interface SignInAttempt {
   settle(outcome: "failed" | "succeeded"): Promise<void>;
 }
 
@@ -73,7 +73,7 @@ export interface ReservedAttempt {
  * Every attempt counts against the IP; against the account only failures count, and a success
  * does not reset the count (see docs/operations.md).
  */
-export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): Promise<ReservedAttempt> {
+export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): Promise<SignInAttempt> {
   const config = configFrom(c.env);
   const account = limiterFor(c.env, await accountKey(normalizedEmail));
   const accountLimit = config.loginFailuresPerAccount;
@@ -92,18 +92,35 @@ export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): 
 }
 
 /**
- * Reserves a failure slot on the caller's address before an OAuth client secret is checked (the
- * reserve-then-settle of the account lockout, keyed `oauth-client-ip:<address>`). Only failures
- * count: a success gives its slot back, so a busy backend with the right secret is never refused.
- * Once the failures fill the window every attempt gets 429, the right secret too, and the secret
- * is not even checked: that is what stops guessing. Known and unknown client_ids take this path alike.
+ * Addresses whose client authentications the limiter allowed lately (address -> until when): a
+ * backend that keeps presenting the right secret asks its limiter once per ALLOWED_FOR_MS per
+ * isolate, not on every introspection, so one busy backend address is not a hot object. Memory
+ * only, bounded, and dropped for an address as soon as its limiter refuses anything.
  */
-export async function admitClientAuthentication(c: Context<AppEnv>): Promise<ReservedAttempt> {
+const recentlyAllowed = new Map<string, number>();
+const ALLOWED_FOR_MS = 10_000;
+const MAX_ALLOWED_ADDRESSES = 1024;
+
+/**
+ * The verdict on an OAuth client authentication whose outcome is known but not yet revealed, from
+ * the limiter of the caller's address (`oauth-client-ip:<address>`). No slot is held while a
+ * request is in flight, so a busy backend is never queued. Only failures count, and every failure
+ * is decided by the limiter; once they fill the window every attempt gets 429, the right secret
+ * too: a guess is never confirmed past the limit, which is what stops guessing. The one exception
+ * is a right secret from an address this isolate saw allowed in the last ALLOWED_FOR_MS
+ * (docs/operations.md weighs it).
+ */
+export async function judgeClientAuthentication(c: Context<AppEnv>, failed: boolean): Promise<void> {
+  const address = clientAddress(c);
+  const now = Date.now();
+  if (!failed && (recentlyAllowed.get(address) ?? 0) > now) return;
   const limit = configFrom(c.env).oauthClientFailuresPerIp;
-  const limiter = limiterFor(c.env, `oauth-client-ip:${clientAddress(c)}`);
-  const decision = await callLimiter(() => limiter.acquire(limit));
-  if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
-  return {
-    settle: (outcome) => callLimiter(() => limiter.settle(decision.lease, outcome === "failed", limit)),
-  };
+  const decision = await callLimiter(() => limiterFor(c.env, `oauth-client-ip:${address}`).decide(limit, failed));
+  if (!decision.allowed) {
+    recentlyAllowed.delete(address);
+    throw rateLimited(decision.retryAfterSeconds);
+  }
+  if (failed) return;
+  if (recentlyAllowed.size >= MAX_ALLOWED_ADDRESSES) recentlyAllowed.clear();
+  recentlyAllowed.set(address, now + ALLOWED_FOR_MS);
 }

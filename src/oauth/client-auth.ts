@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { digestsEqual, sha256 } from "../encoding";
 import { ApiError } from "../errors";
-import { admitClientAuthentication } from "../limits/limits";
+import { judgeClientAuthentication } from "../limits/limits";
 
 const MAX_AUTHORIZATION_HEADER = 1024;
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
@@ -61,28 +61,21 @@ function misconfigured(why: string): ApiError {
  * The secret is hashed and the fixed-length digests are compared in constant time; an unknown
  * client_id is compared against a dummy digest, so it costs what a wrong secret costs.
  *
- * Failed authentications are limited per client address (`admitClientAuthentication`): the failure
- * slot is reserved before the secret is checked, so an address that used up its window gets 429
- * without its secret being looked at. Requests that present no usable credentials (none, malformed,
- * or both methods at once) are refused before that: they guess nothing, and they are not counted.
+ * Failed authentications are limited per client address (`judgeClientAuthentication`): the secret
+ * is checked, then the address's limiter decides, in one call, whether the outcome may be told; an
+ * address that used up its window gets 429 whether its secret was right or not. Requests that
+ * present no usable credentials (none, malformed, or both methods at once) are refused before
+ * that: they guess nothing, and they are not counted.
  * Returns the authenticated client_id. The secret is never logged.
  */
 export async function authenticateClient(c: Context<AppEnv>, form: Readonly<Record<string, string>>): Promise<string> {
   const clients = clientsFrom(c.env.INTROSPECTION_CLIENTS);
   const credentials = presentedCredentials(c.req.header("Authorization"), form);
   if (!credentials) throw invalidClient();
-  const attempt = await admitClientAuthentication(c);
-  let matches: boolean;
-  try {
-    const expected = clients.get(credentials.clientId) ?? UNKNOWN_CLIENT_DIGEST;
-    matches = digestsEqual(await sha256(credentials.secret), expected);
-  } catch (error) {
-    // Nothing was learnt about the secret: give the reserved slot back.
-    await attempt.settle("succeeded");
-    throw error;
-  }
+  const expected = clients.get(credentials.clientId) ?? UNKNOWN_CLIENT_DIGEST;
+  const matches = digestsEqual(await sha256(credentials.secret), expected);
   const authenticated = matches && clients.has(credentials.clientId);
-  await attempt.settle(authenticated ? "succeeded" : "failed");
+  await judgeClientAuthentication(c, !authenticated);
   if (!authenticated) throw invalidClient();
   return credentials.clientId;
 }

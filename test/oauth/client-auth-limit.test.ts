@@ -75,7 +75,7 @@ describe("failed client authentication limit per address", () => {
     await expectProblem(await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "wrong-secret")), 429, "rate_limited");
   });
 
-  it("should let no more than 20 parallel guesses from one address reach the secret check", async () => {
+  it("should answer no more than 20 of 40 parallel guesses from one address as failures: the rest get 429", async () => {
     const ip = freshIp();
     const responses = await Promise.all(
       Array.from({ length: 2 * LIMIT }, (_, i) => {
@@ -101,14 +101,42 @@ describe("failed client authentication limit per address", () => {
     await expectProblem(await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC), 429, "rate_limited");
   });
 
-  it("should fail closed with 503 when the limiter cannot be reached, before the secret is checked", async () => {
+  it("should ask the limiter about a busy backend's right secret about once per isolate per 10 seconds, and always about a wrong one", async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ["Date"] });
+    const ip = freshIp();
+    const device = await signUp();
+    const names = vi.spyOn(env.RATE_LIMITER, "idFromName");
+    const limiterCalls = () => names.mock.calls.filter(([name]) => name.startsWith("oauth-client-ip:2001:db8:")).length;
+    const introspect = () => oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip);
+    expect((await introspect()).status).toBe(200);
+    expect(limiterCalls()).toBe(1);
+    for (let i = 0; i < 10; i++) expect((await introspect()).status).toBe(200);
+    expect(limiterCalls()).toBe(1);
+    await fail(ip, 2);
+    expect(limiterCalls()).toBe(3);
+    vi.setSystemTime(Date.now() + 10_001);
+    const later = await signUp();
+    expect((await oauthPost("/v1/oauth/introspect", { token: later.accessToken }, RIGHT_BASIC, ip)).status).toBe(200);
+    expect(limiterCalls()).toBe(4);
+  });
+
+  it("should forget a recently allowed address as soon as its limiter refuses: the right secret then gets 429 too", async () => {
+    const ip = freshIp();
+    const device = await signUp();
+    expect((await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip)).status).toBe(200);
+    await fail(ip, LIMIT);
+    await expectProblem(await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "another-guess")), 429, "rate_limited");
+    await expectProblem(await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip), 429, "rate_limited");
+  });
+
+  it("should fail closed with 503 when the limiter cannot be reached, telling nothing about the secret", async () => {
     const device = await signUp();
     // Seam: the Worker reaches every counter through env.RATE_LIMITER.get (limiterFor); `c.env` in the pool is this `env`.
     const injected = () => Promise.reject(new Error("injected fault"));
-    vi.spyOn(env.RATE_LIMITER, "get").mockImplementation(() => ({ acquire: injected, settle: injected, hit: injected }) as never);
+    vi.spyOn(env.RATE_LIMITER, "get").mockImplementation(() => ({ acquire: injected, settle: injected, hit: injected, decide: injected }) as never);
     vi.spyOn(console, "error").mockImplementation(() => {});
     for (const [authorization, credentials] of [[RIGHT_BASIC, {}], [null, postCredentials()]] as const) {
-      const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization);
+      const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization, freshIp());
       await expectProblem(response, 503, "service_unavailable");
       expect(response.headers.get("Retry-After")).toBe("1");
     }
