@@ -29,6 +29,8 @@ const configSchema = z.object({
   SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
   REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
   REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
+  OAUTH_CLIENT_FAILURE_LIMIT: count(20, 1, 1000),
+  OAUTH_CLIENT_FAILURE_WINDOW_SECONDS: seconds(900, 60, 86400),
   // Cleanup (the cron trigger).
   SESSION_HISTORY_DAYS: count(30, 0, 3650),
   CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
@@ -71,6 +73,8 @@ export interface Config {
   loginFailuresPerAccount: WindowLimit;
   signupPerIp: WindowLimit;
   refreshPerSession: WindowLimit;
+  /** Failed client authentications on the OAuth endpoints, per client address. */
+  oauthClientFailuresPerIp: WindowLimit;
   sessionHistoryMs: number;
   securityEventRetentionMs: number;
   cleanupBatchSize: number;
@@ -119,6 +123,7 @@ export function configFrom(env: Env): Config {
     loginFailuresPerAccount: { limit: vars.LOGIN_ACCOUNT_FAILURE_LIMIT, windowMs: vars.LOGIN_ACCOUNT_WINDOW_SECONDS * 1000 },
     signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
     refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
+    oauthClientFailuresPerIp: { limit: vars.OAUTH_CLIENT_FAILURE_LIMIT, windowMs: vars.OAUTH_CLIENT_FAILURE_WINDOW_SECONDS * 1000 },
     sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
     securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
     cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,

@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 /** Every stable error code the API can answer with. Clients branch on these, never on titles. */
 export type ErrorCode =
   | "validation_failed"
+  | "invalid_request"
   | "payload_too_large"
   | "method_not_allowed"
   | "not_found"
@@ -23,6 +24,7 @@ export type ErrorCode =
 
 const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   validation_failed: [400, "The request is not valid"],
+  invalid_request: [400, "The OAuth request is malformed"],
   payload_too_large: [413, "The request body is too large"],
   method_not_allowed: [405, "Method not allowed"],
   not_found: [404, "Not found"],

@@ -15,21 +15,23 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;.*)?$/i;
 
 /**
- * Parses an `application/x-www-form-urlencoded` body (the OAuth endpoints, RFC 7662 §2.1 and
- * RFC 7009 §2.1) against a schema, with the same 400 `validation_failed` as JSON bodies.
+ * The fields of an `application/x-www-form-urlencoded` body (the OAuth endpoints, RFC 7662 §2.1 and
+ * RFC 7009 §2.1), not yet validated: the OAuth handlers read the client credentials before they
+ * validate the rest with `parseWith`, which gives the same 400 `validation_failed` as JSON bodies.
  * A repeated parameter is refused (RFC 6749 §3.2: parameters MUST NOT be included more than once).
  */
-export async function readForm<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+export async function readFormFields(c: Context): Promise<Record<string, string>> {
   if (!FORM_TYPE.test(c.req.header("Content-Type") ?? "")) throw new ApiError("validation_failed", "Content-Type must be application/x-www-form-urlencoded");
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
     if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", `${name} is repeated`);
     fields[name] = value;
   }
-  return parseWith(schema, fields);
+  return fields;
 }
 
-function parseWith<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
+/** Validates already-read data against a schema: 400 `validation_failed` naming the first issue. */
+export function parseWith<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
   const result = schema.safeParse(data);
   if (!result.success) {
     const errors = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));

@@ -90,3 +90,37 @@ export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): 
     settle: (outcome) => callLimiter(() => account.settle(byAccount.lease, outcome === "failed", accountLimit)),
   };
 }
+
+/**
+ * Addresses whose client authentications the limiter allowed lately (address -> until when): a
+ * backend that keeps presenting the right secret asks its limiter once per ALLOWED_FOR_MS per
+ * isolate, not on every introspection, so one busy backend address is not a hot object. Memory
+ * only, bounded, and dropped for an address as soon as its limiter refuses anything.
+ */
+const recentlyAllowed = new Map<string, number>();
+const ALLOWED_FOR_MS = 10_000;
+const MAX_ALLOWED_ADDRESSES = 1024;
+
+/**
+ * The verdict on an OAuth client authentication whose outcome is known but not yet revealed, from
+ * the limiter of the caller's address (`oauth-client-ip:<address>`). No slot is held while a
+ * request is in flight, so a busy backend is never queued. Only failures count, and every failure
+ * is decided by the limiter; once they fill the window every attempt gets 429, the right secret
+ * too: a guess is never confirmed past the limit, which is what stops guessing. The one exception
+ * is a right secret from an address this isolate saw allowed in the last ALLOWED_FOR_MS
+ * (docs/operations.md weighs it).
+ */
+export async function judgeClientAuthentication(c: Context<AppEnv>, failed: boolean): Promise<void> {
+  const address = clientAddress(c);
+  const now = Date.now();
+  if (!failed && (recentlyAllowed.get(address) ?? 0) > now) return;
+  const limit = configFrom(c.env).oauthClientFailuresPerIp;
+  const decision = await callLimiter(() => limiterFor(c.env, `oauth-client-ip:${address}`).decide(limit, failed));
+  if (!decision.allowed) {
+    recentlyAllowed.delete(address);
+    throw rateLimited(decision.retryAfterSeconds);
+  }
+  if (failed) return;
+  if (recentlyAllowed.size >= MAX_ALLOWED_ADDRESSES) recentlyAllowed.clear();
+  recentlyAllowed.set(address, now + ALLOWED_FOR_MS);
+}

@@ -83,6 +83,20 @@ export class RateLimiter extends DurableObject<Env> {
     return { allowed: false, retryAfterSeconds: 1 };
   }
 
+  /**
+   * Decides an attempt whose outcome the caller already knows but has not revealed (an OAuth client
+   * secret, cheap to check): a full window refuses it whatever the outcome, else a failure is
+   * counted. Decided one at a time, so at most `limit` failures are ever answered as failures in a
+   * window, however many arrive in parallel, and nothing holds a slot while it is in flight.
+   */
+  decide(limit: WindowLimit, failed: boolean): LimitDecision {
+    const now = Date.now();
+    const window = this.#current("failures", limit, now);
+    if (window.count >= limit.limit) return refusal(window, now);
+    if (failed) this.#countFailure(limit, now);
+    return { allowed: true };
+  }
+
   /** Reports how a reserved attempt ended: a failure is counted, a success only frees its slot. */
   settle(lease: string, failed: boolean, limit: WindowLimit): void {
     if (!this.#leases.delete(lease)) return;

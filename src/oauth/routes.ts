@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { configFrom } from "../config";
 import { ApiError } from "../errors";
-import { readForm } from "../http/body";
+import { parseWith, readFormFields } from "../http/body";
 import { allowMethods } from "../http/methods";
 import { callRegistry, registryFor } from "../sessions/registry-client";
 import { checkAccessToken } from "../sessions/token-check";
@@ -15,6 +15,8 @@ import { authenticateClient } from "./client-auth";
 /**
  * OAuth endpoints for backends that cannot hold a service binding. `token_type_hint` is accepted
  * and not needed: refresh tokens and JWTs have disjoint shapes, so each token is recognised as what it is.
+ * The form is read first (it may hold client_secret_post credentials), the client is authenticated,
+ * and only then is the token parameter validated.
  */
 export const oauthRoutes = new Hono<AppEnv>();
 
@@ -25,8 +27,9 @@ const tokenRequest = z.object({
 
 /** RFC 7662: whether an access token is active now: signature, claims, and its session live in the registry. */
 oauthRoutes.post("/introspect", async (c) => {
-  const clientId = await authenticateClient(c.env, c.req.header("Authorization"));
-  const { token } = await readForm(c, tokenRequest);
+  const form = await readFormFields(c);
+  const clientId = await authenticateClient(c, form);
+  const { token } = parseWith(tokenRequest, form);
   const status = await checkAccessToken(c.env, token);
   c.header("Cache-Control", "no-store");
   if (!status.ok && status.code !== "invalid_token") throw new ApiError(status.code, undefined, { "Retry-After": "1" });
@@ -42,8 +45,9 @@ oauthRoutes.post("/introspect", async (c) => {
  * session, never on the token string). 200 whatever the token was (§2.2), so a caller learns nothing.
  */
 oauthRoutes.post("/revoke", async (c) => {
-  const clientId = await authenticateClient(c.env, c.req.header("Authorization"));
-  const { token } = await readForm(c, tokenRequest);
+  const form = await readFormFields(c);
+  const clientId = await authenticateClient(c, form);
+  const { token } = parseWith(tokenRequest, form);
   const kind = await revokeToken(c.env, token);
   audit("token revocation requested", { clientId, kind });
   c.header("Cache-Control", "no-store");
