@@ -61,7 +61,8 @@ test("a device signed out from another device's page is told within a second, wi
   assert.equal(await laptop.page.locator(".this-device:visible").count(), 1);
 
   if (takeScreenshots) {
-    await laptop.page.screenshot({ path: "docs/screenshot-desktop.png", fullPage: true });
+    // Three sign-ins, two of them from new devices: the phone's history has all five entries.
+    await phone.page.waitForFunction(() => document.querySelectorAll("#history-list > li").length === 5, undefined, { timeout: 5000 });
     await phone.page.screenshot({ path: "docs/screenshot-phone.png", fullPage: true });
   }
 
@@ -84,6 +85,12 @@ test("a device signed out from another device's page is told within a second, wi
   assert.equal(await laptop.page.locator(`li.device[data-session-id="${phoneSessionId}"]`).count(), 0);
   // The tablet heard about it too, without asking.
   await expectRowCount(tablet.page, 2, 3000);
+
+  if (takeScreenshots) {
+    // The laptop after signing the phone out: two devices, and the revocation on top of the history.
+    await laptop.page.locator("#history-list > li.event", { hasText: "Signed out by another device" }).waitFor({ timeout: 5000 });
+    await laptop.page.screenshot({ path: "docs/screenshot-desktop.png", fullPage: true });
+  }
 
   // Its refresh cookie is dead too: a reload lands on the sign-in form.
   await phone.page.reload();
