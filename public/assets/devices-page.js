@@ -34,7 +34,8 @@ function showView(signedIn) {
   show($("auth"), !signedIn);
   show($("account"), signedIn);
   for (const id of ["devices", "password-section"]) show($(id), signedIn);
-  if (!signedIn) show($("history"), false);
+  // The previous account's history must not linger in the page.
+  if (!signedIn) clearHistory();
 }
 
 /** Row elements by session id: rows are updated in place, so an open rename form or focus survives live updates. */
@@ -57,6 +58,8 @@ function renderDevices() {
     if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
   });
   show($("sign-out-others"), sorted.length > 1);
+  // History entries name devices by their session ("From Work laptop"): keep them in step with renames and loads.
+  renderHistory();
 }
 
 /** @param {string} id */
@@ -130,6 +133,7 @@ async function signOutDevice(id, row) {
     sessions.delete(session.id);
     renderDevices();
     notify(`Signed out ${session.device.name}.`);
+    void loadHistory();
     $("devices-title").focus();
   } catch (error) {
     if (error instanceof ApiProblem && error.code === "not_found") {
@@ -216,29 +220,323 @@ function applyLive(live) {
   if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
 }
 
-/** The security history lives on another endpoint that a server may not have: hidden unless it answers. */
-async function loadHistory() {
-  try {
-    const result = await client.api("/v1/security-events");
-    const events = Array.isArray(result?.events) ? result.events : [];
-    const items = events.slice(0, 20).map((/** @type {any} */ event) => {
-      const li = document.createElement("li");
-      const what = document.createElement("span");
-      what.textContent = String(event.type ?? "event").replace(/_/g, " ");
-      const when = document.createElement("time");
-      const at = event.created_at ?? event.at;
-      if (typeof at === "string") {
-        when.dateTime = at;
-        when.textContent = ago(Date.parse(at));
-      }
-      li.append(what, " ", when);
-      return li;
-    });
-    $("history-list").replaceChildren(...items);
-    show($("history"), items.length > 0);
-  } catch {
-    show($("history"), false);
+// ---- security history --------------------------------------------------------------------------
+
+/**
+ * @typedef {{ id: string; type: string; created_at: string; session_id: string | null; details: Record<string, any> }} SecurityEvent
+ * @typedef {{ text: string; tone: "warn" | "alert" }} Flag
+ * @typedef {{ icon: string; sentence: string; flag?: Flag; facts: string[] }} EventView
+ */
+
+const HISTORY_PAGE = 20;
+/** @type {Flag} */
+const UNUSUAL = { text: "Unusual", tone: "warn" };
+/** @type {Flag} */
+const SUSPICIOUS = { text: "Suspicious", tone: "alert" };
+/** @type {Intl.DateTimeFormatOptions} */
+const EXACT = { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+const exactThisYear = new Intl.DateTimeFormat(undefined, EXACT);
+const exactOtherYear = new Intl.DateTimeFormat(undefined, { ...EXACT, year: "numeric" });
+/** "Nov 22, 8:16 AM"; the year only when it is not this one. @param {number} at */
+const exactTime = (at) => (new Date(at).getFullYear() === new Date().getFullYear() ? exactThisYear : exactOtherYear).format(at);
+const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+/** "1,234 km", "12 minutes" @param {string} unit @param {number} value @param {"short" | "long"} [unitDisplay] @param {number} [fractionDigits] */
+const measure = (unit, value, unitDisplay = "short", fractionDigits = 0) =>
+  new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay, maximumFractionDigits: fractionDigits }).format(value);
+
+const history = {
+  /** @type {SecurityEvent[]} */ events: [],
+  /** @type {string | null} */ cursor: null,
+  /** Bumped by every load and by sign-out: an answer for an older generation is dropped. */
+  generation: 0,
+  loadingMore: false,
+  /** Entries by event id, reused across renders: an entry that has focus keeps it. @type {Map<string, HTMLLIElement>} */
+  items: new Map(),
+  /**
+   * Events a live message announced that the list did not have yet: the server tells devices
+   * before its history copy (D1) has the event, so the list is fetched again until it shows up.
+   * @type {{ matches: (event: SecurityEvent) => boolean; tries: number }[]}
+   */
+  awaited: [],
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ retry: undefined,
+};
+
+/** @param {unknown} value */
+const str = (value) => (typeof value === "string" ? value : "");
+
+/** "Work laptop · Chrome on Mac OS"; the browser and OS only when the name does not already say exactly that. @param {any} device */
+function deviceText(device) {
+  if (!device || typeof device !== "object") return "";
+  const name = str(device.name);
+  const platform = [str(device.browser), str(device.os)].filter(Boolean).join(" on ");
+  return [name, platform === name ? "" : platform].filter(Boolean).join(" · ");
+}
+
+/** "Austin, United States · 203.0.113.7" @param {any} place */
+function placeText(place) {
+  if (!place || typeof place !== "object") return "";
+  return [placeOf({ city: str(place.city) || null, region: null, country: str(place.country) || null }), str(place.ip)].filter(Boolean).join(" · ");
+}
+
+/** A session as the page knows it: the live list (current names) first, then the history's own sign-ins. @param {unknown} id */
+function sessionLabel(id) {
+  if (typeof id !== "string" || id === "") return "";
+  const signIn = history.events.find((event) => event.type === "signed_in" && event.session_id === id);
+  const name = str(sessions.get(id)?.device?.name) || str(signIn?.details?.device?.name);
+  if (id === client.sessionId) return name ? `${name} (this device)` : "this device";
+  return name;
+}
+
+/** The device line of an event about a session, marked when that session is this browser's. @param {SecurityEvent} event @param {any} device */
+function deviceFact(event, device) {
+  const text = deviceText(device);
+  return text && event.session_id !== null && event.session_id === client.sessionId ? `${text} (this device)` : text;
+}
+
+/** "45 seconds", "12 minutes", "1.5 hours", "3 days" @param {number} seconds */
+function duration(seconds) {
+  if (seconds < 90) return measure("second", seconds, "long");
+  if (seconds < 3600) return measure("minute", seconds / 60, "long");
+  if (seconds < 48 * 3600) return measure("hour", Math.round(seconds / 360) / 10, "long", 1);
+  return measure("day", seconds / 86400, "long");
+}
+
+/** @param {any} position */
+const positionText = (position) => (position && typeof position === "object" ? placeOf({ city: str(position.city) || null, region: null, country: str(position.country) || null }) : "") || "an unknown place";
+
+/** What the user reads for one event: a sentence by type, the evidence from its details, a flag if it needs a look. @param {SecurityEvent} event @returns {EventView} */
+function describeEvent(event) {
+  const details = event.details && typeof event.details === "object" ? event.details : {};
+  const device = deviceFact(event, details.device);
+  const place = placeText(details.place);
+  const number = (/** @type {unknown} */ value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
+  switch (event.type) {
+    case "signed_in":
+      return { icon: "sign-in", sentence: "Signed in", facts: [device, place] };
+    case "new_device":
+      return { icon: "alert", sentence: "Signed in from a new device", flag: UNUSUAL, facts: [device, place] };
+    case "sign_in_refused": {
+      const max = number(details.max_sessions);
+      const limit = `The password was correct, but ${max === null ? "the limit of signed-in devices" : `the limit of ${max} signed-in device${max === 1 ? "" : "s"}`} was reached.`;
+      return { icon: "blocked", sentence: "Session limit reached: a sign-in was refused", facts: [device, place, limit] };
+    }
+    case "impossible_travel": {
+      const distance = number(details.distance_km);
+      const elapsed = number(details.elapsed_seconds);
+      const speed = number(details.speed_kmh);
+      const limit = number(details.limit_kmh);
+      const how = [
+        distance !== null && elapsed !== null ? `${measure("kilometer", distance)} in ${duration(elapsed)}` : "",
+        speed !== null ? `${measure("kilometer-per-hour", speed)}${limit !== null ? ` (the limit is ${measure("kilometer-per-hour", limit)})` : ""}` : "",
+      ].filter(Boolean);
+      return {
+        icon: "alert",
+        sentence: "Impossible travel: used from places too far apart",
+        flag: SUSPICIOUS,
+        facts: [sessionOn(event), `From ${positionText(details.from)} to ${positionText(details.to)}`, how.join(", ")],
+      };
+    }
+    case "session_network_changed": {
+      const changed = Array.isArray(details.changed) ? details.changed : [];
+      const country = changed.includes("country");
+      const network = changed.includes("asn");
+      const what = country && network ? "another country and network" : country ? "another country" : "another network";
+      const from = details.from && typeof details.from === "object" ? details.from : {};
+      const to = details.to && typeof details.to === "object" ? details.to : {};
+      const countryName = (/** @type {unknown} */ code) => placeOf({ city: null, region: null, country: str(code) || null }) || "an unknown country";
+      const asn = (/** @type {unknown} */ value) => (number(value) === null ? "an unknown network" : `network AS${value}`);
+      return {
+        icon: "alert",
+        sentence: `A signed-in device was used from ${what}`,
+        flag: UNUSUAL,
+        facts: [
+          sessionOn(event),
+          country ? `From ${countryName(from.country)} to ${countryName(to.country)}` : "",
+          network ? `From ${asn(from.asn)} to ${asn(to.asn)}` : "",
+          place,
+        ],
+      };
+    }
+    case "refresh_token_reuse":
+      return {
+        icon: "alert",
+        sentence: "Someone reused an old sign-in token — that session was ended",
+        flag: SUSPICIOUS,
+        facts: [device, place ? `Token sent from ${place}` : ""],
+      };
+    case "session_revoked":
+      return describeRevocation(details, device);
+    case "password_changed": {
+      const count = details.other_sessions_signed_out;
+      const others =
+        typeof count === "number" ? (count === 0 ? "No other device was signed in" : `${count} other device${count === 1 ? " was" : "s were"} signed out`) : "Other devices stayed signed in";
+      return { icon: "key", sentence: "Password changed", facts: [sessionOn(event), others, place] };
+    }
+    default: {
+      // A type this page does not know yet: its name, readable, and whatever evidence it carries.
+      const words = str(event.type).replace(/_/g, " ").trim();
+      return { icon: "event", sentence: words ? words[0]?.toUpperCase() + words.slice(1) : "Security event", facts: [device, place] };
+    }
   }
+}
+
+/** "On Work laptop": the device an event's session is on, when the page knows it. @param {SecurityEvent} event */
+function sessionOn(event) {
+  const label = sessionLabel(event.session_id);
+  return label ? `On ${label}` : "";
+}
+
+/** @param {Record<string, any>} details @param {string} device @returns {EventView} */
+function describeRevocation(details, device) {
+  const by = sessionLabel(details.by_session_id);
+  /** @param {string} sentence @param {string} [extra] @returns {EventView} */
+  const view = (sentence, extra = "") => ({ icon: "sign-out", sentence, facts: [device, extra] });
+  switch (details.revoked_by) {
+    case "user":
+      return view(details.reason === "signed_out_everywhere" ? "Signed out everywhere" : "Signed out");
+    case "other_device":
+      return view("Signed out by another device", by ? `From ${by}` : "");
+    case "password_change":
+      return view("Signed out because the password was changed", by ? `Changed on ${by}` : "");
+    case "policy":
+      return view("Session limit reached: signed out to make room for a new sign-in", by ? `The new sign-in: ${by}` : "");
+    case "reuse_detection":
+      return view("Signed out because an old sign-in token was reused");
+    case "admin":
+      return view("Signed out by an administrator");
+    case "service":
+      return view("Signed out by a connected service");
+    default:
+      return view("Signed out");
+  }
+}
+
+/** @param {SecurityEvent} event @param {HTMLLIElement} [item] */
+function renderEvent(event, item) {
+  if (!item) {
+    const template = /** @type {HTMLTemplateElement} */ ($("event-template"));
+    item = /** @type {HTMLLIElement} */ (template.content.firstElementChild?.cloneNode(true));
+    item.dataset.eventId = event.id;
+  }
+  const view = describeEvent(event);
+  item.dataset.type = str(event.type);
+  item.querySelector("use")?.setAttribute("href", `#icon-${view.icon}`);
+  item.classList.remove("flag-warn", "flag-alert");
+  if (view.flag) item.classList.add(`flag-${view.flag.tone}`);
+  show(/** @type {HTMLElement} */ (item.querySelector(".flag")), view.flag !== undefined);
+  text(item, ".flag-text", view.flag?.text ?? "");
+  text(item, ".sentence", view.sentence);
+  const facts = view.facts.filter(Boolean).map((fact) => {
+    const p = document.createElement("p");
+    p.className = "meta";
+    p.textContent = fact;
+    return p;
+  });
+  item.querySelector(".facts")?.replaceChildren(...facts);
+  const at = Date.parse(event.created_at);
+  const time = /** @type {HTMLTimeElement} */ (item.querySelector("time"));
+  if (Number.isFinite(at)) {
+    time.dateTime = new Date(at).toISOString();
+    time.title = fullTime.format(at);
+    time.textContent = ago(at);
+    text(item, ".exact", exactTime(at));
+  }
+  return item;
+}
+
+function renderHistory() {
+  const list = $("history-list");
+  const ids = new Set(history.events.map((event) => event.id));
+  for (const [id, item] of history.items) {
+    if (ids.has(id)) continue;
+    item.remove();
+    history.items.delete(id);
+  }
+  history.events.forEach((event, index) => {
+    const item = renderEvent(event, history.items.get(event.id));
+    history.items.set(event.id, item);
+    if (list.children[index] !== item) list.insertBefore(item, list.children[index] ?? null);
+  });
+  show($("history"), history.events.length > 0);
+  show($("history-more"), history.cursor !== null);
+}
+
+/** @param {any} result @returns {SecurityEvent[]} */
+const eventsOf = (result) => (Array.isArray(result?.events) ? result.events.filter((/** @type {any} */ event) => event && typeof event.id === "string") : []);
+
+/**
+ * The security history lives on another endpoint that a server may not have: hidden unless it
+ * answers. Reloads keep as many entries as "Show more" had brought in (up to the API's 100).
+ */
+async function loadHistory() {
+  clearTimeout(history.retry);
+  const generation = ++history.generation;
+  const limit = Math.min(100, Math.max(HISTORY_PAGE, history.events.length));
+  try {
+    const result = await client.api(`/v1/security-events?limit=${limit}`);
+    if (generation !== history.generation) return;
+    if (!Array.isArray(result?.events)) throw new Error("no security history on this server");
+    history.events = eventsOf(result);
+    history.cursor = typeof result.next_cursor === "string" ? result.next_cursor : null;
+    show($("history-error"), false);
+    renderHistory();
+    history.awaited = history.awaited.filter((awaited) => !history.events.some(awaited.matches) && ++awaited.tries <= 5);
+    const next = Math.min(...history.awaited.map((awaited) => awaited.tries));
+    if (history.awaited.length > 0) history.retry = setTimeout(() => void loadHistory(), 125 * 2 ** next);
+  } catch {
+    // Keep what is shown; hide the section only if it never had anything to show.
+    if (generation === history.generation && history.events.length === 0) show($("history"), false);
+  }
+}
+
+/** Reloads the history, and keeps reloading briefly until it has the entry a live message announced. @param {any} live */
+function historyHeard(live) {
+  /** @type {((event: SecurityEvent) => boolean) | null} */
+  let matches = null;
+  if (live.type === "session_created" && live.session?.id) matches = (event) => event.type === "signed_in" && event.session_id === live.session.id;
+  if (live.type === "session_revoked" && live.session_id) matches = (event) => event.type === "session_revoked" && event.session_id === live.session_id;
+  if (live.type === "suspicious_sign_in" && live.session_id && Array.isArray(live.reasons)) {
+    matches = (event) => event.session_id === live.session_id && live.reasons.includes(event.type);
+  }
+  if (matches) history.awaited.push({ matches, tries: 0 });
+  void loadHistory();
+}
+
+async function showMoreHistory() {
+  const cursor = history.cursor;
+  if (!cursor || history.loadingMore) return;
+  const generation = history.generation;
+  const button = $("history-more");
+  history.loadingMore = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    const result = await client.api(`/v1/security-events?limit=${HISTORY_PAGE}&cursor=${encodeURIComponent(cursor)}`);
+    // A reload replaced the list meanwhile: it already holds as many entries; another click continues from there.
+    if (generation !== history.generation) return;
+    const known = new Set(history.events.map((event) => event.id));
+    const added = eventsOf(result).filter((event) => !known.has(event.id));
+    history.events.push(...added);
+    history.cursor = typeof result?.next_cursor === "string" ? result.next_cursor : null;
+    show($("history-error"), false);
+    renderHistory();
+    // The button is gone at the end of the history: focus moves to the first entry it brought in.
+    if (history.cursor === null && added[0]) history.items.get(added[0].id)?.focus();
+  } catch (error) {
+    $("history-error").textContent = error instanceof Error ? error.message : "Could not load more of the history.";
+    show($("history-error"), true);
+  } finally {
+    history.loadingMore = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+function clearHistory() {
+  history.generation++;
+  clearTimeout(history.retry);
+  history.events = [];
+  history.cursor = null;
+  history.awaited = [];
+  renderHistory();
 }
 
 async function enter() {
@@ -258,7 +556,7 @@ client.addEventListener("live", (event) => {
   applyLive(live);
   if (live.type === "suspicious_sign_in") notify("A sign-in to your account looked unusual. Check your devices below.", "alert");
   renderDevices();
-  void loadHistory();
+  historyHeard(live);
 });
 
 client.addEventListener("connection", (event) => {
@@ -283,11 +581,13 @@ client.addEventListener("signedout", (event) => {
 });
 
 $("sign-out").addEventListener("click", () => void signOut());
+$("history-more").addEventListener("click", () => void showMoreHistory());
 
 $("sign-out-others").addEventListener("click", async () => {
   try {
     const result = await client.api("/v1/auth/logout-others", { method: "POST" });
     await loadDevices();
+    void loadHistory();
     notify(`Signed out ${result.revoked} other device${result.revoked === 1 ? "" : "s"}.`);
   } catch (error) {
     $("devices-error").textContent = error instanceof Error ? error.message : "Something went wrong.";
@@ -336,6 +636,7 @@ passwordForm.addEventListener("submit", async (event) => {
     passwordForm.reset();
     result.className = "success";
     result.textContent = "Password changed.";
+    void loadHistory();
     await loadDevices();
   } catch (error) {
     result.className = "error";
@@ -350,6 +651,7 @@ setInterval(() => {
     const session = sessions.get(/** @type {HTMLElement} */ (el.closest(".device")).dataset.sessionId ?? "");
     if (session) el.textContent = activeText(session);
   }
+  for (const time of /** @type {NodeListOf<HTMLTimeElement>} */ (document.querySelectorAll("#history-list time[datetime]"))) time.textContent = ago(Date.parse(time.dateTime));
 }, 30_000);
 
 if (await client.resume()) await enter().catch(() => showView(client.signedIn));

@@ -1,5 +1,5 @@
 /**
- * Device icons as one inline SVG sprite: the script clones `<use href="#icon-…">`, so no image
+ * Device and security-history icons as one inline SVG sprite: the script clones `<use href="#icon-…">`, so no image
  * request and nothing the CSP has to allow. Outlines only, drawn with `currentColor`.
  */
 export function IconSprite() {
@@ -20,6 +20,29 @@ export function IconSprite() {
       <symbol id="icon-other" viewBox="0 0 24 24">
         <circle cx="12" cy="12" r="8.5" />
         <path d="M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .8-1 1.5v.7M12 17h.01" />
+      </symbol>
+      {/* Security history: one per kind of event. */}
+      <symbol id="icon-sign-in" viewBox="0 0 24 24">
+        <path d="M14 4h4a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-4M4 12h11M11 8l4 4-4 4" />
+      </symbol>
+      <symbol id="icon-sign-out" viewBox="0 0 24 24">
+        <path d="M10 4H6a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h4M9 12h11M16 8l4 4-4 4" />
+      </symbol>
+      <symbol id="icon-key" viewBox="0 0 24 24">
+        <circle cx="8" cy="15" r="4" />
+        <path d="M11 12l8-8M16 7l2.5 2.5M18.5 4.5 21 7" />
+      </symbol>
+      <symbol id="icon-blocked" viewBox="0 0 24 24">
+        <circle cx="12" cy="12" r="8.5" />
+        <path d="M6 6l12 12" />
+      </symbol>
+      <symbol id="icon-alert" viewBox="0 0 24 24">
+        <path d="M12 3.5 2.5 20h19L12 3.5Z" />
+        <path d="M12 10v4.5M12 17.2h.01" />
+      </symbol>
+      <symbol id="icon-event" viewBox="0 0 24 24">
+        <circle cx="12" cy="12" r="8.5" />
+        <path d="M12 11v5.5M12 7.8h.01" />
       </symbol>
     </svg>
   );

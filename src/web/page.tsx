@@ -34,12 +34,10 @@ export function DevicesPage() {
           <AuthSection />
           <DevicesSection />
           <PasswordSection />
-          <section id="history" aria-labelledby="history-title" hidden>
-            <h2 id="history-title">Security history</h2>
-            <ol id="history-list" class="history"></ol>
-          </section>
+          <HistorySection />
         </main>
         <DeviceTemplate />
+        <EventTemplate />
       </body>
     </html>
   );
@@ -104,6 +102,20 @@ function PasswordSection() {
   );
 }
 
+function HistorySection() {
+  return (
+    <section id="history" aria-labelledby="history-title" hidden>
+      <h2 id="history-title">Security history</h2>
+      {/* role="list": list-style: none makes some screen readers drop the list semantics. */}
+      <ol id="history-list" class="history" role="list" aria-labelledby="history-title"></ol>
+      <p id="history-error" class="error" role="alert" hidden></p>
+      <button type="button" id="history-more" class="secondary" hidden>
+        Show more
+      </button>
+    </section>
+  );
+}
+
 function DeviceTemplate() {
   return (
     <template id="device-template">
@@ -131,6 +143,35 @@ function DeviceTemplate() {
         <div class="row-actions">
           <button type="button" class="secondary rename-button">Rename</button>
           <button type="button" class="danger sign-out-button">Sign out</button>
+        </div>
+      </li>
+    </template>
+  );
+}
+
+/**
+ * One security-history entry. The script fills it with textContent only: the device names and
+ * places in an event's details are whatever the signing-in client sent.
+ */
+function EventTemplate() {
+  return (
+    <template id="event-template">
+      <li class="event" tabindex={-1}>
+        <svg class="icon" aria-hidden="true" focusable="false">
+          <use href="#icon-event"></use>
+        </svg>
+        <div class="info">
+          <p class="what">
+            <span class="flag" hidden>
+              <span class="flag-text"></span>
+              <span class="visually-hidden">:</span>
+            </span>{" "}
+            <span class="sentence"></span>
+          </p>
+          <div class="facts"></div>
+          <p class="meta when">
+            <time></time> · <span class="exact"></span>
+          </p>
         </div>
       </li>
     </template>

@@ -28,10 +28,10 @@ async function openDevice(browser, origin, kind, viewport) {
   return { context, page, cspViolations };
 }
 
-async function signIn({ page }, email, { signUp = false, deviceName = "" } = {}) {
+async function signIn({ page }, email, { signUp = false, deviceName = "", password = PASSWORD } = {}) {
   if (signUp) await page.getByRole("button", { name: "Create an account instead" }).click();
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Password", { exact: true }).fill(password);
   if (deviceName) await page.getByLabel(/Name this device/).fill(deviceName);
   await page.locator("#auth-submit").click();
   await page.locator("#devices").waitFor();
@@ -61,7 +61,8 @@ test("a device signed out from another device's page is told within a second, wi
   assert.equal(await laptop.page.locator(".this-device:visible").count(), 1);
 
   if (takeScreenshots) {
-    await laptop.page.screenshot({ path: "docs/screenshot-desktop.png", fullPage: true });
+    // Three sign-ins, two of them from new devices: the phone's history has all five entries.
+    await phone.page.waitForFunction(() => document.querySelectorAll("#history-list > li").length === 5, undefined, { timeout: 5000 });
     await phone.page.screenshot({ path: "docs/screenshot-phone.png", fullPage: true });
   }
 
@@ -84,6 +85,12 @@ test("a device signed out from another device's page is told within a second, wi
   assert.equal(await laptop.page.locator(`li.device[data-session-id="${phoneSessionId}"]`).count(), 0);
   // The tablet heard about it too, without asking.
   await expectRowCount(tablet.page, 2, 3000);
+
+  if (takeScreenshots) {
+    // The laptop after signing the phone out: two devices, and the revocation on top of the history.
+    await laptop.page.locator("#history-list > li.event", { hasText: "Signed out by another device" }).waitFor({ timeout: 5000 });
+    await laptop.page.screenshot({ path: "docs/screenshot-desktop.png", fullPage: true });
+  }
 
   // Its refresh cookie is dead too: a reload lands on the sign-in form.
   await phone.page.reload();
@@ -189,6 +196,178 @@ test("renaming a device updates the list, or says plainly that the server cannot
     undefined,
     { timeout: 2000 },
   );
+  await laptop.context.close();
+});
+
+const historyItems = (page) => page.getByRole("list", { name: "Security history" }).getByRole("listitem");
+const historyItem = (page, sentence) => page.locator("#history-list > li.event", { has: page.locator(".sentence", { hasText: sentence }) });
+
+test("the security history tells, in words, who signed in where and that another device signed one out; device names stay text", async ({ browser, origin }) => {
+  const email = `browser-history-${Date.now().toString(36)}@example.com`;
+  const hostileName = "<img src=x onerror=alert(1)>";
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  const dialogs = [];
+  for (const { page } of [laptop, phone]) page.on("dialog", (dialog) => (dialogs.push(dialog.message()), void dialog.dismiss()));
+  await signIn(laptop, email, { signUp: true, deviceName: "Work laptop" });
+  await signIn(phone, email, { deviceName: hostileName });
+  await expectRowCount(laptop.page, 2);
+  const phoneSessionId = await currentSessionId(phone.page);
+  const phoneRow = laptop.page.locator(`li.device[data-session-id="${phoneSessionId}"]`);
+  assert.equal(await phoneRow.locator(".device-name").textContent(), hostileName);
+  // "Computer · Chromium on iOS": what the server made of the phone's User-Agent and client hints.
+  const phonePlatform = String(await phoneRow.locator(".platform").textContent()).split(" · ").at(-1);
+  assert.match(phonePlatform, / on iOS$/);
+
+  await phoneRow.locator(".sign-out-button").click();
+  await phone.page.getByText("This device was signed out from another device.").waitFor({ timeout: 2000 });
+
+  // The history of the device that remains: the revocation, with who did it, at the top.
+  const revoked = historyItem(laptop.page, "Signed out by another device");
+  await revoked.waitFor({ timeout: 5000 });
+  assert.equal(await historyItems(laptop.page).first().getAttribute("data-type"), "session_revoked");
+  const revokedFacts = await revoked.locator(".facts .meta").allTextContents();
+  assert.deepEqual(revokedFacts, [`${hostileName} · ${phonePlatform}`, "From Work laptop (this device)"]);
+
+  // Both sign-ins, each with its device, browser on OS, and place; the phone's also flagged as a new device.
+  const signIns = historyItem(laptop.page, /^Signed in$/);
+  assert.equal(await signIns.count(), 2);
+  assert.equal(await signIns.first().locator(".facts .meta").first().textContent(), `${hostileName} · ${phonePlatform}`);
+  assert.match(String(await signIns.last().locator(".facts .meta").first().textContent()), /^Work laptop · \S.* on Mac OS \(this device\)$/);
+  assert.match(String(await signIns.first().locator(".facts .meta").nth(1).textContent()), /\S/, "the place of the sign-in");
+  const newDevice = historyItem(laptop.page, "Signed in from a new device");
+  assert.equal(await newDevice.count(), 1);
+  assert.ok(await newDevice.locator(".flag").isVisible(), "flagged in words, not by colour alone");
+  assert.equal(await newDevice.locator(".flag-text").textContent(), "Unusual");
+  assert.equal(await newDevice.locator("use").getAttribute("href"), "#icon-alert");
+  assert.equal(await historyItem(laptop.page, /^Signed in$/).locator(".flag:visible").count(), 0);
+
+  // Times: relative on the page, exact in the attributes.
+  const time = revoked.locator("time");
+  assert.match(String(await time.textContent()), /^(just now|\d+ \w+ ago)$/);
+  const dateTime = String(await time.getAttribute("datetime"));
+  assert.ok(Math.abs(Date.parse(dateTime) - Date.now()) < 60_000, `datetime ${dateTime}`);
+  assert.match(String(await time.getAttribute("title")), /\d{4}/);
+
+  // The attacker-chosen name is text everywhere: no element was made of it, no script ran.
+  assert.equal(await laptop.page.locator("img").count(), 0);
+  assert.equal(await laptop.page.locator("#history-list").evaluate((list) => list.querySelectorAll("*:not(li, svg, use, div, p, span, time)").length), 0);
+  assert.deepEqual(dialogs, []);
+  for (const device of [laptop, phone]) {
+    assert.deepEqual(device.cspViolations, []);
+    await device.context.close();
+  }
+});
+
+test("every event type of the API reads as a sentence, suspicious ones are flagged in words, and an unknown type still shows", async ({ browser, origin }) => {
+  const email = `browser-types-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", PHONE);
+  const at = new Date(Date.now() - 5 * 60_000).toISOString();
+  const device = { name: "Kitchen iPad", browser: "Mobile Safari", os: "iOS", type: "tablet" };
+  const place = { ip: "203.0.113.7", country: "GB", region: "England", city: "London", latitude: 51.5, longitude: -0.1, colo: "LHR", asn: 2856 };
+  const position = (country, city) => ({ at, country, region: null, city, latitude: 0, longitude: 0, asn: null });
+  const events = [
+    ["signed_in", { device, place }],
+    ["sign_in_refused", { reason: "session_limit", max_sessions: 10, device, place }],
+    ["new_device", { fingerprint: "f", device, place }],
+    ["impossible_travel", { from: position("GB", "London"), to: position("AU", "Sydney"), distance_km: 16994, elapsed_seconds: 3600, speed_kmh: 16994, limit_kmh: 1000 }],
+    ["session_network_changed", { changed: ["country", "asn"], from: { country: "GB", asn: 2856 }, to: { country: "AU", asn: 1221 }, place }],
+    ["refresh_token_reuse", { presented_generation: 1, current_generation: 3, device, place }],
+    ["session_revoked", { reason: "signed_out", revoked_by: "user", by_session_id: null, device }],
+    ["session_revoked", { reason: "signed_out_everywhere", revoked_by: "user", by_session_id: null, device }],
+    ["session_revoked", { reason: "revoked_by_other_device", revoked_by: "other_device", by_session_id: null, device }],
+    ["session_revoked", { reason: "password_changed", revoked_by: "password_change", by_session_id: null, device }],
+    ["session_revoked", { reason: "session_limit", revoked_by: "policy", by_session_id: null, device }],
+    ["session_revoked", { reason: "refresh_token_reuse", revoked_by: "reuse_detection", by_session_id: null, device }],
+    ["session_revoked", { reason: "admin", revoked_by: "admin", by_session_id: null, device }],
+    ["session_revoked", { reason: "service", revoked_by: "service", by_session_id: null, device }],
+    ["password_changed", { other_sessions_signed_out: 2, place }],
+    ["password_changed", { other_sessions_signed_out: null, place }],
+    ["account_recovered_by_email", {}],
+    ["", null],
+  ].map(([type, details], i) => ({ id: `evt_fixture${String(i).padStart(4, "0")}`, type, created_at: at, session_id: "ses_AAAAAAAAAAAAAAAAAAAAAA", details }));
+  await laptop.page.route(
+    (url) => url.pathname === "/v1/security-events",
+    (route) => route.fulfill({ json: { events, next_cursor: null } }),
+  );
+  await signIn(laptop, email, { signUp: true });
+  await laptop.page.waitForFunction((n) => document.querySelectorAll("#history-list > li").length === n, events.length, { timeout: 5000 });
+  const entries = await laptop.page.locator("#history-list > li").evaluateAll((items) =>
+    items.map((item) => ({
+      sentence: item.querySelector(".sentence")?.textContent,
+      flag: item.querySelector(".flag")?.hidden ? null : item.querySelector(".flag-text")?.textContent,
+      facts: [...item.querySelectorAll(".facts .meta")].map((p) => p.textContent),
+    })),
+  );
+  assert.deepEqual(
+    entries.map(({ sentence, flag }) => (flag ? `${flag}: ${sentence}` : sentence)),
+    [
+      "Signed in",
+      "Session limit reached: a sign-in was refused",
+      "Unusual: Signed in from a new device",
+      "Suspicious: Impossible travel: used from places too far apart",
+      "Unusual: A signed-in device was used from another country and network",
+      "Suspicious: Someone reused an old sign-in token — that session was ended",
+      "Signed out",
+      "Signed out everywhere",
+      "Signed out by another device",
+      "Signed out because the password was changed",
+      "Session limit reached: signed out to make room for a new sign-in",
+      "Signed out because an old sign-in token was reused",
+      "Signed out by an administrator",
+      "Signed out by a connected service",
+      "Password changed",
+      "Password changed",
+      "Account recovered by email",
+      "Security event",
+    ],
+  );
+  assert.deepEqual(entries[0].facts, ["Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[1].facts.at(-1), "The password was correct, but the limit of 10 signed-in devices was reached.");
+  assert.deepEqual(entries[3].facts, ["On Kitchen iPad", "From London, United Kingdom to Sydney, Australia", "16,994 km in 1 hour, 16,994 km/h (the limit is 1,000 km/h)"]);
+  assert.deepEqual(entries[4].facts, ["On Kitchen iPad", "From United Kingdom to Australia", "From network AS2856 to network AS1221", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[5].facts, ["Kitchen iPad · Mobile Safari on iOS", "Token sent from London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[14].facts, ["On Kitchen iPad", "2 other devices were signed out", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[15].facts, ["On Kitchen iPad", "Other devices stayed signed in", "London, United Kingdom · 203.0.113.7"]);
+  assert.equal(await laptop.page.locator("#history-list time").first().textContent(), "5 minutes ago");
+  assert.deepEqual(laptop.cspViolations, []);
+  await laptop.context.close();
+});
+
+test("'Show more' pages through a long security history with the API's cursor", async ({ browser, origin }) => {
+  const email = `browser-more-${Date.now().toString(36)}@example.com`;
+  // 1 sign-up and 21 password changes through the API: 22 events, more than one page of 20.
+  const api = async (path, body, token) => {
+    const response = await fetch(`${origin}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    assert.ok(response.ok, `${path}: ${response.status} ${await response.clone().text()}`);
+    return response.status === 204 ? null : response.json();
+  };
+  const { access_token: token } = await api("/v1/auth/signup", { email, password: PASSWORD, token_transport: "body" });
+  const passwords = [PASSWORD, `${PASSWORD} 2`];
+  for (let i = 0; i < 21; i++) {
+    await api("/v1/auth/password", { current_password: passwords[i % 2], new_password: passwords[(i + 1) % 2], sign_out_others: false }, token);
+  }
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  await signIn(laptop, email, { password: passwords[1] });
+  await laptop.page.locator("#history").waitFor();
+  await laptop.page.waitForFunction(() => document.querySelectorAll("#history-list > li").length === 20, undefined, { timeout: 5000 });
+  const more = laptop.page.getByRole("button", { name: "Show more" });
+  await more.click();
+  // 22 events before this sign-in, plus its own sign-in and its "new device" (Node's fetch was
+  // the only device so far): 24 in all, and no further page.
+  await laptop.page.waitForFunction(() => document.querySelectorAll("#history-list > li").length === 24, undefined, { timeout: 5000 });
+  assert.equal(await more.isVisible(), false);
+  const ids = await laptop.page.locator("#history-list > li").evaluateAll((items) => items.map((item) => item.dataset.eventId));
+  assert.equal(new Set(ids).size, 24, "no entry twice");
+  assert.equal(await historyItem(laptop.page, "Password changed").count(), 21);
+  assert.equal(await laptop.page.locator("#history-list > li").last().getAttribute("data-type"), "signed_in");
+  // The end of the history reached: focus went to the first entry the button brought in, not to the top of the page.
+  assert.equal(await laptop.page.evaluate(() => document.activeElement?.closest("#history-list") !== null), true);
+  assert.deepEqual(laptop.cspViolations, []);
   await laptop.context.close();
 });
 
