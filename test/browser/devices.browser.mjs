@@ -40,7 +40,7 @@ async function signIn({ page }, email, { signUp = false, deviceName = "", passwo
 const rows = (page) => page.locator("#device-list > li.device");
 const currentSessionId = (page) => page.locator("li.device.current").getAttribute("data-session-id");
 
-async function expectRowCount(page, count, timeout = 2000) {
+async function expectRowCount(page, count, timeout = 5000) {
   await page.waitForFunction((n) => document.querySelectorAll("#device-list > li.device").length === n, count, { timeout });
 }
 
@@ -194,7 +194,7 @@ test("renaming a device updates the list, or says plainly that the server cannot
   await laptop.page.waitForFunction(
     () => document.querySelector("li.device.current .device-name")?.textContent === "Kitchen Mac" || !document.querySelector("li.device .row-error")?.hidden,
     undefined,
-    { timeout: 2000 },
+    { timeout: 5000 },
   );
   await laptop.context.close();
 });
@@ -220,7 +220,7 @@ test("the security history tells, in words, who signed in where and that another
   assert.match(phonePlatform, / on iOS$/);
 
   await phoneRow.locator(".sign-out-button").click();
-  await phone.page.getByText("This device was signed out from another device.").waitFor({ timeout: 2000 });
+  await phone.page.getByText("This device was signed out from another device.").waitFor({ timeout: 5000 });
 
   // The history of the device that remains: the revocation, with who did it, at the top.
   const revoked = historyItem(laptop.page, "Signed out by another device");
