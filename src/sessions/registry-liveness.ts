@@ -81,6 +81,15 @@ export class LiveSessions {
     return true;
   }
 
+  /**
+   * When the session goes idle if it is not used again first (activity moves it later); null for
+   * a session not held here. `alive` is false from this instant on.
+   */
+  idleAt(sessionId: string): number | null {
+    const live = this.#live.get(sessionId);
+    return live ? live.lastActiveAt + this.deps.idleTimeoutMs() : null;
+  }
+
   /** The sessions a bulk revocation ends: only those still alive, so counts and events are real. */
   aliveIds(now: number): string[] {
     return [...this.#live.keys()].filter((id) => this.alive(id, now));

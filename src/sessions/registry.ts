@@ -290,6 +290,8 @@ export class SessionRegistry extends DurableObject<Env> {
   override fetch(request: Request): Response {
     const sessionId = LiveSockets.sessionIdOf(request);
     if (sessionId === null || !this.#live.liveNow(sessionId, Date.now())) return new Response(null, { status: 401 });
+    // The alarm comes back when this session would go idle, to close its sockets then.
+    this.#scheduleAlarm(this.#live.idleAt(sessionId)!);
     return this.#sockets.accept(sessionId);
   }
 
@@ -305,7 +307,7 @@ export class SessionRegistry extends DurableObject<Env> {
     this.#sockets.onClose(socket, 1011);
   }
 
-  /** Retries the D1 mirror, posts due webhooks, drops expired sessions, and sets the next wake-up. */
+  /** Retries the D1 mirror, posts due webhooks, ends expired and idle sessions' sockets, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const mirrored = await this.#outbox.flush();
@@ -313,6 +315,8 @@ export class SessionRegistry extends DurableObject<Env> {
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = Date.now();
     this.#sockets.expired(this.#live.dropExpired(now), (id) => this.#live.has(id), now);
+    const nextIdle = this.#sockets.idle((id) => this.#live.idleAt(id), now);
+    if (nextIdle !== null) this.#scheduleAlarm(nextIdle);
     this.#refreshWindows.forgetEnded(now);
     this.#rows.deleteExpired(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
