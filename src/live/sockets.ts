@@ -75,6 +75,26 @@ export class LiveSockets {
     if (ending.length > 0) this.ended(ending, "expired", CLOSE.sessionExpired, now);
   }
 
+  /**
+   * Sessions that went idle with a socket open are ended like expired ones: their sockets hear
+   * `session_expired` and close with 4002, and every other socket hears it too. `idleAt` answers
+   * when a session goes idle as of its latest activity (null for one the registry no longer
+   * holds, which `expired` covers), so a session used since the alarm was set is left open.
+   * Returns the earliest idle deadline among the sessions whose sockets stay open, or null.
+   */
+  idle(idleAt: (sessionId: string) => number | null, now: number): number | null {
+    const ending: string[] = [];
+    let next: number | null = null;
+    for (const sessionId of new Set(this.ctx.getWebSockets().map((socket) => attachmentOf(socket).sessionId))) {
+      const at = idleAt(sessionId);
+      if (at === null) continue;
+      if (at <= now) ending.push(sessionId);
+      else next = Math.min(next ?? at, at);
+    }
+    if (ending.length > 0) this.ended(ending, "expired", CLOSE.sessionExpired, now);
+    return next;
+  }
+
   /** Anything a client sends (but the auto-answered ping) re-checks its session, and is otherwise ignored. */
   onMessage(socket: WebSocket, isLive: (sessionId: string) => boolean): void {
     if (!isLive(attachmentOf(socket).sessionId)) closeQuietly(socket, CLOSE.sessionRevoked);

@@ -1,0 +1,63 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { configure, registry } from "../devices/helpers";
+import { me, signIn, signInOn } from "../helpers";
+import { connect, within } from "./socket";
+
+// The shortest idle timeout the configuration accepts; the clock is moved, nothing sleeps.
+const IDLE_MS = 300_000;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("the live channel and the idle timeout", () => {
+  it("should close an idle session's socket with 4002 when the alarm runs past its idle deadline, and tell the user's other sockets", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    await configure(laptop!.userId, { SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_MS / 1000) });
+    const start = Date.now();
+    vi.useFakeTimers({ now: start, toFake: ["Date"] });
+    const onLaptop = await connect(laptop!.accessToken);
+    const onPhone = await connect(phone!.accessToken);
+    vi.setSystemTime(start + 200_000);
+    expect((await me(laptop!.accessToken)).status).toBe(200); // the laptop stays in use, the phone does not
+
+    vi.setSystemTime(start + IDLE_MS + 1000);
+    expect(await runDurableObjectAlarm(registry(laptop!.userId))).toBe(true);
+
+    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, reason: "expired" });
+    expect(await within(onPhone.closed)).toEqual({ code: 4002, reason: "session expired" });
+    expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
+
+    // A later alarm does not announce the phone again: the next frame the laptop hears is a new sign-in.
+    expect(await runDurableObjectAlarm(registry(laptop!.userId))).toBe(true);
+    const third = await signIn(laptop!.email, "laptop");
+    expect(await onLaptop.next()).toMatchObject({ type: "session_created", session: { id: third.sessionId } });
+    expect(onLaptop.socket.readyState).toBe(WebSocket.OPEN);
+    onLaptop.socket.close(1000);
+  });
+
+  it("should keep a socket open through the alarm when its session was used before the deadline, and come back for the moved deadline", async () => {
+    const [laptop] = await signInOn("laptop");
+    await configure(laptop!.userId, { SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_MS / 1000) });
+    const stub = registry(laptop!.userId);
+    const start = Date.now();
+    vi.useFakeTimers({ now: start, toFake: ["Date"] });
+    const onLaptop = await connect(laptop!.accessToken);
+    vi.setSystemTime(start + 290_000);
+    expect((await me(laptop!.accessToken)).status).toBe(200); // moves the idle deadline to start + 590 s
+
+    vi.setSystemTime(start + IDLE_MS + 1000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(start + 290_000 + IDLE_MS);
+    // Frames on one socket arrive in order: had the alarm ended the session, this would not come first.
+    const second = await signIn(laptop!.email, "laptop");
+    expect(await onLaptop.next()).toMatchObject({ type: "session_created", session: { id: second.sessionId } });
+    expect(onLaptop.socket.readyState).toBe(WebSocket.OPEN);
+
+    vi.setSystemTime(start + 290_000 + IDLE_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: laptop!.sessionId, reason: "expired" });
+    expect(await within(onLaptop.closed)).toEqual({ code: 4002, reason: "session expired" });
+  });
+});
