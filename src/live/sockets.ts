@@ -95,9 +95,17 @@ export class LiveSockets {
     return next;
   }
 
-  /** Anything a client sends (but the auto-answered ping) re-checks its session, and is otherwise ignored. */
-  onMessage(socket: WebSocket, isLive: (sessionId: string) => boolean): void {
-    if (!isLive(attachmentOf(socket).sessionId)) closeQuietly(socket, CLOSE.sessionRevoked);
+  /**
+   * Anything a client sends (but the auto-answered ping) re-checks its session, and is otherwise
+   * ignored. A session that lapsed (idle or expired) before the alarm got to it is ended here as
+   * the alarm would end it, `session_expired` to every socket and 4002; an ended one (revoked: its
+   * event went out when that happened) is closed with 4001.
+   */
+  onMessage(socket: WebSocket, status: (sessionId: string) => "live" | "lapsed" | "ended", now: number): void {
+    const { sessionId } = attachmentOf(socket);
+    const state = status(sessionId);
+    if (state === "lapsed") this.ended([sessionId], "expired", CLOSE.sessionExpired, now);
+    else if (state === "ended") closeQuietly(socket, CLOSE.sessionRevoked);
   }
 
   /** Completes the closing handshake the client started (a no-op where the runtime already did). */

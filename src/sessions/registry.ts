@@ -296,7 +296,9 @@ export class SessionRegistry extends DurableObject<Env> {
   }
 
   override webSocketMessage(socket: WebSocket): void {
-    this.#sockets.onMessage(socket, (sessionId) => this.#live.liveNow(sessionId, Date.now()));
+    const now = Date.now();
+    // Still held but not alive: idle or past expiry, and not yet announced (revocation removes it).
+    this.#sockets.onMessage(socket, (id) => (this.#live.liveNow(id, now) ? "live" : this.#live.has(id) ? "lapsed" : "ended"), now);
   }
 
   override webSocketClose(socket: WebSocket, code: number): void {

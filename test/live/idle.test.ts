@@ -60,4 +60,24 @@ describe("the live channel and the idle timeout", () => {
     expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: laptop!.sessionId, reason: "expired" });
     expect(await within(onLaptop.closed)).toEqual({ code: 4002, reason: "session expired" });
   });
+
+  it("should end a session that went idle when its client sends a frame before the alarm has run: session_expired to every socket, then 4002", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    await configure(laptop!.userId, { SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_MS / 1000) });
+    const start = Date.now();
+    vi.useFakeTimers({ now: start, toFake: ["Date"] });
+    const onLaptop = await connect(laptop!.accessToken);
+    const onPhone = await connect(phone!.accessToken);
+    vi.setSystemTime(start + 200_000);
+    expect((await me(laptop!.accessToken)).status).toBe(200);
+
+    // Past the phone's deadline, no alarm run: the phone's app says something first.
+    vi.setSystemTime(start + IDLE_MS + 1000);
+    onPhone.socket.send("hello");
+    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, reason: "expired" });
+    expect(await within(onPhone.closed)).toEqual({ code: 4002, reason: "session expired" });
+    expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
+    expect(onLaptop.socket.readyState).toBe(WebSocket.OPEN);
+    onLaptop.socket.close(1000);
+  });
 });
