@@ -252,13 +252,6 @@ const history = {
   loadingMore: false,
   /** Entries by event id, reused across renders: an entry that has focus keeps it. @type {Map<string, HTMLLIElement>} */
   items: new Map(),
-  /**
-   * Events a live message announced that the list did not have yet: the server tells devices
-   * before its history copy (D1) has the event, so the list is fetched again until it shows up.
-   * @type {{ matches: (event: SecurityEvent) => boolean; tries: number }[]}
-   */
-  awaited: [],
-  /** @type {ReturnType<typeof setTimeout> | undefined} */ retry: undefined,
 };
 
 /** @param {unknown} value */
@@ -466,10 +459,11 @@ const eventsOf = (result) => (Array.isArray(result?.events) ? result.events.filt
 
 /**
  * The security history lives on another endpoint that a server may not have: hidden unless it
- * answers. Reloads keep as many entries as "Show more" had brought in (up to the API's 100).
+ * answers. Reloads keep as many entries as "Show more" had brought in (up to the API's 100). The
+ * server answers it only once its history holds everything the live channel has announced, so a
+ * reload on a live message shows that message's entry.
  */
 async function loadHistory() {
-  clearTimeout(history.retry);
   const generation = ++history.generation;
   const limit = Math.min(100, Math.max(HISTORY_PAGE, history.events.length));
   try {
@@ -480,26 +474,10 @@ async function loadHistory() {
     history.cursor = typeof result.next_cursor === "string" ? result.next_cursor : null;
     show($("history-error"), false);
     renderHistory();
-    history.awaited = history.awaited.filter((awaited) => !history.events.some(awaited.matches) && ++awaited.tries <= 5);
-    const next = Math.min(...history.awaited.map((awaited) => awaited.tries));
-    if (history.awaited.length > 0) history.retry = setTimeout(() => void loadHistory(), 125 * 2 ** next);
   } catch {
     // Keep what is shown; hide the section only if it never had anything to show.
     if (generation === history.generation && history.events.length === 0) show($("history"), false);
   }
-}
-
-/** Reloads the history, and keeps reloading briefly until it has the entry a live message announced. @param {any} live */
-function historyHeard(live) {
-  /** @type {((event: SecurityEvent) => boolean) | null} */
-  let matches = null;
-  if (live.type === "session_created" && live.session?.id) matches = (event) => event.type === "signed_in" && event.session_id === live.session.id;
-  if (live.type === "session_revoked" && live.session_id) matches = (event) => event.type === "session_revoked" && event.session_id === live.session_id;
-  if (live.type === "suspicious_sign_in" && live.session_id && Array.isArray(live.reasons)) {
-    matches = (event) => event.session_id === live.session_id && live.reasons.includes(event.type);
-  }
-  if (matches) history.awaited.push({ matches, tries: 0 });
-  void loadHistory();
 }
 
 async function showMoreHistory() {
@@ -532,10 +510,8 @@ async function showMoreHistory() {
 
 function clearHistory() {
   history.generation++;
-  clearTimeout(history.retry);
   history.events = [];
   history.cursor = null;
-  history.awaited = [];
   renderHistory();
 }
 
@@ -556,7 +532,7 @@ client.addEventListener("live", (event) => {
   applyLive(live);
   if (live.type === "suspicious_sign_in") notify("A sign-in to your account looked unusual. Check your devices below.", "alert");
   renderDevices();
-  historyHeard(live);
+  void loadHistory();
 });
 
 client.addEventListener("connection", (event) => {

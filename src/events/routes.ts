@@ -34,7 +34,10 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
 
 export const securityEventRoutes = new Hono<AppEnv>();
 
-/** The caller's own security history, newest first, from D1 (the registry's outbox fills it). */
+/**
+ * The caller's own security history, newest first, from D1 (the registry's outbox fills it). The
+ * registry pushes anything still in its outbox first, so the history is as fresh as the live channel.
+ */
 securityEventRoutes.get("/", requireAccessToken, async (c) => {
   const { userId, sessionId } = c.var.caller;
   const parsed = query.safeParse(c.req.query());
@@ -43,7 +46,7 @@ securityEventRoutes.get("/", requireAccessToken, async (c) => {
     throw new ApiError("validation_failed", errors[0]?.message, {}, { errors });
   }
   const after = parsed.data.cursor === undefined ? undefined : decodeCursor(parsed.data.cursor);
-  if (!(await callRegistry(() => registryFor(c.env, userId).check(sessionId)))) throw new ApiError("invalid_token");
+  if (!(await callRegistry(() => registryFor(c.env, userId).checkMirrored(sessionId)))) throw new ApiError("invalid_token");
   const notBefore = Date.now() - configFrom(c.env).securityEventRetentionDays * 86_400_000;
   const { limit } = parsed.data;
   const rows = await withDatabase(() => securityEventsRepository(c.env.DB).listForUser(userId, { limit: limit + 1, notBefore, after }));

@@ -170,6 +170,18 @@ export class SessionRegistry extends DurableObject<Env> {
     return invalid;
   }
 
+  /**
+   * For a read of the caller's history from D1: checks the session, then waits until D1 has every
+   * change and event recorded here (a flush already under way is joined, not repeated). So the
+   * history never misses what this user's devices were just told live, or what a failed mirror
+   * write left for the alarm. A D1 still failing leaves the read to say so.
+   */
+  async checkMirrored(sessionId: string): Promise<boolean> {
+    if (!this.#live.liveNow(sessionId, Date.now())) return false;
+    await this.#flush();
+    return true;
+  }
+
   /** The per-request liveness check: memory only, no storage read. */
   check(sessionId: string): boolean {
     return this.#live.liveNow(sessionId, Date.now());

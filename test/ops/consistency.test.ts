@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectProblem, me, refresh, signInOn } from "../helpers";
 import type { SessionRegistry } from "../../src/sessions/registry";
+import { history } from "../devices/helpers";
 
 const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
 const mirrorRow = (sessionId: string) => env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(sessionId).first<Record<string, any>>();
@@ -40,6 +41,17 @@ describe("consistency between the registry and D1", () => {
     expect(await mirrorRow(phone!.sessionId)).toMatchObject({ revoked_reason: "admin", revoked_at: expect.any(Number) });
     await expectUnusable(phone!);
     expect((await me(laptop!.accessToken)).status).toBe(200);
+  });
+
+  it("should show the user's history complete before the alarm has repaired D1: reading it pushes what the registry still holds", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    await setD1(laptop!.userId, true);
+    expect((await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken })).status).toBe(204);
+    await setD1(laptop!.userId, false); // D1 is back; no alarm has run
+
+    const events = await history(laptop!.accessToken);
+    expect(events[0]).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId, details: { revoked_by: "other_device" } });
+    expect((await mirrorRow(phone!.sessionId))!.revoked_at).toEqual(expect.any(Number));
   });
 
   it("should close, on reconcile, D1 rows that claim live while the registry says otherwise", async () => {
