@@ -101,9 +101,10 @@ export class LiveSockets {
    * the alarm would end it, `session_expired` to every socket and 4002; an ended one (revoked: its
    * event went out when that happened) is closed with 4001.
    */
-  onMessage(socket: WebSocket, status: (sessionId: string) => "live" | "lapsed" | "ended", now: number): void {
+  onMessage(socket: WebSocket, status: (sessionId: string, now: number) => "live" | "lapsed" | "ended"): void {
     const { sessionId } = attachmentOf(socket);
-    const state = status(sessionId);
+    const now = Date.now();
+    const state = status(sessionId, now);
     if (state === "lapsed") this.ended([sessionId], "expired", CLOSE.sessionExpired, now);
     else if (state === "ended") closeQuietly(socket, CLOSE.sessionRevoked);
   }

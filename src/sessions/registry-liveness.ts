@@ -82,6 +82,15 @@ export class LiveSessions {
   }
 
   /**
+   * What a client frame finds: live (and counted as activity); lapsed, still held but idle or past
+   * expiry and not yet announced (a revocation removes it from here); or ended.
+   */
+  status(sessionId: string, now: number): "live" | "lapsed" | "ended" {
+    if (this.liveNow(sessionId, now)) return "live";
+    return this.#live.has(sessionId) ? "lapsed" : "ended";
+  }
+
+  /**
    * When the session goes idle if it is not used again first (activity moves it later); null for
    * a session not held here. `alive` is false from this instant on.
    */

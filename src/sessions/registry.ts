@@ -170,12 +170,7 @@ export class SessionRegistry extends DurableObject<Env> {
     return invalid;
   }
 
-  /**
-   * For a read of the caller's history from D1: checks the session, then waits until D1 has every
-   * change and event recorded here (a flush already under way is joined, not repeated). So the
-   * history never misses what this user's devices were just told live, or what a failed mirror
-   * write left for the alarm. A D1 still failing leaves the read to say so.
-   */
+  /** Before a history read from D1: checks the session, then pushes (or joins a push of) all D1 still lacks. */
   async checkMirrored(sessionId: string): Promise<boolean> {
     if (!this.#live.liveNow(sessionId, Date.now())) return false;
     await this.#flush();
@@ -302,15 +297,12 @@ export class SessionRegistry extends DurableObject<Env> {
   override fetch(request: Request): Response {
     const sessionId = LiveSockets.sessionIdOf(request);
     if (sessionId === null || !this.#live.liveNow(sessionId, Date.now())) return new Response(null, { status: 401 });
-    // The alarm comes back when this session would go idle, to close its sockets then.
-    this.#scheduleAlarm(this.#live.idleAt(sessionId)!);
+    this.#scheduleAlarm(this.#live.idleAt(sessionId)!); // back at its idle deadline, to close its sockets then
     return this.#sockets.accept(sessionId);
   }
 
   override webSocketMessage(socket: WebSocket): void {
-    const now = Date.now();
-    // Still held but not alive: idle or past expiry, and not yet announced (revocation removes it).
-    this.#sockets.onMessage(socket, (id) => (this.#live.liveNow(id, now) ? "live" : this.#live.has(id) ? "lapsed" : "ended"), now);
+    this.#sockets.onMessage(socket, (id, now) => this.#live.status(id, now));
   }
 
   override webSocketClose(socket: WebSocket, code: number): void {
