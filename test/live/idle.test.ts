@@ -11,16 +11,25 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/**
+ * A laptop and a phone of one user, both with a socket open, under the shortest idle timeout and a
+ * fake clock; at start + 200 s the laptop is used and the phone is not.
+ */
+async function laptopInUsePhoneIdle() {
+  const [laptop, phone] = await signInOn("laptop", "phone");
+  await configure(laptop!.userId, { SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_MS / 1000) });
+  const start = Date.now();
+  vi.useFakeTimers({ now: start, toFake: ["Date"] });
+  const onLaptop = await connect(laptop!.accessToken);
+  const onPhone = await connect(phone!.accessToken);
+  vi.setSystemTime(start + 200_000);
+  expect((await me(laptop!.accessToken)).status).toBe(200);
+  return { laptop: laptop!, phone: phone!, onLaptop, onPhone, start };
+}
+
 describe("the live channel and the idle timeout", () => {
   it("should close an idle session's socket with 4002 when the alarm runs past its idle deadline, and tell the user's other sockets", async () => {
-    const [laptop, phone] = await signInOn("laptop", "phone");
-    await configure(laptop!.userId, { SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_MS / 1000) });
-    const start = Date.now();
-    vi.useFakeTimers({ now: start, toFake: ["Date"] });
-    const onLaptop = await connect(laptop!.accessToken);
-    const onPhone = await connect(phone!.accessToken);
-    vi.setSystemTime(start + 200_000);
-    expect((await me(laptop!.accessToken)).status).toBe(200); // the laptop stays in use, the phone does not
+    const { laptop, phone, onLaptop, onPhone, start } = await laptopInUsePhoneIdle();
 
     vi.setSystemTime(start + IDLE_MS + 1000);
     expect(await runDurableObjectAlarm(registry(laptop!.userId))).toBe(true);
@@ -62,14 +71,7 @@ describe("the live channel and the idle timeout", () => {
   });
 
   it("should end a session that went idle when its client sends a frame before the alarm has run: session_expired to every socket, then 4002", async () => {
-    const [laptop, phone] = await signInOn("laptop", "phone");
-    await configure(laptop!.userId, { SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_MS / 1000) });
-    const start = Date.now();
-    vi.useFakeTimers({ now: start, toFake: ["Date"] });
-    const onLaptop = await connect(laptop!.accessToken);
-    const onPhone = await connect(phone!.accessToken);
-    vi.setSystemTime(start + 200_000);
-    expect((await me(laptop!.accessToken)).status).toBe(200);
+    const { phone, onLaptop, onPhone, start } = await laptopInUsePhoneIdle();
 
     // Past the phone's deadline, no alarm run: the phone's app says something first.
     vi.setSystemTime(start + IDLE_MS + 1000);
