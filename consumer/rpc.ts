@@ -31,7 +31,7 @@ export interface SessionInfo {
 }
 
 /** Every failure is a value: a thrown error loses its fields on the way across RPC. */
-export type RpcFailure = { ok: false; code: "validation_failed" | "registry_unavailable"; detail?: string };
+export type RpcFailure = { ok: false; code: "validation_failed" | "registry_unavailable" | "service_unavailable"; detail?: string };
 export type ListSessionsResult = { ok: true; sessions: SessionInfo[] } | RpcFailure;
 export type RevokeSessionResult = { ok: true; revoked: boolean } | RpcFailure;
 export type RevokeAllSessionsResult = { ok: true; revoked: number } | RpcFailure;

@@ -1,10 +1,10 @@
-import { app } from "./app";
-import { runCleanup } from "./ops/cleanup";
+import { app } from "./worker/app";
+import { runCleanup } from "./worker/ops/cleanup";
 
-export { SessionRegistry } from "./sessions/registry";
-export { SessionService } from "./rpc/session-service";
+export { SessionRegistry } from "./registry/session-registry";
+export { SessionService } from "./worker/rpc/session-service";
 export type { SessionServiceBinding, SessionServiceRpc } from "../consumer/rpc";
-export { RateLimiter } from "./limits/rate-limiter";
+export { RateLimiter } from "./limiter/rate-limiter";
 
 export default {
   fetch: app.fetch,

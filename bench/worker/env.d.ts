@@ -1,4 +1,4 @@
-import type { SessionService } from "../../src/rpc/session-service";
+import type { SessionService } from "../../src/worker/rpc/session-service";
 import type { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 declare global {

@@ -2,9 +2,9 @@ import { cleanupPass, queryPlans, registryFootprint } from "./storage";
 import { operations, type BenchState } from "./variants";
 import { setUp } from "./setup";
 
-export { SessionRegistry } from "../../src/sessions/registry";
-export { SessionService } from "../../src/rpc/session-service";
-export { RateLimiter } from "../../src/limits/rate-limiter";
+export { SessionRegistry } from "../../src/registry/session-registry";
+export { SessionService } from "../../src/worker/rpc/session-service";
+export { RateLimiter } from "../../src/limiter/rate-limiter";
 export { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 interface Batch {

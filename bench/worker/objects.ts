@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { SessionRegistry } from "../../src/sessions/registry";
+import { SessionRegistry } from "../../src/registry/session-registry";
 
 /** The floor: a Durable Object round trip that does no work at all. */
 export class NoopObject extends DurableObject {

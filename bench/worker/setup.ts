@@ -1,10 +1,10 @@
-import { hashPassword } from "../../src/auth/password";
-import { configFrom } from "../../src/config";
+import { hashPassword } from "../../src/worker/auth/password";
+import { configFrom } from "../../src/shared/config";
 import { usersRepository } from "../../src/db/users";
-import { describeDevice, describePlace } from "../../src/devices/device";
-import { randomId } from "../../src/encoding";
-import { signAccessToken } from "../../src/tokens/access";
-import { loadKeySet } from "../../src/tokens/keys";
+import { describeDevice, describePlace } from "../../src/worker/devices/device";
+import { randomId } from "../../src/shared/encoding";
+import { signAccessToken } from "../../src/worker/tokens/access";
+import { loadKeySet } from "../../src/worker/tokens/keys";
 import { setUpPeer } from "./better-auth";
 import { refreshChain, type BenchState } from "./variants";
 
@@ -25,7 +25,7 @@ export async function userWithSessions(env: BenchEnv, count: number, request: Re
   const sessions: { sessionId: string; refreshToken: string }[] = [];
   for (let i = 0; i < count; i++) {
     const sessionId = randomId("ses");
-    const created = await namespace.get(namespace.idFromName(userId)).createSession({ userId, sessionId, device, place });
+    const created = await namespace.get(namespace.idFromName(userId)).signIn({ userId, sessionId, device, place, credentialsSeenAt: 0 });
     if (!created.ok) throw new Error(`${created.code}: raise MAX_SESSIONS in bench/wrangler.jsonc`);
     sessions.push({ sessionId, refreshToken: created.refreshToken });
   }

@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { configFrom } from "../../src/config";
+import { configFrom } from "../../src/shared/config";
 import { cleanupTargets, deleteBatch } from "../../src/db/cleanup";
 import { sessionHistory, upsertMirrorRow } from "../../src/db/session-mirror";
 import { users } from "../../src/db/schema";
-import { randomId } from "../../src/encoding";
+import { randomId } from "../../src/shared/encoding";
 import { userWithSessions } from "./setup";
 
 const PER_REQUEST_D1_CHECK = "SELECT revoked_at, expires_at FROM sessions WHERE id = ?";
@@ -109,7 +109,7 @@ export async function registryFootprint(env: BenchEnv, request: Request, steps: 
     const device = { name: "Chrome on Windows", browser: "Chrome", os: "Windows", type: "desktop", userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" };
     const place = { ip: "203.0.113.7", country: "DE", region: "Berlin", city: "Berlin", latitude: 52.52, longitude: 13.4, colo: "FRA", asn: 3320 };
     for (; total < step; total++) {
-      const created = await stub.createSession({ userId: empty.userId, sessionId: randomId("ses"), device, place });
+      const created = await stub.signIn({ userId: empty.userId, sessionId: randomId("ses"), device, place, credentialsSeenAt: 0 });
       if (!created.ok) throw new Error(`${created.code}: raise MAX_SESSIONS in bench/wrangler.jsonc`);
     }
     points.push({ sessions: total, storageBytes: await stub.storageBytes() });

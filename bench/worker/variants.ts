@@ -1,16 +1,17 @@
-import { app } from "../../src/app";
-import { pbkdf2, PBKDF2_ITERATIONS } from "../../src/auth/password";
-import { configFrom } from "../../src/config";
+import { app } from "../../src/worker/app";
+import { pbkdf2, PBKDF2_ITERATIONS } from "../../src/worker/auth/password";
+import { configFrom } from "../../src/shared/config";
 import { mirrorSessions } from "../../src/db/session-mirror";
 import { usersRepository } from "../../src/db/users";
-import { describeDevice, describePlace } from "../../src/devices/device";
-import { randomId } from "../../src/encoding";
-import { verifiedCaller } from "../../src/sessions/guard";
-import { callRegistry, registryFor } from "../../src/sessions/registry-client";
-import { checkAccessToken } from "../../src/sessions/token-check";
-import { signAccessToken, verifyAccessTokenSignature } from "../../src/tokens/access";
-import { loadKeySet } from "../../src/tokens/keys";
-import { genuineRefreshToken } from "../../src/tokens/refresh";
+import { describeDevice, describePlace } from "../../src/worker/devices/device";
+import { randomId } from "../../src/shared/encoding";
+import { verifiedCaller } from "../../src/worker/sessions/guard";
+import { failClosed } from "../../src/worker/http/fail-closed";
+import { registryFor } from "../../src/worker/sessions/registry-client";
+import { checkAccessToken } from "../../src/worker/tokens/check";
+import { signAccessToken, verifyAccessTokenSignature } from "../../src/worker/tokens/access";
+import { loadKeySet } from "../../src/worker/tokens/keys";
+import { genuineRefreshToken } from "../../src/shared/refresh-token";
 import { JwksCache } from "../../consumer/jwks";
 import { LivenessCache } from "../../consumer/liveness-cache";
 import { DEFAULT_CACHE_TTL_MS } from "../../consumer/options";
@@ -23,7 +24,7 @@ export interface BenchState {
   tokens: { s1: string; s10: string; s100: string };
   peerCookie: string;
   signIn: { email: string; password: string };
-  /** A user whose registry takes the createSession-only measurements. */
+  /** A user whose registry takes the signIn-only measurements. */
   createUserId: string;
   userAgent: string;
 }
@@ -62,7 +63,7 @@ function consumerVerify(env: BenchEnv, token: string) {
 
 async function list(env: BenchEnv, token: string) {
   const caller = await verifiedCaller(env, bearer(token));
-  const result = await callRegistry(() => registryFor(env, caller.userId).listSessions(caller.sessionId));
+  const result = await failClosed("registry", () => registryFor(env, caller.userId).sessionList(caller.sessionId));
   if (!result.ok) throw new Error("session not live");
   return result.sessions.length;
 }
@@ -117,14 +118,14 @@ export const operations: Record<string, Operation> = {
     const token = await genuineRefreshToken(env, refreshChain.token);
     if (!token) throw new Error("refresh token not genuine");
     const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
-    const result = await callRegistry(() => registryFor(env, token.userId).refresh(token.raw, describePlace(request)));
+    const result = await failClosed("registry", () => registryFor(env, token.userId).refresh(token.raw, describePlace(request)));
     if (!result.ok) throw new Error("refresh refused");
     await signAccessToken(keys, configFrom(env), result);
     refreshChain.token = result.refreshToken;
   },
   /**
    * (8) Sign-in: the production login route itself (the app's fetch, in this isolate, no network):
-   * rate-limit admission, D1 user lookup, PBKDF2, the registry's createSession, signing.
+   * rate-limit admission, D1 user lookup, PBKDF2, the registry's signIn, signing.
    */
   signin: async (env, state, _request, ctx) => {
     const response = await app.fetch(
@@ -143,14 +144,14 @@ export const operations: Record<string, Operation> = {
   users_by_email: async (env, state) => {
     if (!(await usersRepository(env.DB).findByEmail(state.signIn.email))) throw new Error("user not found");
   },
-  /** Sign-in breakdown: the registry's createSession alone (SQLite insert, then the D1 mirror write it awaits). */
+  /** Sign-in breakdown: the registry's signIn alone (SQLite insert, then the D1 mirror write it awaits). */
   create_session: async (env, state, request) => {
     const userId = state.createUserId;
     const device = describeDevice(state.userAgent, null);
-    const created = await callRegistry(() => registryFor(env, userId).createSession({ userId, sessionId: randomId("ses"), device, place: describePlace(request) }));
+    const created = await failClosed("registry", () => registryFor(env, userId).signIn({ userId, sessionId: randomId("ses"), device, place: describePlace(request), credentialsSeenAt: 0 }));
     if (!created.ok) throw new Error(created.code);
   },
-  /** Sign-in breakdown: the D1 write createSession awaits before it answers (one mirror row). */
+  /** Sign-in breakdown: the D1 write signIn awaits before it answers (one mirror row). */
   mirror_write: async (env, state) => {
     const now = Date.now();
     await mirrorSessions(env.DB, [{ id: randomId("ses"), userId: state.createUserId, deviceName: "Chrome on Windows", createdAt: now, lastActiveAt: now, expiresAt: now + 86_400_000 }]);

@@ -172,9 +172,7 @@ function wireRename(row, id, button) {
       close();
       renderDevices();
     } catch (error) {
-      // PATCH /v1/sessions/{id} may not exist on this server yet: say so instead of failing silently.
-      const unsupported = error instanceof ApiProblem && (error.status === 405 || (error.status === 404 && error.code !== "not_found"));
-      rowError(row, unsupported ? new Error("Renaming devices is not available on this server yet.") : error);
+      rowError(row, error);
       close();
     }
   });
@@ -223,7 +221,7 @@ function applyLive(live) {
 // ---- security history --------------------------------------------------------------------------
 
 /**
- * @typedef {{ id: string; type: string; created_at: string; session_id: string | null; details: Record<string, any> }} SecurityEvent
+ * @typedef {import("../../client/wire").SecurityEvent} SecurityEvent
  * @typedef {{ text: string; tone: "warn" | "alert" }} Flag
  * @typedef {{ icon: string; sentence: string; flag?: Flag; facts: string[] }} EventView
  */
@@ -257,30 +255,28 @@ const history = {
 /** @param {unknown} value */
 const str = (value) => (typeof value === "string" ? value : "");
 
-/** "Work laptop · Chrome on Mac OS"; the browser and OS only when the name does not already say exactly that. @param {any} device */
+/** "Work laptop · Chrome on Mac OS"; the browser and OS only when the name does not already say exactly that. @param {import("../../client/wire").DeviceJson} device */
 function deviceText(device) {
-  if (!device || typeof device !== "object") return "";
-  const name = str(device.name);
-  const platform = [str(device.browser), str(device.os)].filter(Boolean).join(" on ");
+  const name = device.name;
+  const platform = [device.browser, device.os].filter(Boolean).join(" on ");
   return [name, platform === name ? "" : platform].filter(Boolean).join(" · ");
 }
 
-/** "Austin, United States · 203.0.113.7" @param {any} place */
+/** "Austin, United States · 203.0.113.7" @param {import("../../client/wire").PlaceJson} place */
 function placeText(place) {
-  if (!place || typeof place !== "object") return "";
-  return [placeOf({ city: str(place.city) || null, region: null, country: str(place.country) || null }), str(place.ip)].filter(Boolean).join(" · ");
+  return [placeOf({ city: place.city, region: null, country: place.country }), place.ip ?? ""].filter(Boolean).join(" · ");
 }
 
 /** A session as the page knows it: the live list (current names) first, then the history's own sign-ins. @param {unknown} id */
 function sessionLabel(id) {
   if (typeof id !== "string" || id === "") return "";
   const signIn = history.events.find((event) => event.type === "signed_in" && event.session_id === id);
-  const name = str(sessions.get(id)?.device?.name) || str(signIn?.details?.device?.name);
+  const name = str(sessions.get(id)?.device?.name) || (signIn?.type === "signed_in" ? signIn.details.device.name : "");
   if (id === client.sessionId) return name ? `${name} (this device)` : "this device";
   return name;
 }
 
-/** The device line of an event about a session, marked when that session is this browser's. @param {SecurityEvent} event @param {any} device */
+/** The device line of an event about a session, marked when that session is this browser's. @param {SecurityEvent} event @param {import("../../client/wire").DeviceJson} device */
 function deviceFact(event, device) {
   const text = deviceText(device);
   return text && event.session_id !== null && event.session_id === client.sessionId ? `${text} (this device)` : text;
@@ -294,50 +290,38 @@ function duration(seconds) {
   return measure("day", seconds / 86400, "long");
 }
 
-/** @param {any} position */
-const positionText = (position) => (position && typeof position === "object" ? placeOf({ city: str(position.city) || null, region: null, country: str(position.country) || null }) : "") || "an unknown place";
+/** @param {import("../../client/wire").PositionJson} position */
+const positionText = (position) => placeOf({ city: position.city, region: null, country: position.country }) || "an unknown place";
 
 /** What the user reads for one event: a sentence by type, the evidence from its details, a flag if it needs a look. @param {SecurityEvent} event @returns {EventView} */
 function describeEvent(event) {
-  const details = event.details && typeof event.details === "object" ? event.details : {};
-  const device = deviceFact(event, details.device);
-  const place = placeText(details.place);
-  const number = (/** @type {unknown} */ value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
   switch (event.type) {
     case "signed_in":
-      return { icon: "sign-in", sentence: "Signed in", facts: [device, place] };
+      return { icon: "sign-in", sentence: "Signed in", facts: [deviceFact(event, event.details.device), placeText(event.details.place)] };
     case "new_device":
-      return { icon: "alert", sentence: "Signed in from a new device", flag: UNUSUAL, facts: [device, place] };
+      return { icon: "alert", sentence: "Signed in from a new device", flag: UNUSUAL, facts: [deviceFact(event, event.details.device), placeText(event.details.place)] };
     case "sign_in_refused": {
-      const max = number(details.max_sessions);
-      const limit = `The password was correct, but ${max === null ? "the limit of signed-in devices" : `the limit of ${max} signed-in device${max === 1 ? "" : "s"}`} was reached.`;
-      return { icon: "blocked", sentence: "Session limit reached: a sign-in was refused", facts: [device, place, limit] };
+      const max = event.details.max_sessions;
+      const limit = `The password was correct, but the limit of ${max} signed-in device${max === 1 ? "" : "s"} was reached.`;
+      return { icon: "blocked", sentence: "Session limit reached: a sign-in was refused", facts: [deviceFact(event, event.details.device), placeText(event.details.place), limit] };
     }
     case "impossible_travel": {
-      const distance = number(details.distance_km);
-      const elapsed = number(details.elapsed_seconds);
-      const speed = number(details.speed_kmh);
-      const limit = number(details.limit_kmh);
-      const how = [
-        distance !== null && elapsed !== null ? `${measure("kilometer", distance)} in ${duration(elapsed)}` : "",
-        speed !== null ? `${measure("kilometer-per-hour", speed)}${limit !== null ? ` (the limit is ${measure("kilometer-per-hour", limit)})` : ""}` : "",
-      ].filter(Boolean);
+      const { distance_km, elapsed_seconds, speed_kmh, limit_kmh, from, to } = event.details;
+      const how = `${measure("kilometer", distance_km)} in ${duration(elapsed_seconds)}, ${measure("kilometer-per-hour", speed_kmh)} (the limit is ${measure("kilometer-per-hour", limit_kmh)})`;
       return {
         icon: "alert",
         sentence: "Impossible travel: used from places too far apart",
         flag: SUSPICIOUS,
-        facts: [sessionOn(event), `From ${positionText(details.from)} to ${positionText(details.to)}`, how.join(", ")],
+        facts: [sessionOn(event), `From ${positionText(from)} to ${positionText(to)}`, how],
       };
     }
     case "session_network_changed": {
-      const changed = Array.isArray(details.changed) ? details.changed : [];
+      const { changed, from, to, place } = event.details;
       const country = changed.includes("country");
       const network = changed.includes("asn");
       const what = country && network ? "another country and network" : country ? "another country" : "another network";
-      const from = details.from && typeof details.from === "object" ? details.from : {};
-      const to = details.to && typeof details.to === "object" ? details.to : {};
-      const countryName = (/** @type {unknown} */ code) => placeOf({ city: null, region: null, country: str(code) || null }) || "an unknown country";
-      const asn = (/** @type {unknown} */ value) => (number(value) === null ? "an unknown network" : `network AS${value}`);
+      const countryName = (/** @type {string | null} */ code) => placeOf({ city: null, region: null, country: code }) || "an unknown country";
+      const asn = (/** @type {number | null} */ value) => (value === null ? "an unknown network" : `network AS${value}`);
       return {
         icon: "alert",
         sentence: `A signed-in device was used from ${what}`,
@@ -346,29 +330,32 @@ function describeEvent(event) {
           sessionOn(event),
           country ? `From ${countryName(from.country)} to ${countryName(to.country)}` : "",
           network ? `From ${asn(from.asn)} to ${asn(to.asn)}` : "",
-          place,
+          placeText(place),
         ],
       };
     }
-    case "refresh_token_reuse":
+    case "refresh_token_reuse": {
+      const place = placeText(event.details.place);
       return {
         icon: "alert",
         sentence: "Someone reused an old sign-in token — that session was ended",
         flag: SUSPICIOUS,
-        facts: [device, place ? `Token sent from ${place}` : ""],
+        facts: [deviceFact(event, event.details.device), place ? `Token sent from ${place}` : ""],
       };
+    }
     case "session_revoked":
-      return describeRevocation(details, device);
+      return describeRevocation(event.details, deviceFact(event, event.details.device));
     case "password_changed": {
-      const count = details.other_sessions_signed_out;
+      const count = event.details.other_sessions_signed_out;
       const others =
-        typeof count === "number" ? (count === 0 ? "No other device was signed in" : `${count} other device${count === 1 ? " was" : "s were"} signed out`) : "Other devices stayed signed in";
-      return { icon: "key", sentence: "Password changed", facts: [sessionOn(event), others, place] };
+        count === null ? "Other devices stayed signed in" : count === 0 ? "No other device was signed in" : `${count} other device${count === 1 ? " was" : "s were"} signed out`;
+      return { icon: "key", sentence: "Password changed", facts: [sessionOn(event), others, placeText(event.details.place)] };
     }
     default: {
-      // A type this page does not know yet: its name, readable, and whatever evidence it carries.
-      const words = str(event.type).replace(/_/g, " ").trim();
-      return { icon: "event", sentence: words ? words[0]?.toUpperCase() + words.slice(1) : "Security event", facts: [device, place] };
+      // A type newer than this page: its name, readable (clients ignore what they do not know).
+      const type = /** @type {{ type: string }} */ (/** @type {unknown} */ (event)).type;
+      const words = str(type).replace(/_/g, " ").trim();
+      return { icon: "event", sentence: words ? words[0]?.toUpperCase() + words.slice(1) : "Security event", facts: [] };
     }
   }
 }
@@ -379,7 +366,7 @@ function sessionOn(event) {
   return label ? `On ${label}` : "";
 }
 
-/** @param {Record<string, any>} details @param {string} device @returns {EventView} */
+/** @param {import("../../client/wire").SecurityEventDetails["session_revoked"]} details @param {string} device @returns {EventView} */
 function describeRevocation(details, device) {
   const by = sessionLabel(details.by_session_id);
   /** @param {string} sentence @param {string} [extra] @returns {EventView} */
@@ -469,14 +456,15 @@ async function loadHistory() {
   try {
     const result = await client.api(`/v1/security-events?limit=${limit}`);
     if (generation !== history.generation) return;
-    if (!Array.isArray(result?.events)) throw new Error("no security history on this server");
     history.events = eventsOf(result);
     history.cursor = typeof result.next_cursor === "string" ? result.next_cursor : null;
     show($("history-error"), false);
     renderHistory();
-  } catch {
-    // Keep what is shown; hide the section only if it never had anything to show.
-    if (generation === history.generation && history.events.length === 0) show($("history"), false);
+  } catch (error) {
+    // Keep what is shown, and say why it may be out of date.
+    if (generation !== history.generation) return;
+    $("history-error").textContent = error instanceof Error ? error.message : "Could not load the security history.";
+    show($("history-error"), true);
   }
 }
 

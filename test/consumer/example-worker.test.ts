@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectProblem, signInOn, signUp } from "../helpers";
+import { expectProblem, signInOn, signUp } from "../support/http";
 
 // examples/consumer runs as its own Worker, bound to this service's SessionService entrypoint.
 function consumer(path: string, token?: string) {

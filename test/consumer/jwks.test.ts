@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem, signUp } from "../helpers";
-import { clock, consumerApp, countingBinding, tokenFromUnknownKey } from "./helpers";
+import { expectProblem, signUp } from "../support/http";
+import { clock, consumerApp, countingBinding, tokenFromUnknownKey } from "./support";
 
 describe("requireSession JWKS handling", () => {
   it("should read the JWKS once and reuse it across requests", async () => {

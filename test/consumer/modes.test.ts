@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectProblem, signInOn, signUp } from "../helpers";
-import { clock, consumerApp, countingBinding } from "./helpers";
+import { expectProblem, signInOn, signUp } from "../support/http";
+import { clock, consumerApp, countingBinding } from "./support";
 
 async function revokedPhone() {
   const [laptop, phone] = await signInOn("laptop", "phone");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { requireSession, type RequireSessionOptions } from "../../consumer";
-import { TOKENS } from "./helpers";
+import { TOKENS } from "./support";
 
 describe("requireSession options", () => {
   const invalid: [string, unknown][] = [

@@ -1,7 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, uniqueEmail, type SignedIn } from "../helpers";
+import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, uniqueEmail, type SignedIn } from "../support/http";
+import { registry } from "../support/registry";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -26,7 +27,6 @@ async function d1Counts() {
   return { users: users!.n, sessions: sessions!.n };
 }
 
-const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
 async function registryState(userId: string) {
   return runInDurableObject(registry(userId), (_instance, state) =>
     state.storage.sql.exec("SELECT id, refresh_generation, revoked_at FROM sessions ORDER BY id").toArray(),

@@ -1,21 +1,20 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { SessionRegistry } from "../../src/sessions/registry";
-import { call, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, signUp, uniqueEmail, type SignedIn } from "../helpers";
+import { call, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, signUp, uniqueEmail, type SignedIn } from "../support/http";
+import { registry, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
 const injected = () => new Error("injected fault");
 const overloaded = () => Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), { overloaded: true });
 
 /**
  * Seam: the Worker reaches D1 only through `c.env.DB.prepare` / `.batch` (drizzle calls them), and
  * `c.env` in the pool is the very `env` object imported here. Failing them replaces D1 for the
- * Worker only; the Durable Object has its own binding (see `breakRegistryD1`).
+ * Worker only; the Durable Object has its own binding (see `setRegistryD1`).
  * `when` picks which statements fail, so a failure can be placed at one step of a flow.
  */
 function breakWorkerD1(when: (sql: string) => boolean = () => true) {
@@ -46,20 +45,6 @@ function breakRegistry(fault: () => Error, methods?: string[]) {
         return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) : value;
       },
     }) as never;
-  });
-}
-
-/** Seam (as in test/storage/mirror.test.ts): the registry writes D1 through `this.env.DB`; swap it for one that always throws. */
-async function breakRegistryD1(userId: string) {
-  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
-    const self = instance as unknown as { env: Env };
-    const failing = new Proxy(env.DB, { get: () => () => { throw injected(); } });
-    self.env = { ...self.env, DB: failing };
-  });
-}
-async function repairRegistryD1(userId: string) {
-  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
-    (instance as unknown as { env: Env }).env = env;
   });
 }
 
@@ -136,7 +121,7 @@ describe("login under faults", () => {
     it(`should answer 503 with no token and no session when the registry ${name}`, async () => {
       const [device] = (await signInOn("laptop")) as [SignedIn];
       const before = await registrySessions(device.userId);
-      breakRegistry(fault, ["createSession"]);
+      breakRegistry(fault, ["signIn"]);
       await expectUnavailable(await loginRequest(device.email), "registry_unavailable");
       vi.restoreAllMocks();
       expect(await registrySessions(device.userId)).toEqual(before);
@@ -155,8 +140,8 @@ describe("login when the registry's answer is lost", () => {
     vi.spyOn(namespace, "get").mockImplementationOnce((id) => {
       const real = get(id);
       return {
-        createSession: async (input: never) => { await real.createSession(input); throw injected(); },
-        endSession: (sessionId: string) => real.endSession(sessionId),
+        signIn: async (input: never) => { await real.signIn(input); throw injected(); },
+        sessionSignOut: (sessionId: string) => real.sessionSignOut(sessionId),
       } as never;
     });
     await expectUnavailable(await loginRequest(device.email), "registry_unavailable");
@@ -186,7 +171,7 @@ describe("refresh under faults", () => {
     // Seam: the registry rotates, then the answer is lost on the way back (the hop fails after the write).
     vi.spyOn(namespace, "get").mockImplementationOnce((id) => {
       const real = get(id);
-      return { refresh: async (token: string) => { await real.refresh(token); throw injected(); } } as never;
+      return { refresh: async (token: string, place: never) => { await real.refresh(token, place); throw injected(); } } as never;
     });
     await expectUnavailable(await refresh(device.refreshToken), "registry_unavailable");
     expect((await registrySessions(device.userId))[0]!.refresh_generation).toBe(1);
@@ -199,12 +184,12 @@ describe("refresh under faults", () => {
   it("should keep refreshing while D1 is down everywhere: the registry alone decides", async () => {
     const device = await signUp();
     const { prepareSpy } = breakWorkerD1();
-    await breakRegistryD1(device.userId);
+    await setRegistryD1(device.userId, true, injected);
     const response = await refresh(device.refreshToken);
     expect(response.status).toBe(200);
     expect(prepareSpy).not.toHaveBeenCalled();
     vi.restoreAllMocks();
-    await repairRegistryD1(device.userId);
+    await setRegistryD1(device.userId, false);
   });
 });
 
@@ -238,13 +223,13 @@ describe("protected routes and revocation under faults (fail closed)", () => {
 
   it("should still revoke at once when D1 is down, and report the revocation to D1 after repair", async () => {
     const [laptop, phone, tablet] = (await signInOn("laptop", "phone", "tablet")) as [SignedIn, SignedIn, SignedIn];
-    await breakRegistryD1(laptop.userId);
+    await setRegistryD1(laptop.userId, true, injected);
     const { prepareSpy } = breakWorkerD1();
     expect((await call("/v1/auth/logout-others", { method: "POST", token: laptop.accessToken })).status).toBe(200);
     expect(prepareSpy).not.toHaveBeenCalled();
     vi.restoreAllMocks();
     for (const device of [phone, tablet]) expect((await me(device.accessToken)).status).toBe(401);
-    await repairRegistryD1(laptop.userId);
+    await setRegistryD1(laptop.userId, false);
     await runDurableObjectAlarm(registry(laptop.userId));
     const rows = await env.DB.prepare("SELECT id, revoked_at FROM sessions WHERE user_id = ?").bind(laptop.userId).all<{ id: string; revoked_at: number | null }>();
     expect(Object.fromEntries(rows.results.map((r) => [r.id, r.revoked_at !== null]))).toEqual({ [laptop.sessionId]: false, [phone.sessionId]: true, [tablet.sessionId]: true });

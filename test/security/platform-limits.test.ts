@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PBKDF2_ITERATIONS, WORKERS_PBKDF2_LIMIT } from "../../src/auth/password";
-import { MAX_BODY_BYTES } from "../../src/http/body";
-import { MAX_ACCESS_TOKEN_LENGTH } from "../../src/tokens/access";
-import { call, expectProblem, me, PASSWORD, signIn, signUp, uniqueEmail } from "../helpers";
-import { claimsFor, signWithServiceKey } from "./forge";
+import { PBKDF2_ITERATIONS, WORKERS_PBKDF2_LIMIT } from "../../src/worker/auth/password";
+import { MAX_BODY_BYTES } from "../../src/worker/http/body";
+import { MAX_ACCESS_TOKEN_LENGTH } from "../../src/worker/tokens/access";
+import { call, expectProblem, me, PASSWORD, signIn, signUp, uniqueEmail } from "../support/http";
+import { claimsFor, signWithServiceKey } from "../support/forge";
 
 afterEach(() => {
   vi.restoreAllMocks();

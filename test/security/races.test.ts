@@ -1,14 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, PASSWORD, refresh, signInOn, signUp, USER_AGENTS, type SignedIn } from "../helpers";
+import { call, expectProblem, me, PASSWORD, refresh, signInOn, signUp, USER_AGENTS, type SignedIn } from "../support/http";
+import { registry } from "../support/registry";
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
-const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
 
 async function registryRow(userId: string, sessionId: string) {
   return runInDurableObject(registry(userId), (_instance, state) =>

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, PASSWORD, signInOn, signUp, type SignedIn } from "../helpers";
+import { call, expectProblem, me, PASSWORD, signInOn, signUp, type SignedIn } from "../support/http";
 import {
   attackerKey,
   AUDIENCE,
@@ -15,7 +15,7 @@ import {
   signHs256,
   signRawWithServiceKey,
   signWithServiceKey,
-} from "./forge";
+} from "../support/forge";
 
 afterEach(() => {
   vi.restoreAllMocks();

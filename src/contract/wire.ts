@@ -1,0 +1,112 @@
+/**
+ * The JSON shapes on the wire: HTTP bodies, live-channel frames and webhook bodies. Types only and
+ * no imports, so `scripts/client-types.mjs` can emit them for the browser side (`client/wire.d.ts`,
+ * which the devices page checks against) exactly as the service defines them.
+ */
+
+/** A device as sessions and events describe it. Unknown fields are `null`, never omitted. */
+export interface DeviceJson {
+  name: string;
+  browser: string | null;
+  os: string | null;
+  type: string | null;
+}
+
+/** Where a request came from: the client IP Cloudflare saw and its geolocation. */
+export interface PlaceJson {
+  ip: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  colo: string | null;
+  asn: number | null;
+}
+
+/** The HTTP contract's `Session`. */
+export interface SessionJson {
+  id: string;
+  /** True for the session of the calling token; false where there is no caller (live events, admin). */
+  current: boolean;
+  device: DeviceJson;
+  ip: string | null;
+  location: { country: string | null; region: string | null; city: string | null };
+  created_at: string;
+  last_active_at: string;
+  expires_at: string;
+}
+
+/** Why a session ended; recorded on the session and shown in its history. */
+export type RevokeReason =
+  | "signed_out" // the session ended itself (logout, or deleted its own entry)
+  | "revoked_by_other_device" // another of the user's sessions removed it (device list, logout-others)
+  | "signed_out_everywhere" // logout-all
+  | "password_changed"
+  | "refresh_token_reuse"
+  | "session_limit" // evicted by the concurrent-session policy to make room for a new sign-in
+  | "admin" // an operator, through the admin API
+  | "service"; // another service, through the RPC entrypoint
+
+/** Who ended a session, as the history shows it. */
+export type RevokedBy = "user" | "other_device" | "password_change" | "policy" | "reuse_detection" | "admin" | "service";
+
+/** Where and when the user was seen with coordinates (impossible-travel evidence). */
+export interface PositionJson {
+  at: string;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  latitude: number;
+  longitude: number;
+  asn: number | null;
+}
+
+/** Each security event type and the evidence its `details` carry. Stable: clients and webhooks branch on `type`. */
+export interface SecurityEventDetails {
+  /** A new session. */
+  signed_in: { device: DeviceJson; place: PlaceJson };
+  /** A correct password refused by the session-limit policy. */
+  sign_in_refused: { reason: "session_limit"; max_sessions: number; device: DeviceJson; place: PlaceJson };
+  /** A sign-in from a kind of device (browser, OS, form factor) this user has not used before. */
+  new_device: { fingerprint: string; device: DeviceJson; place: PlaceJson };
+  /** Consecutive activity faster than IMPOSSIBLE_TRAVEL_KMH. */
+  impossible_travel: {
+    from: PositionJson;
+    to: PositionJson;
+    distance_km: number;
+    elapsed_seconds: number;
+    speed_kmh: number;
+    limit_kmh: number;
+  };
+  /** A session refreshed from another country or network (ASN). */
+  session_network_changed: {
+    changed: ("country" | "asn")[];
+    from: { country: string | null; asn: number | null };
+    to: { country: string | null; asn: number | null };
+    place: PlaceJson;
+  };
+  /** A rotated-out refresh token came back; the session was ended. */
+  refresh_token_reuse: { presented_generation: number; current_generation: number; device: DeviceJson; place: PlaceJson };
+  /** A session ended before its time, with who ended it. */
+  session_revoked: { reason: RevokeReason; revoked_by: RevokedBy; by_session_id: string | null; device: DeviceJson };
+  /** The password changed; `other_sessions_signed_out` is null when the caller kept them. */
+  password_changed: { other_sessions_signed_out: number | null; place: PlaceJson };
+}
+
+export type SecurityEventType = keyof SecurityEventDetails;
+
+/** One entry of `GET /v1/security-events`, and the body of a webhook (which adds `user_id`). */
+export type SecurityEvent = {
+  [T in SecurityEventType]: { id: string; type: T; created_at: string; session_id: string | null; details: SecurityEventDetails[T] };
+}[SecurityEventType];
+
+/** Risk findings, which also reach the user's open devices at once as `suspicious_sign_in`. */
+export type RiskFinding = "new_device" | "impossible_travel" | "session_network_changed";
+
+/** The frames the live channel sends (docs/live.md). Clients ignore types they do not know. */
+export type LiveEvent =
+  | { type: "session_created"; session: SessionJson }
+  | { type: "session_revoked"; session_id: string; reason: RevokeReason; at: string }
+  | { type: "session_expired"; session_id: string; reason: "expired"; at: string }
+  | { type: "suspicious_sign_in"; session_id: string; reasons: RiskFinding[]; at: string };

@@ -1,0 +1,100 @@
+import { mirrorSessions } from "../db/session-mirror";
+import { errorFacts, log } from "../shared/log";
+import type { SecurityEventRow, SessionMirrorRow } from "../db/schema";
+import type { EventLog, EventRow } from "./event-log";
+import type { RegistryRow } from "./schema";
+
+const RETRY_MAX_MS = 5 * 60_000;
+/** Security events per D1 batch; a longer backlog drains over several batches in one flush. */
+const EVENTS_PER_BATCH = 100;
+
+/**
+ * The registry's outbox to D1. A session row whose `version` is ahead of its `mirrored_version`
+ * has changes D1 has not seen; `flush` pushes all of them in one batch and marks what landed.
+ * State-based, so order and repetition do not matter (see db/session-mirror.ts). New security
+ * events ride in the same batch (insert-or-ignore), so an event reaches D1 with its session change.
+ */
+export class MirrorOutbox {
+  #running: Promise<boolean> | null = null;
+  #requested = false;
+  #failures = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly deps: {
+      database: () => D1Database;
+      userId: () => string | null;
+      retryAt: (at: number) => void;
+      events: EventLog;
+      now: () => number;
+    },
+  ) {}
+
+  /** Resolves true once every pending change is in D1, false if D1 failed (a retry is scheduled). */
+  flush(): Promise<boolean> {
+    this.#requested = true;
+    this.#running ??= this.#drain().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  retryDelay(): number {
+    return Math.min(1000 * 2 ** Math.min(this.#failures, 10), RETRY_MAX_MS);
+  }
+
+  async #drain(): Promise<boolean> {
+    while (this.#requested) {
+      this.#requested = false;
+      const userId = this.deps.userId();
+      const rows = this.sql.exec<RegistryRow>("SELECT * FROM sessions WHERE version > mirrored_version").toArray();
+      const events = this.deps.events.unmirrored(EVENTS_PER_BATCH);
+      if ((rows.length === 0 && events.length === 0) || userId === null) break;
+      try {
+        await mirrorSessions(this.deps.database(), rows.map((row) => mirrorRow(userId, row)), events.map((event) => eventMirrorRow(userId, event)));
+      } catch (error) {
+        this.#failures++;
+        log("error", "D1 mirror failed; the alarm will retry", { user_id: userId, rows: rows.length, events: events.length, ...errorFacts(error) });
+        this.deps.retryAt(this.deps.now() + this.retryDelay());
+        return false;
+      }
+      this.#failures = 0;
+      for (const row of rows) {
+        this.sql.exec("UPDATE sessions SET mirrored_version = max(mirrored_version, ?) WHERE id = ?", row.version, row.id);
+      }
+      this.deps.events.markMirrored(events.map((event) => event.id));
+      if (events.length === EVENTS_PER_BATCH) this.#requested = true;
+    }
+    return true;
+  }
+}
+
+function mirrorRow(userId: string, row: RegistryRow): SessionMirrorRow {
+  return {
+    id: row.id,
+    userId,
+    deviceName: row.device_name,
+    browser: row.browser,
+    os: row.os,
+    deviceType: row.device_type,
+    userAgent: row.user_agent,
+    ip: row.ip,
+    country: row.country,
+    region: row.region,
+    city: row.city,
+    latitude: row.latitude,
+    longitude: row.longitude,
+    colo: row.colo,
+    asn: row.asn,
+    createdAt: row.created_at,
+    lastActiveAt: row.last_active_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    revokedBy: row.revoked_by,
+  };
+}
+
+function eventMirrorRow(userId: string, event: EventRow): SecurityEventRow {
+  return { id: event.id, userId, type: event.type, sessionId: event.session_id, createdAt: event.created_at, details: event.details };
+}

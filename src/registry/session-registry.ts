@@ -1,0 +1,404 @@
+import { DurableObject } from "cloudflare:workers";
+import { deviceDetails, placeDetails, type Place } from "../contract/place";
+import type {
+  Checked,
+  NotFound,
+  PasswordChange,
+  RefreshResult,
+  Refused,
+  Revoked,
+  SessionListResult,
+  SessionRegistryRpc,
+  SessionResult,
+  SignIn,
+  SignInResult,
+  TrustedActor,
+} from "../contract/registry";
+import { revokedBy, sessionJson, type RevokeReason, type SessionView } from "../contract/session";
+import { configFrom } from "../shared/config";
+import { hashRefreshToken, mintFirstRefreshToken, refreshKeys } from "../shared/refresh-token";
+import { RegistryAccount } from "./account";
+import { CLOCK, systemClock, type Clock } from "./clock";
+import { SecurityHistory } from "./history";
+import { LiveSessions } from "./liveness";
+import { MirrorOutbox } from "./outbox";
+import { RiskWatch } from "./risk";
+import { genuineTokenOf, presentedRefreshToken, RefreshWindows, rotationOf } from "./rotation";
+import { rowDevice, SessionRows } from "./rows";
+import { migrateRegistrySchema } from "./schema";
+import { planSessionLimit } from "./session-limit";
+import { LiveSockets } from "./sockets";
+
+const refused: Refused = { ok: false, code: "invalid_token" };
+const notFound: NotFound = { ok: false, code: "not_found" };
+
+/**
+ * The authority on one user's sessions, and the only writer of their state. Every rotation and
+ * revocation runs here, one at a time, so they never race; liveness checks are answered from
+ * memory. This class is the RPC surface (`SessionRegistryRpc`) and nothing more: each method
+ * decides in one synchronous step over the parts it owns (rows, liveness, rotation, risk,
+ * history, outbox, sockets). It is longer than the project's 300 lines on purpose: a Durable Object's
+ * RPC surface is one class, and reading every entry point together is how a reviewer checks that
+ * each one refuses what it must before it writes.
+ *
+ * Consistency with D1: a change commits here first (SQLite, same transaction as its `version`
+ * bump), then is mirrored to D1. A row whose `version` is ahead of `mirrored_version` is the
+ * outbox: if the D1 write fails, the alarm retries it until it lands. D1 never decides liveness,
+ * so a failed mirror can delay what admin listings show, never bring a revoked session back.
+ */
+export class SessionRegistry extends DurableObject<Env> implements SessionRegistryRpc {
+  /** Test seam (see clock.ts): not callable over RPC. */
+  [CLOCK]: Clock = systemClock;
+  readonly #rows: SessionRows;
+  readonly #live: LiveSessions;
+  readonly #account: RegistryAccount;
+  readonly #outbox: MirrorOutbox;
+  readonly #history: SecurityHistory;
+  readonly #risk: RiskWatch;
+  readonly #refreshWindows = new RefreshWindows();
+  readonly #sockets: LiveSockets;
+  #alarmAt: number | null = null;
+  #inTransaction = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    const now = () => this[CLOCK]();
+    this.#sockets = new LiveSockets(ctx, now);
+    migrateRegistrySchema(sql);
+    this.#account = new RegistryAccount(sql);
+    this.#rows = new SessionRows(sql);
+    this.#history = new SecurityHistory(sql, {
+      webhook: () => ({ url: configFrom(this.env).securityWebhookUrl, secret: this.env.SECURITY_WEBHOOK_SECRET || null }),
+      userId: () => this.#account.userId,
+      publish: (event) => this.#sockets.publish(event),
+      now,
+    });
+    this.#outbox = new MirrorOutbox(sql, {
+      database: () => this.env.DB,
+      userId: () => this.#account.userId,
+      retryAt: (at) => this.#scheduleAlarm(at),
+      events: this.#history.log,
+      now,
+    });
+    this.#risk = new RiskWatch(sql, {
+      record: (event, at) => this.#history.record(event, at),
+      impossibleTravelKmh: () => configFrom(this.env).impossibleTravelKmh,
+      rows: this.#rows,
+    });
+    this.#live = new LiveSessions(sql, {
+      idleTimeoutMs: () => configFrom(this.env).idleTimeoutSeconds * 1000,
+      disabled: () => this.#account.disabled,
+      mirrorBy: (at) => this.#scheduleAlarm(at),
+    });
+    this.#live.load(now());
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  // ---- a session acting for itself --------------------------------------------------------
+
+  sessionCheck(actor: string): Checked {
+    return this.#live.liveNow(actor, this[CLOCK]()) ? { ok: true } : refused;
+  }
+
+  sessionGet(actor: string): SessionResult {
+    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
+    return { ok: true, session: this.#view(actor) };
+  }
+
+  sessionList(actor: string): SessionListResult | Refused {
+    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
+    return this.trustedList();
+  }
+
+  async sessionRevoke(actor: string, target: string): Promise<Revoked | Refused | NotFound> {
+    const now = this[CLOCK]();
+    if (!this.#live.liveNow(actor, now)) return refused;
+    if (!this.#live.alive(target, now)) return notFound;
+    return this.#revokeAndFlush([target], target === actor ? "signed_out" : "revoked_by_other_device", actor, now);
+  }
+
+  async sessionRename(actor: string, target: string, name: string): Promise<SessionResult | NotFound> {
+    const now = this[CLOCK]();
+    if (!this.#live.liveNow(actor, now)) return refused;
+    if (!this.#live.alive(target, now)) return notFound;
+    this.#rows.rename(target, name);
+    await this.#flush();
+    return { ok: true, session: this.#view(target) };
+  }
+
+  async sessionRevokeOthers(actor: string, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
+    const now = this[CLOCK]();
+    if (!this.#live.liveNow(actor, now)) return refused;
+    return this.#revokeAndFlush(this.#others(actor, now), reason, actor, now);
+  }
+
+  async sessionRevokeAll(actor: string): Promise<Revoked | Refused> {
+    const now = this[CLOCK]();
+    if (!this.#live.liveNow(actor, now)) return refused;
+    return this.#revokeAndFlush(this.#live.aliveIds(now), "signed_out_everywhere", actor, now);
+  }
+
+  async sessionSignOut(actor: string): Promise<Revoked> {
+    return this.#revokeAndFlush([actor], "signed_out", actor, this[CLOCK]());
+  }
+
+  async sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused> {
+    const now = this[CLOCK]();
+    const actorLive = this.#live.alive(actor, now);
+    const revoked = this.#atomically(() => {
+      // From now on a sign-in that checked an older password is refused (signIn)...
+      this.#account.credentialsChanged(change.changedAt);
+      // ...and one that got its session between the first sweep and the new hash is ended here.
+      // An actor that ended meanwhile keeps no session alive: the change stands, so all end.
+      const ending = !actorLive ? this.#live.aliveIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
+      const count = this.#revoke(ending, "password_changed", actor, now);
+      const details = { other_sessions_signed_out: change.signedOutOthers, place: placeDetails(change.place) };
+      this.#history.record({ type: "password_changed", sessionId: actor, details }, now);
+      return count;
+    });
+    await this.#flush();
+    return actorLive ? { ok: true, revoked } : refused;
+  }
+
+  async sessionMirrorHistory(actor: string): Promise<{ ok: true; mirrored: boolean } | Refused> {
+    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
+    return { ok: true, mirrored: await this.#flush() };
+  }
+
+  // ---- a credential is presented ----------------------------------------------------------
+
+  async signIn(input: SignIn): Promise<SignInResult> {
+    const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
+    const { sessionId, device, place } = input;
+    const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
+    const hash = await hashRefreshToken(token);
+    const now = this[CLOCK]();
+    const config = configFrom(this.env);
+    const expiresAt = now + config.refreshTokenTtlSeconds * 1000;
+    // Every refusal is decided in the same synchronous step as the insert, so nothing that lands
+    // between this call's awaits (a disable, a password change, another sign-in) is missed; so is
+    // the session limit, so simultaneous sign-ins end with at most MAX_SESSIONS live sessions.
+    const refusal = this.#atomically((): "account_disabled" | "credentials_changed" | "session_limit_reached" | null => {
+      if (this.#account.disabled) return "account_disabled";
+      // A password change recorded after this sign-in read the account: the password it checked is stale.
+      if (this.#account.credentialsChangedAt() > input.credentialsSeenAt) return "credentials_changed";
+      this.#account.claim(input.userId);
+      const plan = planSessionLimit(this.#live.summaries(now), config.maxSessions, config.sessionLimitPolicy);
+      const evidence = { device: deviceDetails(device), place: placeDetails(place) };
+      if (plan.refuse) {
+        this.#history.record({ type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence } }, now);
+        return "session_limit_reached";
+      }
+      this.#revoke(plan.evict, "session_limit", sessionId, now);
+      this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place });
+      this.#live.add(sessionId, now, expiresAt, now);
+      this.#history.record({ type: "signed_in", sessionId, details: evidence }, now);
+      this.#risk.signIn(sessionId, device, place, now);
+      return null;
+    });
+    if (refusal === "session_limit_reached") {
+      await this.#flush();
+      return { ok: false, code: refusal, maxSessions: config.maxSessions };
+    }
+    if (refusal !== null) return { ok: false, code: refusal };
+    this.#scheduleAlarm(expiresAt);
+    const session = this.#view(sessionId);
+    this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
+    await this.#flush();
+    return { ok: true, session, refreshToken: token.raw };
+  }
+
+  /**
+   * The current token yields its successor; the previous one, inside the grace window, yields the
+   * same successor again (two tabs refreshing at once); any earlier genuine token is reuse, and
+   * ends the session. `place` is where the request came from: every successful refresh is checked
+   * for impossible travel and for a change of country or network.
+   */
+  async refresh(presented: string, place: Place): Promise<RefreshResult> {
+    const invalid = { ok: false, code: "invalid_refresh_token", reuseDetected: false } as const;
+    const genuine = await presentedRefreshToken(this.env.REFRESH_TOKEN_SECRET, presented, this.#account.userId);
+    if (!genuine) return invalid;
+    const { token, successor } = genuine;
+
+    // No await from here to the write: the decision and the write are one atomic step.
+    const now = this[CLOCK]();
+    const row = this.#rows.get(token.sessionId);
+    if (!row || row.revoked_at !== null || now >= row.expires_at || !this.#live.alive(row.id, now)) return invalid;
+    const config = configFrom(this.env);
+    const rotation = rotationOf(row, genuine, now, config.refreshGraceSeconds * 1000);
+
+    // The per-session limit guards what a refresh mints; it is counted only where something is
+    // minted, so a replayed old token is always caught as reuse below, never answered with a 429.
+    if (rotation === "current" || rotation === "grace") {
+      const limited = this.#refreshWindows.count(row.id, now, config.refreshPerSession);
+      if (limited) return limited;
+      const findings = this.#atomically(() => {
+        // The current token yields a new successor; the previous one, in grace, the same one again.
+        if (rotation === "current") this.#rows.rotate(row.id, token.generation + 1, genuine.successorHash, genuine.hash, now);
+        return this.#risk.refresh(row, place, now);
+      });
+      this.#live.touched(row.id, now, rotation === "current");
+      if (findings > 0) await this.#flush();
+      return { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at };
+    }
+    if (rotation === "reuse") {
+      // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
+      this.#atomically(() => {
+        const details = { presented_generation: token.generation, current_generation: row.refresh_generation, device: rowDevice(row), place: placeDetails(place) };
+        this.#history.record({ type: "refresh_token_reuse", sessionId: row.id, details }, now);
+        this.#revoke([row.id], "refresh_token_reuse", null, now);
+      });
+      await this.#flush();
+      return { ...invalid, reuseDetected: true };
+    }
+    return invalid;
+  }
+
+  async signOutByRefreshToken(presented: string): Promise<Revoked> {
+    const token = await genuineTokenOf(this.env.REFRESH_TOKEN_SECRET, presented, this.#account.userId);
+    return token ? this.sessionSignOut(token.sessionId) : { ok: true, revoked: 0 };
+  }
+
+  // ---- trusted code on the user's behalf ----------------------------------------------------
+
+  trustedList(): SessionListResult {
+    const now = this[CLOCK]();
+    const sessions = this.#rows
+      .unrevoked(now)
+      .filter((row) => this.#live.alive(row.id, now))
+      .map((row) => this.#live.view(row))
+      .sort((a, b) => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt);
+    return { ok: true, sessions };
+  }
+
+  async trustedRevoke(target: string, by: TrustedActor): Promise<Revoked> {
+    return this.#revokeAndFlush([target], by, null, this[CLOCK]());
+  }
+
+  async trustedRevokeAll(by: TrustedActor): Promise<Revoked> {
+    const now = this[CLOCK]();
+    return this.#revokeAndFlush(this.#live.aliveIds(now), by, null, now);
+  }
+
+  async adminDisable(): Promise<Revoked> {
+    const now = this[CLOCK]();
+    const revoked = this.#atomically(() => {
+      // Chosen before the flag is set: once it is, no session counts as alive.
+      const ending = this.#live.aliveIds(now);
+      this.#account.disable(now);
+      return this.#revoke(ending, "admin", null, now);
+    });
+    if (revoked > 0) await this.#flush();
+    return { ok: true, revoked };
+  }
+
+  adminEnable(): { ok: true } {
+    this.#account.enable();
+    return { ok: true };
+  }
+
+  async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
+    this.#rows.requeueAll();
+    const mirrored = await this.#outbox.flush();
+    return { ok: true, mirrored, liveSessionIds: this.#live.unexpiredIds(this[CLOCK]()) };
+  }
+
+  // ---- the live channel (docs/live.md) ------------------------------------------------------
+  // The Worker verifies the access token and forwards the upgrade; liveness is checked here,
+  // where revocation happens.
+
+  override fetch(request: Request): Response {
+    const sessionId = LiveSockets.sessionIdOf(request);
+    if (sessionId === null || !this.#live.liveNow(sessionId, this[CLOCK]())) return new Response(null, { status: 401 });
+    this.#scheduleAlarm(this.#live.idleAt(sessionId)!); // back at its idle deadline, to close its sockets then
+    return this.#sockets.accept(sessionId);
+  }
+
+  override webSocketMessage(socket: WebSocket): void {
+    this.#sockets.onMessage(socket, (id, now) => this.#live.status(id, now));
+  }
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    this.#sockets.onClose(socket, code);
+  }
+
+  override webSocketError(socket: WebSocket): void {
+    this.#sockets.onClose(socket, 1011);
+  }
+
+  /** Retries the D1 mirror, posts due webhooks, ends expired and idle sessions' sockets, and sets the next wake-up. */
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const mirrored = await this.#outbox.flush();
+    const nextWebhook = await this.#history.webhooks.deliverDue();
+    if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
+    const now = this[CLOCK]();
+    this.#sockets.expired(this.#live.dropExpired(now), (id) => this.#live.has(id), now);
+    const nextIdle = this.#sockets.idle((id) => this.#live.idleAt(id), now);
+    if (nextIdle !== null) this.#scheduleAlarm(nextIdle);
+    this.#refreshWindows.forgetEnded(now);
+    this.#rows.deleteExpired(now);
+    if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
+    const next = this.#rows.nextExpiry();
+    if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #view(sessionId: string): SessionView {
+    return this.#live.view(this.#rows.get(sessionId)!);
+  }
+
+  /** The sessions still alive, but the actor's. */
+  #others(actor: string, now: number): string[] {
+    return this.#live.aliveIds(now).filter((id) => id !== actor);
+  }
+
+  async #revokeAndFlush(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): Promise<Revoked> {
+    const revoked = this.#revoke(sessionIds, reason, by, now);
+    if (revoked > 0) await this.#flush();
+    return { ok: true, revoked };
+  }
+
+  /** Marks sessions revoked, durably and with their history events, before anyone is told; returns how many ended. */
+  #revoke(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): number {
+    const ending = sessionIds.filter((id) => this.#live.has(id));
+    if (ending.length === 0) return 0;
+    this.#atomically(() => {
+      for (const id of ending) {
+        const device = this.#rows.revoke(id, reason, by, now);
+        if (device) this.#history.record({ type: "session_revoked", sessionId: id, details: { reason, revoked_by: revokedBy(reason), by_session_id: by, device } }, now);
+      }
+    });
+    for (const id of ending) this.#live.delete(id);
+    // Inside the revoking call, so the device is told and cut off before the caller hears "done".
+    this.#sockets.ended(ending, reason, now);
+    return ending.length;
+  }
+
+  /** Runs `write` in one SQLite transaction; nested calls join the outer one. */
+  #atomically<T>(write: () => T): T {
+    if (this.#inTransaction) return write();
+    this.#inTransaction = true;
+    try {
+      return this.ctx.storage.transactionSync(write);
+    } finally {
+      this.#inTransaction = false;
+    }
+  }
+
+  /** Mirrors pending changes and events to D1 now, and wakes the alarm for any webhook to post. */
+  #flush(): Promise<boolean> {
+    if (this.#history.takeWebhookDue()) this.#scheduleAlarm(this[CLOCK]());
+    return this.#outbox.flush();
+  }
+
+  #scheduleAlarm(at: number): void {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+}

@@ -1,0 +1,146 @@
+import { z } from "zod";
+import type { WindowLimit } from "../contract/limiter";
+import { log } from "./log";
+
+export type { WindowLimit } from "../contract/limiter";
+
+const seconds = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const count = seconds;
+
+/** Service configuration from wrangler vars, with the defaults documented in the README. */
+const configSchema = z.object({
+  JWT_ISSUER: z.string().min(1).default("https://auth.example.com"),
+  JWT_AUDIENCE: z.string().min(1).default("https://api.example.com"),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(600, 30, 3600),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 86400, 300, 400 * 86400),
+  REFRESH_GRACE_SECONDS: seconds(10, 0, 120),
+  ALLOWED_ORIGINS: z.string().default(""),
+  MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(10),
+  SESSION_LIMIT_POLICY: z.enum(["evict_oldest", "evict_least_recently_used", "reject"]).default("evict_least_recently_used"),
+  SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 86400, 300, 400 * 86400),
+  IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().min(100).max(100_000).default(1000),
+  SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  // Checked in webhookUrl(): a bad webhook URL must not take sign-in down with it.
+  SECURITY_WEBHOOK_URL: z.string().default(""),
+  // Abuse protection (docs/operations.md). Windows are fixed, anchored at their first counted event.
+  LOGIN_IP_LIMIT: count(30, 1, 100_000),
+  LOGIN_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+  LOGIN_ACCOUNT_FAILURE_LIMIT: count(10, 1, 1000),
+  LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(900, 60, 86400),
+  SIGNUP_IP_LIMIT: count(30, 1, 100_000),
+  SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+  REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
+  REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
+  OAUTH_CLIENT_FAILURE_LIMIT: count(20, 1, 1000),
+  OAUTH_CLIENT_FAILURE_WINDOW_SECONDS: seconds(900, 60, 86400),
+  // Cleanup (the cron trigger).
+  SESSION_HISTORY_DAYS: count(30, 0, 3650),
+  CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
+  CLEANUP_MAX_BATCHES: count(20, 1, 1000),
+}).refine(
+  // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
+  // A client keeping to 30 a rolling minute makes at most 30 per started minute of a fixed window.
+  (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
+  { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
+);
+
+export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
+
+export interface Config {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  refreshGraceSeconds: number;
+  allowedOrigins: readonly string[];
+  /** Live sessions a user may hold at once; 1 is single-device mode. */
+  maxSessions: number;
+  /** What a sign-in beyond `maxSessions` does: end the oldest, or the least recently used, session, or be refused. */
+  sessionLimitPolicy: SessionLimitPolicy;
+  /** A session unused for this long is over, whatever its absolute expiry. */
+  idleTimeoutSeconds: number;
+  /** Consecutive activity implying a faster ground speed than this is flagged as impossible travel. */
+  impossibleTravelKmh: number;
+  /** How long security events are kept and listed. */
+  securityEventRetentionDays: number;
+  /** Where security events are POSTed, signed; null when off. */
+  securityWebhookUrl: string | null;
+  loginPerIp: WindowLimit;
+  loginFailuresPerAccount: WindowLimit;
+  signupPerIp: WindowLimit;
+  refreshPerSession: WindowLimit;
+  /** Failed client authentications on the OAuth endpoints, per client address. */
+  oauthClientFailuresPerIp: WindowLimit;
+  sessionHistoryMs: number;
+  securityEventRetentionMs: number;
+  cleanupBatchSize: number;
+  cleanupMaxBatches: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A setting (a var or a secret) that is missing or malformed. Thrown by whatever reads the setting;
+ * the Worker checks every setting before a request reaches a Durable Object and answers 503
+ * `service_unavailable` with one log line naming the setting (never its value).
+ */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+  constructor(
+    readonly setting: string,
+    readonly why: string,
+  ) {
+    super(`${setting}: ${why}`);
+  }
+}
+
+const cache = new WeakMap<object, Config>();
+
+/**
+ * Empty turns the webhook off; otherwise it must be an https URL (events carry account activity).
+ * Anything else also turns it off, loudly: a webhook is a notification, and a typo in its URL
+ * should not answer every sign-in with 503 the way a bad token setting must.
+ */
+function webhookUrl(value: string): string | null {
+  if (value === "") return null;
+  if (z.url({ protocol: /^https$/ }).safeParse(value).success) return value;
+  log("error", "SECURITY_WEBHOOK_URL is not an https URL; the security webhook is off", { setting: "SECURITY_WEBHOOK_URL" });
+  return null;
+}
+
+export function configFrom(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigurationError(String(issue.path[0] ?? "vars"), issue.message);
+  }
+  const vars = parsed.data;
+  const config: Config = {
+    issuer: vars.JWT_ISSUER,
+    audience: vars.JWT_AUDIENCE,
+    accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
+    refreshGraceSeconds: vars.REFRESH_GRACE_SECONDS,
+    allowedOrigins: vars.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    maxSessions: vars.MAX_SESSIONS,
+    sessionLimitPolicy: vars.SESSION_LIMIT_POLICY,
+    idleTimeoutSeconds: vars.SESSION_IDLE_TIMEOUT_SECONDS,
+    impossibleTravelKmh: vars.IMPOSSIBLE_TRAVEL_KMH,
+    securityEventRetentionDays: vars.SECURITY_EVENT_RETENTION_DAYS,
+    securityWebhookUrl: webhookUrl(vars.SECURITY_WEBHOOK_URL),
+    loginPerIp: { limit: vars.LOGIN_IP_LIMIT, windowMs: vars.LOGIN_IP_WINDOW_SECONDS * 1000 },
+    loginFailuresPerAccount: { limit: vars.LOGIN_ACCOUNT_FAILURE_LIMIT, windowMs: vars.LOGIN_ACCOUNT_WINDOW_SECONDS * 1000 },
+    signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
+    refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
+    oauthClientFailuresPerIp: { limit: vars.OAUTH_CLIENT_FAILURE_LIMIT, windowMs: vars.OAUTH_CLIENT_FAILURE_WINDOW_SECONDS * 1000 },
+    sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
+    securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
+    cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,
+    cleanupMaxBatches: vars.CLEANUP_MAX_BATCHES,
+  };
+  cache.set(env, config);
+  return config;
+}

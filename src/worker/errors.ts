@@ -1,0 +1,120 @@
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConfigurationError } from "../shared/config";
+import { errorFacts, log } from "../shared/log";
+
+/** Every stable error code the API can answer with. Clients branch on these, never on titles. */
+export type ErrorCode =
+  | "validation_failed"
+  | "invalid_request"
+  | "payload_too_large"
+  | "method_not_allowed"
+  | "not_found"
+  | "invalid_credentials"
+  | "email_taken"
+  | "invalid_token"
+  | "invalid_refresh_token"
+  | "invalid_client"
+  | "csrf_rejected"
+  | "session_limit_reached"
+  | "rate_limited"
+  | "account_disabled"
+  | "admin_unauthorized"
+  | "upgrade_required"
+  | "registry_unavailable"
+  | "service_unavailable"
+  | "internal_error";
+
+const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
+  validation_failed: [400, "The request is not valid"],
+  invalid_request: [400, "The OAuth request is malformed"],
+  payload_too_large: [413, "The request body is too large"],
+  method_not_allowed: [405, "Method not allowed"],
+  not_found: [404, "Not found"],
+  invalid_credentials: [401, "Invalid email or password"],
+  email_taken: [409, "An account with this email already exists"],
+  invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
+  invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
+  invalid_client: [401, "Client authentication failed"],
+  csrf_rejected: [403, "Cross-origin request refused"],
+  session_limit_reached: [409, "Too many active sessions"],
+  rate_limited: [429, "Too many requests"],
+  account_disabled: [403, "This account is disabled"],
+  admin_unauthorized: [401, "Admin credential missing or wrong"],
+  upgrade_required: [426, "This endpoint only speaks WebSocket"],
+  registry_unavailable: [503, "The session registry could not be reached"],
+  service_unavailable: [503, "The service is temporarily unavailable"],
+  internal_error: [500, "Internal error"],
+};
+
+export interface ApiErrorOptions {
+  /** A sentence for a person (RFC 9457 `detail`); the title says what the code means. */
+  detail?: string | undefined;
+  headers?: Record<string, string>;
+  /** Extension members of the problem object (RFC 9457 §3.2), such as `errors` or `max_sessions`. */
+  extra?: Record<string, unknown>;
+}
+
+/** The one error type handlers throw; `app.onError` turns it into RFC 9457 problem+json. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly extra: Record<string, unknown>;
+
+  constructor(
+    readonly code: ErrorCode,
+    options: ApiErrorOptions = {},
+  ) {
+    const [status, title] = titles[code];
+    super(options.detail ?? title);
+    this.status = status;
+    this.title = title;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+    this.extra = options.extra ?? {};
+  }
+}
+
+/** 503 for a dependency that could not answer: the client may retry in a second. */
+export function unavailable(code: "registry_unavailable" | "service_unavailable", detail?: string): ApiError {
+  return new ApiError(code, { detail, headers: { "Retry-After": "1" } });
+}
+
+export function problemBody(error: ApiError) {
+  return {
+    type: `urn:edge-sessions:problem:${error.code}`,
+    title: error.title,
+    status: error.status,
+    code: error.code,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...error.extra,
+  };
+}
+
+export function problemResponse(error: ApiError): Response {
+  const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...error.headers });
+  // RFC 6750 §3: a refused bearer token is announced in WWW-Authenticate.
+  if (error.code === "invalid_token") headers.set("WWW-Authenticate", 'Bearer error="invalid_token"');
+  return new Response(JSON.stringify(problemBody(error)), { status: error.status, headers });
+}
+
+/**
+ * Any error as the API answers it: an `ApiError` as it is; a bad setting as 503 with one log line
+ * naming it (never its value); anything else as a logged 500 with no internals in the body.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ConfigurationError) {
+    log("error", "invalid configuration", { setting: error.setting, why: error.why });
+    return new ApiError("service_unavailable", { detail: "The service is misconfigured" });
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return new ApiError(error.status === 413 ? "payload_too_large" : "validation_failed", { detail: error.message });
+  }
+  // The frames say where; the message is left out, as it may quote what failed (see errorFacts).
+  const frames = error instanceof Error ? (error.stack ?? "").split("\n").slice(1).join("\n") : "";
+  log("error", "unhandled error", { ...errorFacts(error), frames });
+  return new ApiError("internal_error");
+}

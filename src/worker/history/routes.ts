@@ -1,0 +1,58 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { EVENT_ID } from "../../contract/ids";
+import { eventJson } from "../../contract/security-events";
+import { securityEventsRepository } from "../../db/security-events";
+import { configFrom } from "../../shared/config";
+import { base64url, fromBase64url } from "../../shared/encoding";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { parseWith } from "../http/body";
+import { failClosed } from "../http/fail-closed";
+import { allowMethods } from "../http/methods";
+import { requireAccessToken } from "../sessions/guard";
+import { registryFor } from "../sessions/registry-client";
+
+const query = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+const cursorShape = z.object({ t: z.number().int().nonnegative(), id: z.string().regex(EVENT_ID) });
+
+/** Opaque to clients: where the previous page ended, as (created_at, id). */
+function encodeCursor(position: { createdAt: number; id: string }): string {
+  return base64url(new TextEncoder().encode(JSON.stringify({ t: position.createdAt, id: position.id })));
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const bytes = fromBase64url(cursor);
+  try {
+    const parsed = cursorShape.parse(JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes ?? new Uint8Array())));
+    return { createdAt: parsed.t, id: parsed.id };
+  } catch {
+    throw new ApiError("validation_failed", { detail: "cursor is not one this service issued", extra: { errors: [{ field: "cursor", message: "is not valid" }] } });
+  }
+}
+
+export const securityEventRoutes = new Hono<AppEnv>();
+
+/**
+ * The caller's own security history, newest first, from D1 (the registry's outbox fills it). The
+ * registry pushes anything still in its outbox first, so the history is as fresh as the live channel.
+ */
+securityEventRoutes.get("/", requireAccessToken, async (c) => {
+  const { userId, sessionId } = c.var.caller;
+  const { limit, cursor } = parseWith(query, c.req.query());
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  const ready = await failClosed("registry", () => registryFor(c.env, userId).sessionMirrorHistory(sessionId));
+  if (!ready.ok) throw new ApiError(ready.code);
+  const notBefore = Date.now() - configFrom(c.env).securityEventRetentionDays * 86_400_000;
+  const rows = await failClosed("database", () => securityEventsRepository(c.env.DB).listForUser(userId, { limit: limit + 1, notBefore, after }));
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return c.json({
+    events: page.map(eventJson),
+    next_cursor: rows.length > limit && last ? encodeCursor(last) : null,
+  });
+});
+allowMethods(securityEventRoutes, "/", ["GET"]);

@@ -1,0 +1,32 @@
+import { Hono } from "hono";
+import { BEARER_PROTOCOL_PREFIX, LIVE_PROTOCOL, LIVE_SESSION_HEADER } from "../../contract/live";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { failClosed } from "../http/fail-closed";
+import { allowMethods } from "../http/methods";
+import { verifiedCaller } from "../sessions/guard";
+import { registryFor } from "../sessions/registry-client";
+
+export const liveRoutes = new Hono<AppEnv>();
+
+/**
+ * `GET /v1/sessions/live`: the per-session live channel (docs/live.md). Browsers cannot set
+ * `Authorization` on a WebSocket, and URLs end up in logs, so the access token travels as a
+ * subprotocol entry: `Sec-WebSocket-Protocol: sessions.v1, bearer.<jwt>`.
+ */
+liveRoutes.get("/", async (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("upgrade_required", { headers: { Upgrade: "websocket" } });
+  const offered = (c.req.header("Sec-WebSocket-Protocol") ?? "").split(",").map((entry) => entry.trim());
+  const bearer = offered.find((entry) => entry.startsWith(BEARER_PROTOCOL_PREFIX));
+  if (!offered.includes(LIVE_PROTOCOL) || bearer === undefined) throw new ApiError("invalid_token");
+  // Signature and claims here (an expired token is refused before any upgrade); liveness in the registry.
+  const caller = await verifiedCaller(c.env, `Bearer ${bearer.slice(BEARER_PROTOCOL_PREFIX.length)}`);
+  // A fresh request: nothing the client sent reaches the object but the verified session id.
+  const forwarded = new Request("https://registry.internal/live", {
+    headers: { Upgrade: "websocket", [LIVE_SESSION_HEADER]: caller.sessionId },
+  });
+  const response = await failClosed("registry", () => registryFor(c.env, caller.userId).fetch(forwarded));
+  if (response.status !== 101) throw new ApiError("invalid_token");
+  return response;
+});
+allowMethods(liveRoutes, "/", ["GET"]);

@@ -1,0 +1,27 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv, Caller } from "../env";
+import { ApiError } from "../errors";
+import { verifyAccessToken } from "../tokens/check";
+
+/** RFC 6750 §2.1 allows one space; anything longer than a token can be is refused before parsing. */
+const MAX_AUTHORIZATION_HEADER = 4096;
+
+/** Reads the bearer token and checks signature and claims. Liveness is the registry's to confirm. */
+export async function verifiedCaller(env: Env, authorization: string | undefined, options: { acceptExpired?: boolean } = {}): Promise<Caller> {
+  if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) throw new ApiError("invalid_token");
+  const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(authorization);
+  if (!match) throw new ApiError("invalid_token");
+  const result = await verifyAccessToken(env, match[1]!, options);
+  if (!result.ok) throw new ApiError("invalid_token");
+  return { userId: result.claims.sub, sessionId: result.claims.sid, claims: result.claims };
+}
+
+/**
+ * The access-token guard of every protected route: signature and claims here; the route's one
+ * registry call then confirms the session is live (every registry method acting for a session
+ * refuses a session that is not), so each request costs a single Durable Object round trip.
+ */
+export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("caller", await verifiedCaller(c.env, c.req.header("Authorization")));
+  await next();
+});

@@ -1,0 +1,27 @@
+import { env } from "cloudflare:workers";
+import { call } from "./http";
+
+export const TEST_CLIENT = env.TEST_INTROSPECTION_CLIENT;
+
+export type OAuthPath = "/v1/oauth/introspect" | "/v1/oauth/revoke";
+
+export function basic(clientId: string, secret: string): string {
+  const encode = (text: string) => encodeURIComponent(text);
+  return `Basic ${btoa(`${encode(clientId)}:${encode(secret)}`)}`;
+}
+
+/** client_secret_post: the credentials as form fields (RFC 6749 §2.3.1). */
+export function postCredentials(clientId = TEST_CLIENT.id, secret = TEST_CLIENT.secret): Record<string, string> {
+  return { client_id: clientId, client_secret: secret };
+}
+
+/**
+ * A form-encoded POST to an OAuth endpoint, authenticated with Basic as the test client unless told
+ * otherwise (`null`: no Authorization header). `ip` sets CF-Connecting-IP; each call gets a fresh one otherwise.
+ */
+export function oauthPost(path: OAuthPath, form: Record<string, string>, authorization: string | null = basic(TEST_CLIENT.id, TEST_CLIENT.secret), ip?: string) {
+  const headers: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded" };
+  if (authorization !== null) headers.Authorization = authorization;
+  if (ip !== undefined) headers["CF-Connecting-IP"] = ip;
+  return call(path, { method: "POST", headers, body: new URLSearchParams(form).toString() });
+}

@@ -1,0 +1,55 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { CLOCK, type Clock } from "../../src/registry/clock";
+import type { SessionRegistry } from "../../src/registry/session-registry";
+
+/**
+ * Seams into a user's registry, reached inside the object with `runInDurableObject`: never over
+ * RPC, so nothing here is part of the registry's surface.
+ */
+
+/** The registry stub of a user, as the Worker addresses it. */
+export const registry = (userId: string) => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(userId));
+
+/**
+ * Replaces part of the registry's `env` for this user only. The registry reads its config and its
+ * D1 binding from `this.env` at call time, and config is parsed once per env object, so a swap
+ * changes policy (or breaks D1) for this user's object and nothing else. `null` restores it.
+ */
+export async function swapRegistryEnv(userId: string, patch: Partial<Env> | null): Promise<void> {
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    const self = instance as unknown as { env: Env };
+    self.env = patch === null ? env : { ...self.env, ...patch };
+  });
+}
+
+/** Per-user configuration: vars as wrangler would pass them (strings). */
+export function configure(userId: string, vars: Record<string, string>): Promise<void> {
+  return swapRegistryEnv(userId, vars as Partial<Env>);
+}
+
+/** A D1 binding whose every method throws, as an outage looks from the caller. */
+export function failingD1(error: () => Error = () => new Error("D1 is down (injected)")): D1Database {
+  return new Proxy(env.DB, {
+    get: () => () => {
+      throw error();
+    },
+  });
+}
+
+/** Breaks (or, with `down: false`, restores) D1 for one user's registry: its outbox, not the Worker. */
+export function setRegistryD1(userId: string, down: boolean, error?: () => Error): Promise<void> {
+  return down ? swapRegistryEnv(userId, { DB: failingD1(error) }) : swapRegistryEnv(userId, { DB: env.DB });
+}
+
+/** Sets the registry's clock (see src/registry/clock.ts); `null` gives it the system clock back. */
+export async function setRegistryClock(userId: string, clock: Clock | null): Promise<void> {
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    instance[CLOCK] = clock ?? (() => Date.now());
+  });
+}
+
+/** Rows of the registry's own SQLite, for tests that check what it stored. */
+export function registrySql<T extends Record<string, SqlStorageValue>>(userId: string, query: string, ...bindings: unknown[]): Promise<T[]> {
+  return runInDurableObject(registry(userId), (_instance, state) => state.storage.sql.exec<T>(query, ...bindings).toArray());
+}

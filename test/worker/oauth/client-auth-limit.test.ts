@@ -1,0 +1,146 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { expectProblem, freshIp, me, signUp } from "../../support/http";
+import { basic, oauthPost, postCredentials, TEST_CLIENT, type OAuthPath } from "../../support/oauth";
+
+const LIMIT = 20; // OAUTH_CLIENT_FAILURE_LIMIT default
+const WINDOW_SECONDS = 900; // OAUTH_CLIENT_FAILURE_WINDOW_SECONDS default
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const RIGHT_BASIC = basic(TEST_CLIENT.id, TEST_CLIENT.secret);
+
+/** One client authentication from `ip`: by Basic (`authorization`), or by the body when it is null and `credentials` are given. */
+function attempt(path: OAuthPath, ip: string, authorization: string | null, credentials: Record<string, string> = {}) {
+  return oauthPost(path, { token: "not-a-token", ...credentials }, authorization, ip);
+}
+
+/** Failures of every kind that is counted: wrong secrets and unknown clients, by Basic and by the body, on both endpoints. */
+const failures: [OAuthPath, string | null, Record<string, string>][] = [
+  ["/v1/oauth/introspect", basic(TEST_CLIENT.id, "wrong-secret"), {}],
+  ["/v1/oauth/revoke", null, postCredentials(TEST_CLIENT.id, "wrong-secret")],
+  ["/v1/oauth/introspect", basic("someone-else", TEST_CLIENT.secret), {}],
+  ["/v1/oauth/revoke", null, postCredentials("someone-else", "wrong-secret")],
+];
+
+async function fail(ip: string, times: number) {
+  for (let i = 0; i < times; i++) {
+    const [path, authorization, credentials] = failures[i % failures.length]!;
+    await expectProblem(await attempt(path, ip, authorization, credentials), 401, "invalid_client");
+  }
+}
+
+describe("failed client authentication limit per address", () => {
+  it("should answer the 21st failure from one address with 429 and Retry-After, refuse even the right secret until the window ends, and leave other addresses alone", async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ["Date"] });
+    const ip = freshIp();
+    await fail(ip, LIMIT);
+
+    const refused = await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "another-guess"));
+    const body = await expectProblem(refused, 429, "rate_limited");
+    expect(body).not.toHaveProperty("active");
+    const retryAfter = Number(refused.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
+
+    // Locked means locked: the right secret is not even checked, by either method, on either endpoint.
+    const device = await signUp();
+    await expectProblem(await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip), 429, "rate_limited");
+    await expectProblem(await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...postCredentials() }, null, ip), 429, "rate_limited");
+    expect((await me(device.accessToken)).status).toBe(200);
+
+    // Another address is not affected, and this one is free again once its window has ended.
+    expect(await (await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, freshIp())).json()).toMatchObject({ active: true });
+    vi.setSystemTime(Date.now() + retryAfter * 1000);
+    const later = await signUp(); // the first device's access token has expired by now
+    expect(await (await oauthPost("/v1/oauth/introspect", { token: later.accessToken }, RIGHT_BASIC, ip)).json()).toMatchObject({ active: true });
+  });
+
+  it("should never count successes: a busy backend is not refused, and successes do not reset the failures", async () => {
+    const ip = freshIp();
+    const device = await signUp();
+    const busy = await Promise.all(
+      Array.from({ length: 3 * LIMIT }, (_, i) =>
+        i % 2 ? oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip) : oauthPost("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() }, null, ip),
+      ),
+    );
+    expect(busy.map((r) => r.status)).toEqual(Array(3 * LIMIT).fill(200));
+
+    await fail(ip, LIMIT - 1);
+    for (let i = 0; i < 5; i++) expect((await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC)).status).toBe(200);
+    await fail(ip, 1);
+    await expectProblem(await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "wrong-secret")), 429, "rate_limited");
+  });
+
+  it("should answer no more than 20 of 40 parallel guesses from one address as failures: the rest get 429", async () => {
+    const ip = freshIp();
+    const responses = await Promise.all(
+      Array.from({ length: 2 * LIMIT }, (_, i) => {
+        const [path, authorization, credentials] = failures[i % failures.length]!;
+        return attempt(path, ip, authorization, credentials);
+      }),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LIMIT);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(LIMIT);
+  });
+
+  it("should not count requests that present no credentials to check (none, malformed, incomplete, two methods)", async () => {
+    const ip = freshIp();
+    for (let i = 0; i < LIMIT + 5; i++) {
+      await expectProblem(await attempt("/v1/oauth/introspect", ip, null), 401, "invalid_client");
+      await expectProblem(await attempt("/v1/oauth/introspect", ip, "Basic !!!"), 401, "invalid_client");
+      await expectProblem(await attempt("/v1/oauth/revoke", ip, null, { client_id: TEST_CLIENT.id }), 401, "invalid_client");
+      await expectProblem(await attempt("/v1/oauth/revoke", ip, basic(TEST_CLIENT.id, "wrong-secret"), postCredentials()), 400, "invalid_request");
+    }
+    // All of the address's failures are still to come.
+    await fail(ip, LIMIT);
+    await expectProblem(await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC), 429, "rate_limited");
+  });
+
+  it("should ask the limiter about a busy backend's right secret about once per isolate per 10 seconds, and always about a wrong one", async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ["Date"] });
+    const ip = freshIp();
+    const device = await signUp();
+    const names = vi.spyOn(env.RATE_LIMITER, "idFromName");
+    const limiterCalls = () => names.mock.calls.filter(([name]) => name.startsWith("oauth-client-ip:2001:db8:")).length;
+    const introspect = () => oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip);
+    expect((await introspect()).status).toBe(200);
+    expect(limiterCalls()).toBe(1);
+    for (let i = 0; i < 10; i++) expect((await introspect()).status).toBe(200);
+    expect(limiterCalls()).toBe(1);
+    await fail(ip, 2);
+    expect(limiterCalls()).toBe(3);
+    vi.setSystemTime(Date.now() + 10_001);
+    const later = await signUp();
+    expect((await oauthPost("/v1/oauth/introspect", { token: later.accessToken }, RIGHT_BASIC, ip)).status).toBe(200);
+    expect(limiterCalls()).toBe(4);
+  });
+
+  it("should forget a recently allowed address as soon as its limiter refuses: the right secret then gets 429 too", async () => {
+    const ip = freshIp();
+    const device = await signUp();
+    expect((await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip)).status).toBe(200);
+    await fail(ip, LIMIT);
+    await expectProblem(await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "another-guess")), 429, "rate_limited");
+    await expectProblem(await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip), 429, "rate_limited");
+  });
+
+  it("should fail closed with 503 when the limiter cannot be reached, telling nothing about the secret", async () => {
+    const device = await signUp();
+    // Seam: the Worker reaches every counter through env.RATE_LIMITER.get (limiterFor); `c.env` in the pool is this `env`.
+    const injected = () => Promise.reject(new Error("injected fault"));
+    vi.spyOn(env.RATE_LIMITER, "get").mockImplementation(() => ({ acquire: injected, settle: injected, hit: injected, decide: injected }) as never);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const [authorization, credentials] of [[RIGHT_BASIC, {}], [null, postCredentials()]] as const) {
+      const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization, freshIp());
+      await expectProblem(response, 503, "service_unavailable");
+      expect(response.headers.get("Retry-After")).toBe("1");
+    }
+    vi.restoreAllMocks();
+    expect((await me(device.accessToken)).status).toBe(200);
+  });
+});

@@ -1,0 +1,99 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { app } from "../../src/worker/app";
+import { expectProblem, ORIGIN, signUp } from "../support/http";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * A namespace that records every use: a misconfigured request must be refused before any Durable
+ * Object is addressed (no registry woken, no limiter counted).
+ */
+function watchedNamespace(namespace: DurableObjectNamespace, touched: string[], name: string): DurableObjectNamespace {
+  return new Proxy(namespace, {
+    get(target, property, receiver) {
+      touched.push(`${name}.${String(property)}`);
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+async function fetchWith(settings: Partial<Record<keyof Env, unknown>>, path: string, init: RequestInit = {}) {
+  const touched: string[] = [];
+  const errors: string[] = [];
+  vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
+  const patched = {
+    ...env,
+    SESSION_REGISTRY: watchedNamespace(env.SESSION_REGISTRY, touched, "SESSION_REGISTRY"),
+    RATE_LIMITER: watchedNamespace(env.RATE_LIMITER, touched, "RATE_LIMITER"),
+    ...settings,
+  } as Env;
+  const headers = new Headers(init.headers);
+  headers.set("CF-Connecting-IP", "203.0.113.9");
+  const response = await app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), patched, createExecutionContext());
+  vi.restoreAllMocks();
+  return { response, touched, errors };
+}
+
+const signupRequest = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: "settings@example.com", password: "correct horse battery staple", token_transport: "body" }) };
+
+const CASES: { setting: keyof Env; value: unknown; secret?: string }[] = [
+  { setting: "JWT_SIGNING_KEYS", value: undefined },
+  { setting: "JWT_SIGNING_KEYS", value: "{not json", secret: "{not json" },
+  { setting: "JWT_SIGNING_KEYS", value: JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x: "bm90LWEta2V5", d: "c2VjcmV0LXBhcnQ", kid: "k1" }] }), secret: "c2VjcmV0LXBhcnQ" },
+  { setting: "REFRESH_TOKEN_SECRET", value: undefined },
+  { setting: "REFRESH_TOKEN_SECRET", value: "dG9vLXNob3J0", secret: "dG9vLXNob3J0" },
+  { setting: "ACCESS_TOKEN_TTL_SECONDS", value: "not-a-number", secret: "not-a-number" },
+  { setting: "SESSION_LIMIT_POLICY", value: "evict_everyone", secret: "evict_everyone" },
+];
+
+describe("misconfiguration", () => {
+  for (const { setting, value, secret } of CASES) {
+    it(`should answer 503 service_unavailable before any Durable Object call when ${setting} is ${value === undefined ? "missing" : "malformed"}`, async () => {
+      for (const [path, init] of [
+        ["/v1/auth/signup", signupRequest],
+        ["/v1/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: "x" }) }],
+        ["/v1/sessions", { headers: { Authorization: "Bearer a.b.c" } }],
+      ] as const) {
+        const { response, touched, errors } = await fetchWith({ [setting]: value }, path, init);
+        await expectProblem(response, 503, "service_unavailable");
+        expect(touched, path).toEqual([]);
+        const lines = errors.map((line) => JSON.parse(line) as { msg: string; setting?: string });
+        expect(lines.filter((line) => line.msg === "invalid configuration")).toEqual([expect.objectContaining({ setting })]);
+        if (secret !== undefined) expect(errors.join("\n")).not.toContain(secret);
+      }
+    });
+  }
+
+  it("should answer 503 on the OAuth endpoints, before any client is judged, when INTROSPECTION_CLIENTS is malformed", async () => {
+    const value = '{"resource-server": "not-a-digest"}';
+    const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
+      body: "token=x",
+    });
+    await expectProblem(response, 503, "service_unavailable");
+    expect(touched).toEqual([]);
+    expect(errors.map((line) => JSON.parse(line).setting)).toEqual(["INTROSPECTION_CLIENTS"]);
+    expect(errors.join("\n")).not.toContain("not-a-digest");
+  });
+
+  it("should answer 503 on the admin API when ADMIN_TOKEN is set but too short to be safe", async () => {
+    const { response, errors } = await fetchWith({ ADMIN_TOKEN: "short-admin-token" }, "/v1/admin/stats", { headers: { Authorization: "Bearer short-admin-token" } });
+    await expectProblem(response, 503, "service_unavailable");
+    expect(errors.map((line) => JSON.parse(line).setting)).toEqual(["ADMIN_TOKEN"]);
+    expect(errors.join("\n")).not.toContain("short-admin-token");
+  });
+
+  it("should tell other services over RPC, as a value, when a setting is missing", async () => {
+    const user = await signUp();
+    const { SessionService } = await import("../../src/worker/rpc/session-service");
+    const service = new SessionService(createExecutionContext(), { ...env, JWT_SIGNING_KEYS: undefined } as unknown as Env);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(await service.verify(user.accessToken)).toEqual({ ok: false, code: "service_unavailable" });
+    expect(await service.listSessions(user.userId)).toEqual({ ok: false, code: "service_unavailable" });
+  });
+});
