@@ -36,7 +36,13 @@ export default defineConfig(async () => {
           // Fresh keys for every run: tests never depend on a committed secret.
           // ADMIN_TOKEN is not part of newSecrets: the admin API stays off in dev and production until
           // an operator sets the secret on purpose.
-          bindings: { ...newSecrets("test"), ...newIntrospectionClient(), ADMIN_TOKEN: newAdminToken(), TEST_MIGRATIONS: migrations, TEST_FC_SEED: fastCheckSeed() },
+          bindings: {
+            ...newSecrets("test"),
+            ...newIntrospectionClient(),
+            ADMIN_TOKEN: newAdminToken(),
+            TEST_MIGRATIONS: migrations,
+            TEST_FC_SEED: fastCheckSeed(),
+          },
           serviceBindings: {
             // Test-only (declared in test/support/env.d.ts): the RPC entrypoint reached exactly as a consumer reaches it.
             SESSION_SERVICE: { name: "edge-sessions", entrypoint: "SessionService" },

@@ -1,7 +1,8 @@
 // The mixed HTTP load against `wrangler dev` of the real service, with a revocation audit:
 // every 200 answered to a request sent after its session's revocation had returned is counted.
-import autocannon from "autocannon";
+
 import { performance } from "node:perf_hooks";
+import autocannon from "autocannon";
 
 const PASSWORD = "correct horse battery staple";
 const USER_AGENTS = [
@@ -37,7 +38,15 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
       const userAgent = USER_AGENTS[d % USER_AGENTS.length];
       const path = d === 0 ? "/v1/auth/signup" : "/v1/auth/login";
       const body = await postJson(base, path, { email, password: PASSWORD, token_transport: "body" }, userAgent);
-      devices.push({ user: u, email, userAgent, sessionId: body.session.id, accessToken: body.access_token, refreshToken: body.refresh_token, state: "live" });
+      devices.push({
+        user: u,
+        email,
+        userAgent,
+        sessionId: body.session.id,
+        accessToken: body.access_token,
+        refreshToken: body.refresh_token,
+        state: "live",
+      });
     }
   });
   log(`load: ${devices.length} sessions of ${users} users ready`);
@@ -58,7 +67,12 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
     if (within(MIX.refresh) && !device.refreshing) {
       device.refreshing = true;
       context.current = { kind: "refresh", device };
-      return { method: "POST", path: "/v1/auth/refresh", headers: { "Content-Type": "application/json", "User-Agent": device.userAgent }, body: JSON.stringify({ refresh_token: device.refreshToken }) };
+      return {
+        method: "POST",
+        path: "/v1/auth/refresh",
+        headers: { "Content-Type": "application/json", "User-Agent": device.userAgent },
+        body: JSON.stringify({ refresh_token: device.refreshToken }),
+      };
     }
     if (within(MIX.revokeOther)) {
       const target = liveOf(device.user).find((d) => d !== device);
@@ -73,7 +87,12 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
       if (gone) {
         gone.state = "signing-in";
         context.current = { kind: "signin", device: gone };
-        return { method: "POST", path: "/v1/auth/login", headers: { "Content-Type": "application/json", "User-Agent": gone.userAgent }, body: JSON.stringify({ email: gone.email, password: PASSWORD, token_transport: "body" }) };
+        return {
+          method: "POST",
+          path: "/v1/auth/login",
+          headers: { "Content-Type": "application/json", "User-Agent": gone.userAgent },
+          body: JSON.stringify({ email: gone.email, password: PASSWORD, token_transport: "body" }),
+        };
       }
     }
     if (within(MIX.revokedProbe) && revokedTokens.length > 0) {
@@ -127,7 +146,12 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
           const device = current.device;
           if (status === 200) {
             const json = JSON.parse(body);
-            Object.assign(device, { sessionId: json.session.id, accessToken: json.access_token, refreshToken: json.refresh_token, state: "live" });
+            Object.assign(device, {
+              sessionId: json.session.id,
+              accessToken: json.access_token,
+              refreshToken: json.refresh_token,
+              state: "live",
+            });
           } else device.state = "revoked";
         }
       },

@@ -11,19 +11,22 @@ out.push(head(["variant", "p50 µs", "p99 µs", "ops/s", "ops per batch", "batch
 for (const v of Object.values(r.variants)) out.push(row([v.label.trim(), v.p50_us, v.p99_us, v.ops_per_s, v.ops_per_batch, v.batches]));
 out.push("");
 out.push(head(["ratio", "ratio of p50s", "median of per-round ratios", "target", "met"]));
-for (const [name, t] of Object.entries(r.targets)) out.push(row([`\`${name}\``, t.value, r.paired_ratios?.[name] ?? "", t.target, t.met ? "yes" : "**missed**"]));
+for (const [name, t] of Object.entries(r.targets))
+  out.push(row([`\`${name}\``, t.value, r.paired_ratios?.[name] ?? "", t.target, t.met ? "yes" : "**missed**"]));
 out.push("");
 out.push(head(["live sessions of the user", "strict p50 µs", "list p50 µs"]));
 for (const n of ["1", "10", "100"]) out.push(row([n, r.scaling.strict_p50_us[n], r.scaling.list_p50_us[n]]));
 out.push("");
 out.push(head(["expired rows", "ops per batch", "batches", "p50 ms/batch", "max ms/batch", "total ms", "expired left"]));
-for (const c of r.cleanup) out.push(row([c.expired, c.batch_size, c.batches, c.batch_p50_ms, c.batch_max_ms, c.total_ms, c.remaining_expired]));
+for (const c of r.cleanup)
+  out.push(row([c.expired, c.batch_size, c.batches, c.batch_p50_ms, c.batch_max_ms, c.total_ms, c.remaining_expired]));
 out.push("");
 out.push(head(["live sessions in one registry", "SQLite bytes"]));
 for (const p of r.footprint.points) out.push(row([p.sessions, p.storageBytes]));
 out.push("");
 out.push(head(["query", "plan"]));
-for (const q of r.query_plans) out.push(row([q.name, q.plan.length ? q.plan.map((line) => `\`${line}\``).join("<br>") : `(none) ${q.note ?? ""}`]));
+for (const q of r.query_plans)
+  out.push(row([q.name, q.plan.length ? q.plan.map((line) => `\`${line}\``).join("<br>") : `(none) ${q.note ?? ""}`]));
 if (!r.load.skipped) {
   const l = r.load;
   out.push("");
@@ -37,7 +40,12 @@ if (!r.load.skipped) {
     ["revocations completed", l.revocations_completed],
     ["requests accepted after their session's revocation returned", l.accepted_after_revoke],
     ["revoked-token probes refused", `${l.revoked_probes_refused} of ${l.revoked_probes}`],
-    ["status codes", Object.entries(l.status_codes).map(([c, n]) => `${c}: ${n}`).join(", ")],
+    [
+      "status codes",
+      Object.entries(l.status_codes)
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(", "),
+    ],
   ];
   for (const line of lines) out.push(row(line));
 }

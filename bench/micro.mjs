@@ -48,7 +48,11 @@ export async function runMicro(post, state, { rounds, targetMs, log }) {
 
   // The same ratios taken round by round (both batches of a pair ran within one round, a second or
   // so apart), then the median: a check on the ratio of p50s that slow drifts in load cannot move.
-  const pairedMedian = (a, b) => percentile(samples[a].map((x, i) => x / samples[b][i]), 50);
+  const pairedMedian = (a, b) =>
+    percentile(
+      samples[a].map((x, i) => x / samples[b][i]),
+      50,
+    );
   const pairedRatios = {
     strict_over_floor: round(pairedMedian("strict", "floor"), 3),
     strict_over_d1_per_request: round(pairedMedian("strict", "d1"), 3),

@@ -36,7 +36,15 @@ export function report(micro, load, meta) {
   const targets = Object.fromEntries(
     Object.entries(TARGETS).map(([name, target]) => {
       const value = ratios[name] ?? scaling[name];
-      return [name, { value, target: target.text, met: value !== null && value <= target.max && !(target.text.startsWith("<") && !target.text.startsWith("<=") && value >= target.max) }];
+      return [
+        name,
+        {
+          value,
+          target: target.text,
+          met:
+            value !== null && value <= target.max && !(target.text.startsWith("<") && !target.text.startsWith("<=") && value >= target.max),
+        },
+      ];
     }),
   );
   if (load) {
@@ -84,17 +92,36 @@ export function report(micro, load, meta) {
 function print(r) {
   const out = [];
   out.push("Per check, inside one workerd process, serial, interleaved rounds (per-op = batch time / ops in the batch):\n");
-  out.push(table([["variant", "p50 µs", "p99 µs", "ops/s", "ops/batch"], ...Object.values(r.variants).map((x) => [x.label, x.p50_us, x.p99_us, x.ops_per_s, x.ops_per_batch])]));
+  out.push(
+    table([
+      ["variant", "p50 µs", "p99 µs", "ops/s", "ops/batch"],
+      ...Object.values(r.variants).map((x) => [x.label, x.p50_us, x.p99_us, x.ops_per_s, x.ops_per_batch]),
+    ]),
+  );
   out.push("\nRatios of p50 (lower is better for this service):\n");
-  out.push(table([["ratio", "value", "paired", "target", "met"], ...Object.entries(r.targets).map(([name, t]) => [name, t.value, r.paired_ratios[name] ?? "", t.target, t.met ? "yes" : "MISSED"])]));
+  out.push(
+    table([
+      ["ratio", "value", "paired", "target", "met"],
+      ...Object.entries(r.targets).map(([name, t]) => [name, t.value, r.paired_ratios[name] ?? "", t.target, t.met ? "yes" : "MISSED"]),
+    ]),
+  );
   out.push("\nCleanup of expired D1 mirror rows (the cron job's deleteBatch, CLEANUP_BATCH_SIZE rows per batch):\n");
-  out.push(table([["expired", "batch", "batches", "cron runs", "p50 ms/batch", "max ms/batch", "total ms"], ...r.cleanup.map((c) => [c.expired, c.batch_size, c.batches, c.cron_runs_needed, c.batch_p50_ms, c.batch_max_ms, c.total_ms])]));
-  out.push(`\nOne user's registry: ${r.footprint.sqlite_bytes_per_session} B of SQLite per session (${r.footprint.points.map((p) => `${p.sessions}: ${p.storageBytes} B`).join(", ")}); ~${r.footprint.in_memory_bytes_per_session_estimate} B of isolate memory per live session (estimate).`);
+  out.push(
+    table([
+      ["expired", "batch", "batches", "cron runs", "p50 ms/batch", "max ms/batch", "total ms"],
+      ...r.cleanup.map((c) => [c.expired, c.batch_size, c.batches, c.cron_runs_needed, c.batch_p50_ms, c.batch_max_ms, c.total_ms]),
+    ]),
+  );
+  out.push(
+    `\nOne user's registry: ${r.footprint.sqlite_bytes_per_session} B of SQLite per session (${r.footprint.points.map((p) => `${p.sessions}: ${p.storageBytes} B`).join(", ")}); ~${r.footprint.in_memory_bytes_per_session_estimate} B of isolate memory per live session (estimate).`,
+  );
   if (!r.load.skipped) {
     const l = r.load;
     out.push(`\nMixed load, ${l.duration_s} s, ${l.connections} connections, ${l.sessions_at_start} sessions of ${l.users} users:`);
     out.push(`  ${l.requests} requests, ${round(l.requests_per_s)} req/s, latency p50 ${l.latency_ms.p50} ms, p99 ${l.latency_ms.p99} ms`);
-    out.push(`  5xx: ${l.errors_5xx}; revocations: ${l.revocations_completed}; accepted after revocation: ${l.accepted_after_revoke}; revoked-token probes refused: ${l.revoked_probes_refused}/${l.revoked_probes}`);
+    out.push(
+      `  5xx: ${l.errors_5xx}; revocations: ${l.revocations_completed}; accepted after revocation: ${l.accepted_after_revoke}; revoked-token probes refused: ${l.revoked_probes_refused}/${l.revoked_probes}`,
+    );
     out.push(`  status codes: ${JSON.stringify(l.status_codes)}`);
   }
   console.log(out.join("\n"));

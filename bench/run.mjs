@@ -4,14 +4,14 @@
 // BENCH_LOAD_CONNECTIONS, BENCH_LOAD_USERS, BENCH_SKIP_LOAD=1.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_startWorker } from "wrangler";
 import { newSecrets } from "../scripts/keys.mjs";
-import { runMicro } from "./micro.mjs";
 import { runLoad } from "./load.mjs";
-import { startService } from "./service.mjs";
+import { runMicro } from "./micro.mjs";
 import { report } from "./report.mjs";
+import { startService } from "./service.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,14 +41,22 @@ async function micro() {
   try {
     await worker.ready;
     const post = async (path, body) => {
-      const response = await worker.fetch(`http://bench${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+      const response = await worker.fetch(`http://bench${path}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json" },
+      });
       const json = await response.json();
       if (!response.ok) throw new Error(`${path}: ${json.error ?? response.status}`);
       return json;
     };
     log("setting up users, sessions and the Better Auth peer");
     const state = await post("/setup", { migrations: migrationStatements() });
-    const { variants, pairedRatios } = await runMicro(post, state, { rounds: setting("BENCH_ROUNDS", 80), targetMs: setting("BENCH_TARGET_MS", 30), log });
+    const { variants, pairedRatios } = await runMicro(post, state, {
+      rounds: setting("BENCH_ROUNDS", 80),
+      targetMs: setting("BENCH_TARGET_MS", 30),
+      log,
+    });
     log("query plans");
     const queryPlans = await post("/plans", {});
     const cleanup = [];

@@ -2,31 +2,54 @@
 // throw-away state directory (D1 migrated first), and stops it again: nothing is left behind.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { freePort } from "../scripts/free-port.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../scripts/free-port.mjs";
 import { newSecrets } from "../scripts/keys.mjs";
-
 
 export async function startService(root, log) {
   const state = mkdtempSync(join(tmpdir(), "edge-sessions-load-"));
   const envFile = join(state, ".dev.vars");
-  writeFileSync(envFile, Object.entries(newSecrets("load")).map(([name, value]) => `${name}='${value}'`).join("\n") + "\n");
+  writeFileSync(
+    envFile,
+    Object.entries(newSecrets("load"))
+      .map(([name, value]) => `${name}='${value}'`)
+      .join("\n") + "\n",
+  );
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
   const migrated = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    cwd: root, env, input: "y\n", encoding: "utf8",
+    cwd: root,
+    env,
+    input: "y\n",
+    encoding: "utf8",
   });
   if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     process.execPath,
-    [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", envFile,
-      "--show-interactive-dev-session=false", "--log-level", "warn",
+    [
+      wrangler,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
       // Every simulated user connects from 127.0.0.1, so the per-address sign-in and signup limits
       // are raised; every other setting is the service's own.
-      "--var", "LOGIN_IP_LIMIT:100000", "--var", "SIGNUP_IP_LIMIT:100000"],
+      "--var",
+      "LOGIN_IP_LIMIT:100000",
+      "--var",
+      "SIGNUP_IP_LIMIT:100000",
+    ],
     // Its own process group, so stopping it also stops the workerd it starts.
     { cwd: root, env, stdio: ["ignore", "ignore", "pipe"], detached: true },
   );
@@ -36,8 +59,14 @@ export async function startService(root, log) {
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      try { process.kill(-child.pid, "SIGTERM"); } catch {}
-      const timer = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} }, 5000);
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }, 5000);
       await exited;
       clearTimeout(timer);
     }

@@ -13,6 +13,13 @@ export const round = (value, digits = 1) => (Number.isFinite(value) ? Number(val
 /** A fixed-width text table: `rows` are arrays of cells, the first row is the header. */
 export function table(rows) {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column] ?? "").length)));
-  const line = (row) => row.map((cell, column) => String(cell ?? "").padStart(column === 0 ? 0 : widths[column]).padEnd(column === 0 ? widths[0] : 0)).join("  ");
+  const line = (row) =>
+    row
+      .map((cell, column) =>
+        String(cell ?? "")
+          .padStart(column === 0 ? 0 : widths[column])
+          .padEnd(column === 0 ? widths[0] : 0),
+      )
+      .join("  ");
   return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }

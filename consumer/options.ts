@@ -56,7 +56,8 @@ export function resolveOptions(options: RequireSessionOptions): ResolvedOptions 
   }
   if (options.mode !== "strict" && !binding && !jwksUrl) fail(`mode "${options.mode}" needs a binding or a jwksUrl to read the JWKS from`);
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
-  if (!Number.isInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > MAX_CACHE_TTL_MS) fail(`cacheTtlMs must be an integer from 0 to ${MAX_CACHE_TTL_MS}`);
+  if (!Number.isInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > MAX_CACHE_TTL_MS)
+    fail(`cacheTtlMs must be an integer from 0 to ${MAX_CACHE_TTL_MS}`);
   if (options.cacheTtlMs !== undefined && options.mode !== "cached") fail('cacheTtlMs applies to mode "cached" only');
   const maxTokenLifetimeSeconds = options.maxTokenLifetimeSeconds ?? 3600;
   if (!Number.isInteger(maxTokenLifetimeSeconds) || maxTokenLifetimeSeconds < 1) fail("maxTokenLifetimeSeconds must be a positive integer");

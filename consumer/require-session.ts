@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { JwksCache } from "./jwks";
 import { LivenessCache } from "./liveness-cache";
-import { resolveOptions, type RequireSessionOptions, type ResolvedOptions, type SessionCheckMode } from "./options";
+import { type RequireSessionOptions, type ResolvedOptions, resolveOptions, type SessionCheckMode } from "./options";
 import { invalidToken, sessionServiceUnavailable } from "./responses";
 import type { AccessTokenClaims, SessionServiceBinding, VerifyResult } from "./rpc";
 import { verifyLocally } from "./verify-local";
@@ -65,7 +65,11 @@ export function requireSession(options: RequireSessionOptions): MiddlewareHandle
   };
 }
 
-async function confirmWithService(binding: SessionServiceBinding, token: string, mode: SessionCheckMode): Promise<VerifiedSession | Response> {
+async function confirmWithService(
+  binding: SessionServiceBinding,
+  token: string,
+  mode: SessionCheckMode,
+): Promise<VerifiedSession | Response> {
   let result: VerifyResult;
   try {
     result = await binding.verify(token);

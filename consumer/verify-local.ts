@@ -1,5 +1,5 @@
 import { errors, jwtVerify } from "jose";
-import { JwksUnavailableError, type JwksCache } from "./jwks";
+import { type JwksCache, JwksUnavailableError } from "./jwks";
 import type { AccessTokenClaims } from "./rpc";
 
 /** The only algorithm the service signs with (RFC 8725 §3.1: pin it, never read it from the token). */
@@ -38,14 +38,16 @@ export async function verifyLocally(
       currentDate: new Date(expect.nowMs),
     });
     const { iss, aud, sub, sid, jti, iat, exp } = payload;
-    if (typeof sub !== "string" || !USER_ID.test(sub) || typeof sid !== "string" || !SESSION_ID.test(sid)) return { ok: false, code: "invalid_token" };
+    if (typeof sub !== "string" || !USER_ID.test(sub) || typeof sid !== "string" || !SESSION_ID.test(sid))
+      return { ok: false, code: "invalid_token" };
     if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, code: "invalid_token" };
     // A far-future `exp` would outlive every revocation a stateless check cannot see.
     if (exp - iat > expect.maxTokenLifetimeSeconds) return { ok: false, code: "invalid_token" };
     return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp } };
   } catch (error) {
     if (error instanceof JwksUnavailableError) return { ok: false, code: "jwks_unavailable" };
-    if (error instanceof errors.JOSEError || error instanceof TypeError || error instanceof SyntaxError) return { ok: false, code: "invalid_token" };
+    if (error instanceof errors.JOSEError || error instanceof TypeError || error instanceof SyntaxError)
+      return { ok: false, code: "invalid_token" };
     throw error;
   }
 }

@@ -13,7 +13,15 @@ for (const [path, entry] of Object.entries(lock.packages)) {
   for (const [suffix, [os, cpu]] of Object.entries(platforms)) {
     const key = `${match[1]}@cloudflare/workerd-${suffix}`;
     if (lock.packages[key]) continue;
-    lock.packages[key] = { version: entry.version, cpu: [cpu], dev: entry.dev, license: entry.license, optional: true, os: [os], engines: entry.engines };
+    lock.packages[key] = {
+      version: entry.version,
+      cpu: [cpu],
+      dev: entry.dev,
+      license: entry.license,
+      optional: true,
+      os: [os],
+      engines: entry.engines,
+    };
     added++;
   }
 }

@@ -33,7 +33,8 @@ try {
   };
   if (!Object.hasOwn(steps, step)) throw new Error("step must be one of: add, promote, retire, remove");
   const next = steps[step]();
-  const describe = (key) => `${key.kid}${key.kid === signingKid(next) ? " (signs)" : typeof key.d === "string" ? " (private, not signing)" : " (public only)"}`;
+  const describe = (key) =>
+    `${key.kid}${key.kid === signingKid(next) ? " (signs)" : typeof key.d === "string" ? " (private, not signing)" : " (public only)"}`;
   console.error(`keys: ${next.keys.map(describe).join(", ")}`);
   console.log(JSON.stringify(next));
 } catch (error) {

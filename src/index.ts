@@ -1,10 +1,10 @@
 import { app } from "./worker/app";
 import { runCleanup } from "./worker/ops/cleanup";
 
-export { SessionRegistry } from "./registry/session-registry";
-export { SessionService } from "./worker/rpc/session-service";
 export type { SessionServiceBinding, SessionServiceRpc } from "../consumer/rpc";
 export { RateLimiter } from "./limiter/rate-limiter";
+export { SessionRegistry } from "./registry/session-registry";
+export { SessionService } from "./worker/rpc/session-service";
 
 export default {
   fetch: app.fetch,

@@ -1,10 +1,10 @@
-import { cleanupPass, queryPlans, registryFootprint } from "./storage";
-import { operations, type BenchState } from "./variants";
 import { setUp } from "./setup";
+import { cleanupPass, queryPlans, registryFootprint } from "./storage";
+import { type BenchState, operations } from "./variants";
 
+export { RateLimiter } from "../../src/limiter/rate-limiter";
 export { SessionRegistry } from "../../src/registry/session-registry";
 export { SessionService } from "../../src/worker/rpc/session-service";
-export { RateLimiter } from "../../src/limiter/rate-limiter";
 export { MeasuredSessionRegistry, NoopObject } from "./objects";
 
 interface Batch {

@@ -1,15 +1,14 @@
-import { hashPassword } from "../../src/worker/auth/password";
-import { configFrom } from "../../src/shared/config";
 import { usersRepository } from "../../src/db/users";
-import { describeDevice, describePlace } from "../../src/worker/devices/device";
+import { configFrom } from "../../src/shared/config";
 import { randomId } from "../../src/shared/encoding";
+import { hashPassword } from "../../src/worker/auth/password";
+import { describeDevice, describePlace } from "../../src/worker/devices/device";
 import { signAccessToken } from "../../src/worker/tokens/access";
 import { loadKeySet } from "../../src/worker/tokens/keys";
 import { setUpPeer } from "./better-auth";
-import { refreshChain, type BenchState } from "./variants";
+import { type BenchState, refreshChain } from "./variants";
 
-export const USER_AGENT =
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+export const USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const PASSWORD = "correct horse battery staple";
 
 /** Applies the project's D1 migrations (statements read from migrations/ by the driver). */
@@ -59,4 +58,3 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
   const peerCookie = await setUpPeer(env);
   return { tokens, peerCookie, signIn: { email, password: PASSWORD }, createUserId: randomId("usr"), userAgent: USER_AGENT };
 }
-

@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { configFrom } from "../../src/shared/config";
 import { cleanupTargets, deleteBatch } from "../../src/db/cleanup";
-import { sessionHistory, upsertMirrorRow } from "../../src/db/session-mirror";
 import { users } from "../../src/db/schema";
+import { sessionHistory, upsertMirrorRow } from "../../src/db/session-mirror";
+import { configFrom } from "../../src/shared/config";
 import { randomId } from "../../src/shared/encoding";
 import { userWithSessions } from "./setup";
 
@@ -32,7 +32,14 @@ export async function queryPlans(env: BenchEnv) {
   const now = Date.now();
   const queries: { name: string; sql: string; params: unknown[]; note?: string }[] = [
     { name: "users by email (login)", ...orm.select().from(users).where(eq(users.email, "a@example.com")).toSQL() },
-    { name: "users by id (/v1/me, password change)", ...orm.select().from(users).where(eq(users.id, randomId("usr"))).toSQL() },
+    {
+      name: "users by id (/v1/me, password change)",
+      ...orm
+        .select()
+        .from(users)
+        .where(eq(users.id, randomId("usr")))
+        .toSQL(),
+    },
     {
       name: "session mirror upsert (registry outbox)",
       ...upsertMirrorRow(orm, { id: randomId("ses"), userId: randomId("usr"), createdAt: now, lastActiveAt: now, expiresAt: now }).toSQL(),
@@ -93,7 +100,9 @@ export async function cleanupPass(env: BenchEnv, expired: number) {
     batches.push({ ms: performance.now() - started, deleted });
     if (deleted < config.cleanupBatchSize) break;
   }
-  const remainingExpired = (await env.DB.prepare(`SELECT count(*) AS n FROM sessions WHERE ${target.where}`).bind(...target.params).first<{ n: number }>())!.n;
+  const remainingExpired = (await env.DB.prepare(`SELECT count(*) AS n FROM sessions WHERE ${target.where}`)
+    .bind(...target.params)
+    .first<{ n: number }>())!.n;
   return { expired, batchSize: config.cleanupBatchSize, maxBatchesPerRun: config.cleanupMaxBatches, fillMs, batches, remainingExpired };
 }
 
@@ -106,8 +115,23 @@ export async function registryFootprint(env: BenchEnv, request: Request, steps: 
   points.push({ sessions: 0, storageBytes: await stub.storageBytes() });
   let total = 0;
   for (const step of steps) {
-    const device = { name: "Chrome on Windows", browser: "Chrome", os: "Windows", type: "desktop", userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" };
-    const place = { ip: "203.0.113.7", country: "DE", region: "Berlin", city: "Berlin", latitude: 52.52, longitude: 13.4, colo: "FRA", asn: 3320 };
+    const device = {
+      name: "Chrome on Windows",
+      browser: "Chrome",
+      os: "Windows",
+      type: "desktop",
+      userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    };
+    const place = {
+      ip: "203.0.113.7",
+      country: "DE",
+      region: "Berlin",
+      city: "Berlin",
+      latitude: 52.52,
+      longitude: 13.4,
+      colo: "FRA",
+      asn: 3320,
+    };
     for (; total < step; total++) {
       const created = await stub.signIn({ userId: empty.userId, sessionId: randomId("ses"), device, place, credentialsSeenAt: 0 });
       if (!created.ok) throw new Error(`${created.code}: raise MAX_SESSIONS in bench/wrangler.jsonc`);

@@ -1,21 +1,21 @@
-import { app } from "../../src/worker/app";
-import { pbkdf2, PBKDF2_ITERATIONS } from "../../src/worker/auth/password";
-import { configFrom } from "../../src/shared/config";
-import { mirrorSessions } from "../../src/db/session-mirror";
-import { usersRepository } from "../../src/db/users";
-import { describeDevice, describePlace } from "../../src/worker/devices/device";
-import { randomId } from "../../src/shared/encoding";
-import { verifiedCaller } from "../../src/worker/sessions/guard";
-import { failClosed } from "../../src/worker/http/fail-closed";
-import { registryFor } from "../../src/worker/sessions/registry-client";
-import { checkAccessToken } from "../../src/worker/tokens/check";
-import { signAccessToken, verifyAccessTokenSignature } from "../../src/worker/tokens/access";
-import { loadKeySet } from "../../src/worker/tokens/keys";
-import { genuineRefreshToken } from "../../src/shared/refresh-token";
 import { JwksCache } from "../../consumer/jwks";
 import { LivenessCache } from "../../consumer/liveness-cache";
 import { DEFAULT_CACHE_TTL_MS } from "../../consumer/options";
 import { verifyLocally } from "../../consumer/verify-local";
+import { mirrorSessions } from "../../src/db/session-mirror";
+import { usersRepository } from "../../src/db/users";
+import { configFrom } from "../../src/shared/config";
+import { randomId } from "../../src/shared/encoding";
+import { genuineRefreshToken } from "../../src/shared/refresh-token";
+import { app } from "../../src/worker/app";
+import { PBKDF2_ITERATIONS, pbkdf2 } from "../../src/worker/auth/password";
+import { describeDevice, describePlace } from "../../src/worker/devices/device";
+import { failClosed } from "../../src/worker/http/fail-closed";
+import { verifiedCaller } from "../../src/worker/sessions/guard";
+import { registryFor } from "../../src/worker/sessions/registry-client";
+import { signAccessToken, verifyAccessTokenSignature } from "../../src/worker/tokens/access";
+import { checkAccessToken } from "../../src/worker/tokens/check";
+import { loadKeySet } from "../../src/worker/tokens/keys";
 import { peerAuthFor } from "./better-auth";
 
 /** What /setup made and the driver hands back with every round. */
@@ -58,7 +58,12 @@ async function strict(env: BenchEnv, token: string) {
 function consumerVerify(env: BenchEnv, token: string) {
   const config = configFrom(env);
   const fetchJwks = async () => Response.json((await loadKeySet(env.JWT_SIGNING_KEYS)).jwks);
-  return verifyLocally(token, jwks, fetchJwks, { issuer: config.issuer, audience: config.audience, maxTokenLifetimeSeconds: 3600, nowMs: Date.now() });
+  return verifyLocally(token, jwks, fetchJwks, {
+    issuer: config.issuer,
+    audience: config.audience,
+    maxTokenLifetimeSeconds: 3600,
+    nowMs: Date.now(),
+  });
 }
 
 async function list(env: BenchEnv, token: string) {
@@ -148,13 +153,24 @@ export const operations: Record<string, Operation> = {
   create_session: async (env, state, request) => {
     const userId = state.createUserId;
     const device = describeDevice(state.userAgent, null);
-    const created = await failClosed("registry", () => registryFor(env, userId).signIn({ userId, sessionId: randomId("ses"), device, place: describePlace(request), credentialsSeenAt: 0 }));
+    const created = await failClosed("registry", () =>
+      registryFor(env, userId).signIn({ userId, sessionId: randomId("ses"), device, place: describePlace(request), credentialsSeenAt: 0 }),
+    );
     if (!created.ok) throw new Error(created.code);
   },
   /** Sign-in breakdown: the D1 write signIn awaits before it answers (one mirror row). */
   mirror_write: async (env, state) => {
     const now = Date.now();
-    await mirrorSessions(env.DB, [{ id: randomId("ses"), userId: state.createUserId, deviceName: "Chrome on Windows", createdAt: now, lastActiveAt: now, expiresAt: now + 86_400_000 }]);
+    await mirrorSessions(env.DB, [
+      {
+        id: randomId("ses"),
+        userId: state.createUserId,
+        deviceName: "Chrome on Windows",
+        createdAt: now,
+        lastActiveAt: now,
+        expiresAt: now + 86_400_000,
+      },
+    ]);
   },
   /** The same PBKDF2 the sign-in pays, alone. */
   pbkdf2: (_env, state) => pbkdf2(state.signIn.password, PBKDF2_SALT, PBKDF2_ITERATIONS),

@@ -44,7 +44,9 @@ const rows = new Map();
 
 function renderDevices() {
   const list = $("device-list");
-  const sorted = [...sessions.values()].sort((a, b) => Number(b.current) - Number(a.current) || Date.parse(b.last_active_at) - Date.parse(a.last_active_at));
+  const sorted = [...sessions.values()].sort(
+    (a, b) => Number(b.current) - Number(a.current) || Date.parse(b.last_active_at) - Date.parse(a.last_active_at),
+  );
   for (const [id, row] of rows) {
     if (sessions.has(id)) continue;
     row.remove();
@@ -115,7 +117,13 @@ function ago(at) {
   const seconds = Math.round((at - Date.now()) / 1000);
   if (seconds > -45) return "just now";
   /** @type {[Intl.RelativeTimeFormatUnit, number][]} */
-  const units = [["minute", 60], ["hour", 3600], ["day", 86400], ["month", 2592000], ["year", 31536000]];
+  const units = [
+    ["minute", 60],
+    ["hour", 3600],
+    ["day", 86400],
+    ["month", 2592000],
+    ["year", 31536000],
+  ];
   let chosen = units[0];
   for (const unit of units) if (-seconds >= unit[1]) chosen = unit;
   return relative.format(Math.round(seconds / chosen[1]), chosen[0]);
@@ -214,7 +222,8 @@ async function loadDevices() {
 
 /** @param {any} live */
 function applyLive(live) {
-  if (live.type === "session_created" && live.session && !sessions.has(live.session.id)) sessions.set(live.session.id, { ...live.session, current: false });
+  if (live.type === "session_created" && live.session && !sessions.has(live.session.id))
+    sessions.set(live.session.id, { ...live.session, current: false });
   if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
 }
 
@@ -299,11 +308,20 @@ function describeEvent(event) {
     case "signed_in":
       return { icon: "sign-in", sentence: "Signed in", facts: [deviceFact(event, event.details.device), placeText(event.details.place)] };
     case "new_device":
-      return { icon: "alert", sentence: "Signed in from a new device", flag: UNUSUAL, facts: [deviceFact(event, event.details.device), placeText(event.details.place)] };
+      return {
+        icon: "alert",
+        sentence: "Signed in from a new device",
+        flag: UNUSUAL,
+        facts: [deviceFact(event, event.details.device), placeText(event.details.place)],
+      };
     case "sign_in_refused": {
       const max = event.details.max_sessions;
       const limit = `The password was correct, but the limit of ${max} signed-in device${max === 1 ? "" : "s"} was reached.`;
-      return { icon: "blocked", sentence: "Session limit reached: a sign-in was refused", facts: [deviceFact(event, event.details.device), placeText(event.details.place), limit] };
+      return {
+        icon: "blocked",
+        sentence: "Session limit reached: a sign-in was refused",
+        facts: [deviceFact(event, event.details.device), placeText(event.details.place), limit],
+      };
     }
     case "impossible_travel": {
       const { distance_km, elapsed_seconds, speed_kmh, limit_kmh, from, to } = event.details;
@@ -320,7 +338,8 @@ function describeEvent(event) {
       const country = changed.includes("country");
       const network = changed.includes("asn");
       const what = country && network ? "another country and network" : country ? "another country" : "another network";
-      const countryName = (/** @type {string | null} */ code) => placeOf({ city: null, region: null, country: code }) || "an unknown country";
+      const countryName = (/** @type {string | null} */ code) =>
+        placeOf({ city: null, region: null, country: code }) || "an unknown country";
       const asn = (/** @type {number | null} */ value) => (value === null ? "an unknown network" : `network AS${value}`);
       return {
         icon: "alert",
@@ -348,7 +367,11 @@ function describeEvent(event) {
     case "password_changed": {
       const count = event.details.other_sessions_signed_out;
       const others =
-        count === null ? "Other devices stayed signed in" : count === 0 ? "No other device was signed in" : `${count} other device${count === 1 ? " was" : "s were"} signed out`;
+        count === null
+          ? "Other devices stayed signed in"
+          : count === 0
+            ? "No other device was signed in"
+            : `${count} other device${count === 1 ? " was" : "s were"} signed out`;
       return { icon: "key", sentence: "Password changed", facts: [sessionOn(event), others, placeText(event.details.place)] };
     }
     default: {
@@ -442,7 +465,8 @@ function renderHistory() {
 }
 
 /** @param {any} result @returns {SecurityEvent[]} */
-const eventsOf = (result) => (Array.isArray(result?.events) ? result.events.filter((/** @type {any} */ event) => event && typeof event.id === "string") : []);
+const eventsOf = (result) =>
+  Array.isArray(result?.events) ? result.events.filter((/** @type {any} */ event) => event && typeof event.id === "string") : [];
 
 /**
  * The security history lives on another endpoint that a server may not have: hidden unless it
@@ -595,7 +619,11 @@ passwordForm.addEventListener("submit", async (event) => {
   try {
     await client.api("/v1/auth/password", {
       method: "POST",
-      json: { current_password: data.get("current_password"), new_password: data.get("new_password"), sign_out_others: data.get("sign_out_others") === "on" },
+      json: {
+        current_password: data.get("current_password"),
+        new_password: data.get("new_password"),
+        sign_out_others: data.get("sign_out_others") === "on",
+      },
     });
     passwordForm.reset();
     result.className = "success";
@@ -615,7 +643,8 @@ setInterval(() => {
     const session = sessions.get(/** @type {HTMLElement} */ (el.closest(".device")).dataset.sessionId ?? "");
     if (session) el.textContent = activeText(session);
   }
-  for (const time of /** @type {NodeListOf<HTMLTimeElement>} */ (document.querySelectorAll("#history-list time[datetime]"))) time.textContent = ago(Date.parse(time.dateTime));
+  for (const time of /** @type {NodeListOf<HTMLTimeElement>} */ (document.querySelectorAll("#history-list time[datetime]")))
+    time.textContent = ago(Date.parse(time.dateTime));
 }, 30_000);
 
 if (await client.resume()) await enter().catch(() => showView(client.signedIn));

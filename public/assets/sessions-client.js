@@ -140,7 +140,12 @@ export class SessionsClient extends EventTarget {
     const all = new Headers(headers);
     all.set("Authorization", `Bearer ${this.#accessToken}`);
     if (json !== undefined) all.set("Content-Type", "application/json");
-    return fetch(`${this.baseUrl}${path}`, { ...init, headers: all, credentials: "same-origin", ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+    return fetch(`${this.baseUrl}${path}`, {
+      ...init,
+      headers: all,
+      credentials: "same-origin",
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
   }
 
   /**
@@ -218,7 +223,8 @@ export class SessionsClient extends EventTarget {
       if (event.data === "pong") return;
       /** @type {LiveEvent} */
       const live = JSON.parse(String(event.data));
-      if (live.type === "session_revoked" && live.session_id === this.#sessionId) return this.#clear(live.reason === "signed_out" ? "signed_out" : "revoked", true);
+      if (live.type === "session_revoked" && live.session_id === this.#sessionId)
+        return this.#clear(live.reason === "signed_out" ? "signed_out" : "revoked", true);
       if (live.type === "session_expired" && live.session_id === this.#sessionId) return this.#clear("expired", true);
       this.dispatchEvent(new CustomEvent("live", { detail: live }));
     });
@@ -241,7 +247,14 @@ export class SessionsClient extends EventTarget {
     this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, 30_000);
     // A refused handshake looks like any other drop to a browser; refreshing first tells them
     // apart (a dead session fails the refresh and signs out), and gives the new socket a fresh token.
-    setTimeout(() => void this.#refresh(true).then(() => this.#openSocket(), () => this.#reconnectLater()), delay);
+    setTimeout(
+      () =>
+        void this.#refresh(true).then(
+          () => this.#openSocket(),
+          () => this.#reconnectLater(),
+        ),
+      delay,
+    );
   }
 }
 

@@ -12,10 +12,28 @@ export interface DeviceInfo extends DeviceJson {
 }
 
 /** The place fields in storage order: the registry's and D1's columns have the same names. */
-export const PLACE_FIELDS = ["ip", "country", "region", "city", "latitude", "longitude", "colo", "asn"] as const satisfies readonly (keyof Place)[];
+export const PLACE_FIELDS = [
+  "ip",
+  "country",
+  "region",
+  "city",
+  "latitude",
+  "longitude",
+  "colo",
+  "asn",
+] as const satisfies readonly (keyof Place)[];
 
 /** A place that says nothing: callers without a request (RPC, admin) pass it. */
-export const UNKNOWN_PLACE: Place = { ip: null, country: null, region: null, city: null, latitude: null, longitude: null, colo: null, asn: null };
+export const UNKNOWN_PLACE: Place = {
+  ip: null,
+  country: null,
+  region: null,
+  city: null,
+  latitude: null,
+  longitude: null,
+  colo: null,
+  asn: null,
+};
 
 /** The device of a session or a stored row, as events and the live channel describe it. */
 export function deviceDetails(device: DeviceJson): DeviceJson {

@@ -13,5 +13,11 @@ export type NewEvent = {
  * `security_events`: `type` and `details` were written together from one `NewEvent`.
  */
 export function eventJson(row: { id: string; type: string; createdAt: number; sessionId: string | null; details: string }): SecurityEvent {
-  return { id: row.id, type: row.type, created_at: iso(row.createdAt), session_id: row.sessionId, details: JSON.parse(row.details) } as SecurityEvent;
+  return {
+    id: row.id,
+    type: row.type,
+    created_at: iso(row.createdAt),
+    session_id: row.sessionId,
+    details: JSON.parse(row.details),
+  } as SecurityEvent;
 }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, real } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Accounts. Emails are stored trimmed and lower-cased, so the unique index is case-insensitive in effect. */
 export const users = sqliteTable("users", {

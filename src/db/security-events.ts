@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import { securityEvents, type SecurityEventRow } from "./schema";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { type SecurityEventRow, securityEvents } from "./schema";
 
 export type { SecurityEventRow };
 

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { type SecurityEventRow, type SessionMirrorRow, sessions } from "./schema";
 import { securityEventInserts } from "./security-events";
-import { sessions, type SecurityEventRow, type SessionMirrorRow } from "./schema";
 
 /**
  * Writes the Durable Object's view of some sessions, and its new security events, into D1 in one

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { users, type UserRow } from "./schema";
+import { type UserRow, users } from "./schema";
 
 export type { UserRow };
 

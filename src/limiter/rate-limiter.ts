@@ -139,7 +139,10 @@ export class RateLimiter extends DurableObject<Env> {
   #store(name: string, window: Window): void {
     this.#sql.exec(
       "INSERT OR REPLACE INTO windows (name, started_at, ends_at, count) VALUES (?, ?, ?, ?)",
-      name, window.startedAt, window.endsAt, window.count,
+      name,
+      window.startedAt,
+      window.endsAt,
+      window.count,
     );
     // Only a new window needs a wake-up; later counts in the same window end at the same time.
     if (window.count === 1) void this.ctx.storage.setAlarm(window.endsAt);

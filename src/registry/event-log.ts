@@ -27,7 +27,13 @@ export class EventLog {
     const id = newEventId(at);
     this.sql.exec(
       `INSERT INTO events (id, type, created_at, session_id, details, webhook_state, webhook_next_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      id, event.type, at, event.sessionId, JSON.stringify(event.details), webhook ? "pending" : null, webhook ? at : null,
+      id,
+      event.type,
+      at,
+      event.sessionId,
+      JSON.stringify(event.details),
+      webhook ? "pending" : null,
+      webhook ? at : null,
     );
     return id;
   }
@@ -43,7 +49,11 @@ export class EventLog {
 
   dueWebhooks(now: number, limit: number): EventRow[] {
     return this.sql
-      .exec<EventRow>("SELECT * FROM events WHERE webhook_state = 'pending' AND webhook_next_at <= ? ORDER BY created_at, id LIMIT ?", now, limit)
+      .exec<EventRow>(
+        "SELECT * FROM events WHERE webhook_state = 'pending' AND webhook_next_at <= ? ORDER BY created_at, id LIMIT ?",
+        now,
+        limit,
+      )
       .toArray();
   }
 

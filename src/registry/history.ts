@@ -20,7 +20,12 @@ export class SecurityHistory {
 
   constructor(
     sql: SqlStorage,
-    private readonly deps: { webhook: () => WebhookSettings; userId: () => string | null; publish: (event: LiveEvent) => void; now: () => number },
+    private readonly deps: {
+      webhook: () => WebhookSettings;
+      userId: () => string | null;
+      publish: (event: LiveEvent) => void;
+      now: () => number;
+    },
   ) {
     this.log = new EventLog(sql);
     this.webhooks = new WebhookOutbox(this.log, { settings: deps.webhook, userId: deps.userId, now: deps.now });

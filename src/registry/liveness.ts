@@ -106,7 +106,9 @@ export class LiveSessions {
   }
 
   summaries(now: number) {
-    return [...this.#live].filter(([id]) => this.alive(id, now)).map(([id, live]) => ({ id, createdAt: live.createdAt, lastActiveAt: live.lastActiveAt }));
+    return [...this.#live]
+      .filter(([id]) => this.alive(id, now))
+      .map(([id, live]) => ({ id, createdAt: live.createdAt, lastActiveAt: live.lastActiveAt }));
   }
 
   /** Sessions within their absolute lifetime, idle ones included. */

@@ -1,6 +1,6 @@
+import type { SecurityEventRow, SessionMirrorRow } from "../db/schema";
 import { mirrorSessions } from "../db/session-mirror";
 import { errorFacts, log } from "../shared/log";
-import type { SecurityEventRow, SessionMirrorRow } from "../db/schema";
 import type { EventLog, EventRow } from "./event-log";
 import type { RegistryRow } from "./schema";
 
@@ -51,10 +51,19 @@ export class MirrorOutbox {
       const events = this.deps.events.unmirrored(EVENTS_PER_BATCH);
       if ((rows.length === 0 && events.length === 0) || userId === null) break;
       try {
-        await mirrorSessions(this.deps.database(), rows.map((row) => mirrorRow(userId, row)), events.map((event) => eventMirrorRow(userId, event)));
+        await mirrorSessions(
+          this.deps.database(),
+          rows.map((row) => mirrorRow(userId, row)),
+          events.map((event) => eventMirrorRow(userId, event)),
+        );
       } catch (error) {
         this.#failures++;
-        log("error", "D1 mirror failed; the alarm will retry", { user_id: userId, rows: rows.length, events: events.length, ...errorFacts(error) });
+        log("error", "D1 mirror failed; the alarm will retry", {
+          user_id: userId,
+          rows: rows.length,
+          events: events.length,
+          ...errorFacts(error),
+        });
         this.deps.retryAt(this.deps.now() + this.retryDelay());
         return false;
       }

@@ -48,7 +48,15 @@ const MIN_ELAPSED_MS = 1000;
 
 export function positionOf(place: Place, at: number): Position | null {
   if (place.latitude === null || place.longitude === null) return null;
-  return { latitude: place.latitude, longitude: place.longitude, at, country: place.country, region: place.region, city: place.city, asn: place.asn };
+  return {
+    latitude: place.latitude,
+    longitude: place.longitude,
+    at,
+    country: place.country,
+    region: place.region,
+    city: place.city,
+    asn: place.asn,
+  };
 }
 
 /** Great-circle distance (haversine formula). */

@@ -1,8 +1,8 @@
-import { deviceDetails, placeDetails, type DeviceInfo, type Place } from "../contract/place";
+import { type DeviceInfo, deviceDetails, type Place, placeDetails } from "../contract/place";
 import type { NewEvent } from "../contract/security-events";
 import { iso } from "../contract/session";
 import type { PositionJson } from "../contract/wire";
-import { assessNetworkChange, assessTravel, deviceFingerprint, positionOf, type Position } from "./risk-rules";
+import { assessNetworkChange, assessTravel, deviceFingerprint, type Position, positionOf } from "./risk-rules";
 import type { SessionRows } from "./rows";
 import type { RegistryRow } from "./schema";
 
@@ -14,7 +14,11 @@ import type { RegistryRow } from "./schema";
 export class RiskWatch {
   constructor(
     private readonly sql: SqlStorage,
-    private readonly deps: { record: (event: NewEvent, now: number) => void; impossibleTravelKmh: () => number; rows: Pick<SessionRows, "movedTo"> },
+    private readonly deps: {
+      record: (event: NewEvent, now: number) => void;
+      impossibleTravelKmh: () => number;
+      rows: Pick<SessionRows, "movedTo">;
+    },
   ) {}
 
   /** A new session: is it a new kind of device for this user, and could the user have travelled here? */
@@ -27,15 +31,23 @@ export class RiskWatch {
   #noteDevice(sessionId: string, device: DeviceInfo, place: Place, now: number): void {
     const fingerprint = deviceFingerprint(device);
     const seen = this.sql
-      .exec<{ known: number; total: number }>("SELECT count(*) FILTER (WHERE fingerprint = ?) AS known, count(*) AS total FROM known_devices", fingerprint)
+      .exec<{ known: number; total: number }>(
+        "SELECT count(*) FILTER (WHERE fingerprint = ?) AS known, count(*) AS total FROM known_devices",
+        fingerprint,
+      )
       .one();
     if (seen.known === 0 && seen.total > 0) {
-      this.deps.record({ type: "new_device", sessionId, details: { fingerprint, device: deviceDetails(device), place: placeDetails(place) } }, now);
+      this.deps.record(
+        { type: "new_device", sessionId, details: { fingerprint, device: deviceDetails(device), place: placeDetails(place) } },
+        now,
+      );
     }
     this.sql.exec(
       `INSERT INTO known_devices (fingerprint, first_seen_at, last_seen_at) VALUES (?, ?, ?)
        ON CONFLICT (fingerprint) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-      fingerprint, now, now,
+      fingerprint,
+      now,
+      now,
     );
   }
 

@@ -1,5 +1,12 @@
 import { digestsEqual } from "../shared/encoding";
-import { deriveSuccessor, hashRefreshToken, hasGenuineTag, parseRefreshToken, refreshKeys, type RefreshToken } from "../shared/refresh-token";
+import {
+  deriveSuccessor,
+  hasGenuineTag,
+  hashRefreshToken,
+  parseRefreshToken,
+  type RefreshToken,
+  refreshKeys,
+} from "../shared/refresh-token";
 import type { RegistryRow } from "./schema";
 
 /** A genuine refresh token of the registry's user, with the hashes a rotation compares and writes. */
@@ -18,7 +25,11 @@ export async function genuineTokenOf(secret: string | undefined, presented: stri
 }
 
 /** Everything a rotation needs that takes an await, done before the rotation's atomic step. */
-export async function presentedRefreshToken(secret: string | undefined, presented: string, userId: string | null): Promise<PresentedToken | null> {
+export async function presentedRefreshToken(
+  secret: string | undefined,
+  presented: string,
+  userId: string | null,
+): Promise<PresentedToken | null> {
   const token = await genuineTokenOf(secret, presented, userId);
   if (!token) return null;
   const keys = await refreshKeys(secret);
@@ -50,7 +61,12 @@ export function rotationOf(
     generation === row.refresh_generation - 1 &&
     row.previous_refresh_hash !== null &&
     digestsEqual(presented.hash, new Uint8Array(row.previous_refresh_hash));
-  if (isPrevious && row.rotated_at !== null && now - row.rotated_at <= graceMs && digestsEqual(presented.successorHash, new Uint8Array(row.refresh_hash))) {
+  if (
+    isPrevious &&
+    row.rotated_at !== null &&
+    now - row.rotated_at <= graceMs &&
+    digestsEqual(presented.successorHash, new Uint8Array(row.refresh_hash))
+  ) {
     return "grace";
   }
   return generation < row.refresh_generation ? "reuse" : "invalid";
@@ -65,13 +81,18 @@ export class RefreshWindows {
   readonly #windows = new Map<string, { endsAt: number; count: number }>();
 
   /** Counts one refresh of the session, or answers how long to wait when its window is used up. */
-  count(sessionId: string, now: number, limits: { limit: number; windowMs: number }): { ok: false; code: "rate_limited"; retryAfterSeconds: number } | null {
+  count(
+    sessionId: string,
+    now: number,
+    limits: { limit: number; windowMs: number },
+  ): { ok: false; code: "rate_limited"; retryAfterSeconds: number } | null {
     let window = this.#windows.get(sessionId);
     if (!window || window.endsAt <= now) {
       window = { endsAt: now + limits.windowMs, count: 0 };
       this.#windows.set(sessionId, window);
     }
-    if (window.count >= limits.limit) return { ok: false, code: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+    if (window.count >= limits.limit)
+      return { ok: false, code: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
     window.count++;
     return null;
   }

@@ -1,4 +1,4 @@
-import { deviceDetails, PLACE_FIELDS, type DeviceInfo, type Place } from "../contract/place";
+import { type DeviceInfo, deviceDetails, PLACE_FIELDS, type Place } from "../contract/place";
 import type { RevokeReason, SessionView } from "../contract/session";
 import type { DeviceJson } from "../contract/wire";
 import type { RegistryRow } from "./schema";
@@ -24,30 +24,60 @@ export class SessionRows {
   }
 
   /** A new session and the hash of its first refresh token (generation 0). */
-  insert(session: { id: string; now: number; expiresAt: number; refreshHash: Uint8Array<ArrayBuffer>; device: DeviceInfo; place: Place }): void {
+  insert(session: {
+    id: string;
+    now: number;
+    expiresAt: number;
+    refreshHash: Uint8Array<ArrayBuffer>;
+    device: DeviceInfo;
+    place: Place;
+  }): void {
     const { id, now, expiresAt, refreshHash, device, place } = session;
     this.sql.exec(
       `INSERT INTO sessions (id, created_at, expires_at, last_active_at, refresh_generation, refresh_hash,
          device_name, browser, os, device_type, user_agent, ${PLACE_COLUMNS})
        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
-      id, now, expiresAt, now, refreshHash,
-      device.name, device.browser, device.os, device.type, device.userAgent,
+      id,
+      now,
+      expiresAt,
+      now,
+      refreshHash,
+      device.name,
+      device.browser,
+      device.os,
+      device.type,
+      device.userAgent,
       ...placeValues(place),
     );
   }
 
   /** The presented (current) token is now the previous one, and its successor the current one; activity is written with it. */
-  rotate(sessionId: string, generation: number, refreshHash: Uint8Array<ArrayBuffer>, previousHash: Uint8Array<ArrayBuffer>, now: number): void {
+  rotate(
+    sessionId: string,
+    generation: number,
+    refreshHash: Uint8Array<ArrayBuffer>,
+    previousHash: Uint8Array<ArrayBuffer>,
+    now: number,
+  ): void {
     this.sql.exec(
       `UPDATE sessions SET refresh_generation = ?, refresh_hash = ?, previous_refresh_hash = ?, rotated_at = ?, last_active_at = ?
        WHERE id = ?`,
-      generation, refreshHash, previousHash, now, now, sessionId,
+      generation,
+      refreshHash,
+      previousHash,
+      now,
+      now,
+      sessionId,
     );
   }
 
   /** Where the session was last used from (a refresh). */
   movedTo(sessionId: string, place: Place): void {
-    this.sql.exec(`UPDATE sessions SET ${PLACE_FIELDS.map((field) => `${field} = ?`).join(", ")} WHERE id = ?`, ...placeValues(place), sessionId);
+    this.sql.exec(
+      `UPDATE sessions SET ${PLACE_FIELDS.map((field) => `${field} = ?`).join(", ")} WHERE id = ?`,
+      ...placeValues(place),
+      sessionId,
+    );
   }
 
   rename(sessionId: string, name: string): void {
@@ -60,7 +90,10 @@ export class SessionRows {
       .exec<Pick<RegistryRow, "device_name" | "browser" | "os" | "device_type">>(
         `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, revoked_by = ?, version = version + 1
          WHERE id = ? AND revoked_at IS NULL RETURNING device_name, browser, os, device_type`,
-        now, reason, by, sessionId,
+        now,
+        reason,
+        by,
+        sessionId,
       )
       .toArray()[0];
     return ended ? rowDevice(ended) : null;

@@ -61,9 +61,7 @@ const MIGRATIONS: readonly string[] = [
 
 export function migrateRegistrySchema(sql: SqlStorage): void {
   const hasMeta = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
-  let version = hasMeta
-    ? Number(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 0)
-    : 0;
+  let version = hasMeta ? Number(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 0) : 0;
   for (; version < MIGRATIONS.length; version++) {
     sql.exec(MIGRATIONS[version]!);
     sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(version + 1));

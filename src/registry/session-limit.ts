@@ -21,5 +21,11 @@ export function planSessionLimit(live: readonly LiveSessionSummary[], max: numbe
     policy === "evict_oldest"
       ? (a: LiveSessionSummary, b: LiveSessionSummary) => a.createdAt - b.createdAt || a.lastActiveAt - b.lastActiveAt
       : (a: LiveSessionSummary, b: LiveSessionSummary) => a.lastActiveAt - b.lastActiveAt || a.createdAt - b.createdAt;
-  return { refuse: false, evict: [...live].sort(order).slice(0, excess).map((session) => session.id) };
+  return {
+    refuse: false,
+    evict: [...live]
+      .sort(order)
+      .slice(0, excess)
+      .map((session) => session.id),
+  };
 }

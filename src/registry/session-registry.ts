@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { deviceDetails, placeDetails, type Place } from "../contract/place";
+import { deviceDetails, type Place, placeDetails } from "../contract/place";
 import type {
   Checked,
   NotFound,
@@ -14,11 +14,11 @@ import type {
   SignInResult,
   TrustedActor,
 } from "../contract/registry";
-import { revokedBy, sessionJson, type RevokeReason, type SessionView } from "../contract/session";
+import { type RevokeReason, revokedBy, type SessionView, sessionJson } from "../contract/session";
 import { configFrom } from "../shared/config";
 import { hashRefreshToken, mintFirstRefreshToken, refreshKeys } from "../shared/refresh-token";
 import { RegistryAccount } from "./account";
-import { CLOCK, systemClock, type Clock } from "./clock";
+import { CLOCK, type Clock, systemClock } from "./clock";
 import { SecurityHistory } from "./history";
 import { LiveSessions } from "./liveness";
 import { MirrorOutbox } from "./outbox";
@@ -189,7 +189,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       const plan = planSessionLimit(this.#live.summaries(now), config.maxSessions, config.sessionLimitPolicy);
       const evidence = { device: deviceDetails(device), place: placeDetails(place) };
       if (plan.refuse) {
-        this.#history.record({ type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence } }, now);
+        this.#history.record(
+          { type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence } },
+          now,
+        );
         return "session_limit_reached";
       }
       this.#revoke(plan.evict, "session_limit", sessionId, now);
@@ -247,7 +250,12 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (rotation === "reuse") {
       // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
       this.#atomically(() => {
-        const details = { presented_generation: token.generation, current_generation: row.refresh_generation, device: rowDevice(row), place: placeDetails(place) };
+        const details = {
+          presented_generation: token.generation,
+          current_generation: row.refresh_generation,
+          device: rowDevice(row),
+          place: placeDetails(place),
+        };
         this.#history.record({ type: "refresh_token_reuse", sessionId: row.id, details }, now);
         this.#revoke([row.id], "refresh_token_reuse", null, now);
       });
@@ -370,7 +378,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#atomically(() => {
       for (const id of ending) {
         const device = this.#rows.revoke(id, reason, by, now);
-        if (device) this.#history.record({ type: "session_revoked", sessionId: id, details: { reason, revoked_by: revokedBy(reason), by_session_id: by, device } }, now);
+        if (device)
+          this.#history.record(
+            { type: "session_revoked", sessionId: id, details: { reason, revoked_by: revokedBy(reason), by_session_id: by, device } },
+            now,
+          );
       }
     });
     for (const id of ending) this.#live.delete(id);

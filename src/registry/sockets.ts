@@ -32,9 +32,7 @@ export class LiveSockets {
 
   /** Accepts a socket for a session the registry has just confirmed live. */
   accept(sessionId: string): Response {
-    const existing = this.ctx
-      .getWebSockets(sessionId)
-      .sort((a, b) => attachmentOf(a).connectedAt - attachmentOf(b).connectedAt);
+    const existing = this.ctx.getWebSockets(sessionId).sort((a, b) => attachmentOf(a).connectedAt - attachmentOf(b).connectedAt);
     for (const old of existing.slice(0, Math.max(0, existing.length - MAX_SOCKETS_PER_SESSION + 1))) closeQuietly(old, CLOSE.replaced);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [sessionId]);
@@ -57,7 +55,9 @@ export class LiveSockets {
   ended(sessionIds: readonly string[], why: RevokeReason | "expired", now: number): void {
     const at = iso(now);
     const frameOf = (id: string): LiveEvent =>
-      why === "expired" ? { type: "session_expired", session_id: id, reason: why, at } : { type: "session_revoked", session_id: id, reason: why, at };
+      why === "expired"
+        ? { type: "session_expired", session_id: id, reason: why, at }
+        : { type: "session_revoked", session_id: id, reason: why, at };
     const frames = sessionIds.map((id) => JSON.stringify(frameOf(id)));
     const close = why === "expired" ? CLOSE.sessionExpired : CLOSE.sessionRevoked;
     for (const socket of this.ctx.getWebSockets()) {
@@ -72,7 +72,10 @@ export class LiveSockets {
    * sessions that expired meanwhile are still attached to it.
    */
   expired(sessionIds: readonly string[], isLive: (sessionId: string) => boolean, now: number): void {
-    const orphans = this.ctx.getWebSockets().map((socket) => attachmentOf(socket).sessionId).filter((id) => !isLive(id));
+    const orphans = this.ctx
+      .getWebSockets()
+      .map((socket) => attachmentOf(socket).sessionId)
+      .filter((id) => !isLive(id));
     const ending = [...new Set([...sessionIds, ...orphans])];
     if (ending.length > 0) this.ended(ending, "expired", now);
   }

@@ -1,5 +1,5 @@
 import { log } from "../shared/log";
-import { rowJson, type EventLog, type EventRow } from "./event-log";
+import { type EventLog, type EventRow, rowJson } from "./event-log";
 import { signatureHeader } from "./webhook-signature";
 
 /** Attempts per event before it is given up (30 s, then 1 to 32 minutes apart: about an hour of retries). */

@@ -4,46 +4,47 @@ import { log } from "./log";
 
 export type { WindowLimit } from "../contract/limiter";
 
-const seconds = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const seconds = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const count = seconds;
 
 /** Service configuration from wrangler vars, with the defaults documented in the README. */
-const configSchema = z.object({
-  JWT_ISSUER: z.string().min(1).default("https://auth.example.com"),
-  JWT_AUDIENCE: z.string().min(1).default("https://api.example.com"),
-  ACCESS_TOKEN_TTL_SECONDS: seconds(600, 30, 3600),
-  REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 86400, 300, 400 * 86400),
-  REFRESH_GRACE_SECONDS: seconds(10, 0, 120),
-  ALLOWED_ORIGINS: z.string().default(""),
-  MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(10),
-  SESSION_LIMIT_POLICY: z.enum(["evict_oldest", "evict_least_recently_used", "reject"]).default("evict_least_recently_used"),
-  SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 86400, 300, 400 * 86400),
-  IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().min(100).max(100_000).default(1000),
-  SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  // Checked in webhookUrl(): a bad webhook URL must not take sign-in down with it.
-  SECURITY_WEBHOOK_URL: z.string().default(""),
-  // Abuse protection (docs/operations.md). Windows are fixed, anchored at their first counted event.
-  LOGIN_IP_LIMIT: count(30, 1, 100_000),
-  LOGIN_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
-  LOGIN_ACCOUNT_FAILURE_LIMIT: count(10, 1, 1000),
-  LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(900, 60, 86400),
-  SIGNUP_IP_LIMIT: count(30, 1, 100_000),
-  SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
-  REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
-  REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
-  OAUTH_CLIENT_FAILURE_LIMIT: count(20, 1, 1000),
-  OAUTH_CLIENT_FAILURE_WINDOW_SECONDS: seconds(900, 60, 86400),
-  // Cleanup (the cron trigger).
-  SESSION_HISTORY_DAYS: count(30, 0, 3650),
-  CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
-  CLEANUP_MAX_BATCHES: count(20, 1, 1000),
-}).refine(
-  // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
-  // A client keeping to 30 a rolling minute makes at most 30 per started minute of a fixed window.
-  (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
-  { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
-);
+const configSchema = z
+  .object({
+    JWT_ISSUER: z.string().min(1).default("https://auth.example.com"),
+    JWT_AUDIENCE: z.string().min(1).default("https://api.example.com"),
+    ACCESS_TOKEN_TTL_SECONDS: seconds(600, 30, 3600),
+    REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 86400, 300, 400 * 86400),
+    REFRESH_GRACE_SECONDS: seconds(10, 0, 120),
+    ALLOWED_ORIGINS: z.string().default(""),
+    MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(10),
+    SESSION_LIMIT_POLICY: z.enum(["evict_oldest", "evict_least_recently_used", "reject"]).default("evict_least_recently_used"),
+    SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 86400, 300, 400 * 86400),
+    IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().min(100).max(100_000).default(1000),
+    SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    // Checked in webhookUrl(): a bad webhook URL must not take sign-in down with it.
+    SECURITY_WEBHOOK_URL: z.string().default(""),
+    // Abuse protection (docs/operations.md). Windows are fixed, anchored at their first counted event.
+    LOGIN_IP_LIMIT: count(30, 1, 100_000),
+    LOGIN_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+    LOGIN_ACCOUNT_FAILURE_LIMIT: count(10, 1, 1000),
+    LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(900, 60, 86400),
+    SIGNUP_IP_LIMIT: count(30, 1, 100_000),
+    SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
+    REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
+    REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
+    OAUTH_CLIENT_FAILURE_LIMIT: count(20, 1, 1000),
+    OAUTH_CLIENT_FAILURE_WINDOW_SECONDS: seconds(900, 60, 86400),
+    // Cleanup (the cron trigger).
+    SESSION_HISTORY_DAYS: count(30, 0, 3650),
+    CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
+    CLEANUP_MAX_BATCHES: count(20, 1, 1000),
+  })
+  .refine(
+    // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
+    // A client keeping to 30 a rolling minute makes at most 30 per started minute of a fixed window.
+    (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
+    { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
+  );
 
 export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
 
@@ -124,7 +125,9 @@ export function configFrom(env: Env): Config {
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
     refreshGraceSeconds: vars.REFRESH_GRACE_SECONDS,
-    allowedOrigins: vars.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    allowedOrigins: vars.ALLOWED_ORIGINS.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     maxSessions: vars.MAX_SESSIONS,
     sessionLimitPolicy: vars.SESSION_LIMIT_POLICY,
     idleTimeoutSeconds: vars.SESSION_IDLE_TIMEOUT_SECONDS,

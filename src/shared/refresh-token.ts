@@ -30,7 +30,9 @@ export interface RefreshKeys {
 
 const MAX_REFRESH_TOKEN_LENGTH = 256;
 const unanchored = (pattern: RegExp) => pattern.source.replace(/^\^|\$$/g, "");
-const SHAPE = new RegExp(`^(${unanchored(USER_ID)})\\.(${unanchored(SESSION_ID)})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{43})$`);
+const SHAPE = new RegExp(
+  `^(${unanchored(USER_ID)})\\.(${unanchored(SESSION_ID)})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{43})$`,
+);
 
 const keyCache = new Map<string, Promise<RefreshKeys>>();
 

@@ -20,7 +20,12 @@ export const app = new Hono<AppEnv>();
 
 app.use(requestLog);
 app.use(securityHeaders);
-app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problemResponse(new ApiError("payload_too_large", { detail: `The limit is ${MAX_BODY_BYTES} bytes` })) }));
+app.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => problemResponse(new ApiError("payload_too_large", { detail: `The limit is ${MAX_BODY_BYTES} bytes` })),
+  }),
+);
 app.use("/v1/*", requireSettings);
 app.use("/.well-known/*", requireSettings);
 

@@ -7,7 +7,8 @@ import { startDevServer } from "./server.mjs";
 const PASSWORD = "correct horse battery staple";
 const USER_AGENTS = {
   laptop: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-  phone: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  phone:
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
   tablet: "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -37,14 +38,16 @@ async function signIn({ page }, email, { signUp = false, deviceName = "", passwo
   await page.locator("#devices").waitFor();
 }
 
-const rows = (page) => page.locator("#device-list > li.device");
 const currentSessionId = (page) => page.locator("li.device.current").getAttribute("data-session-id");
 
 async function expectRowCount(page, count, timeout = 5000) {
   await page.waitForFunction((n) => document.querySelectorAll("#device-list > li.device").length === n, count, { timeout });
 }
 
-test("a device signed out from another device's page is told within a second, without a reload, and drops off the list", async ({ browser, origin }) => {
+test("a device signed out from another device's page is told within a second, without a reload, and drops off the list", async ({
+  browser,
+  origin,
+}) => {
   const email = `browser-${Date.now().toString(36)}@example.com`;
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
   const phone = await openDevice(browser, origin, "phone", PHONE);
@@ -147,7 +150,10 @@ test("a device list the server answered before a revocation does not bring the r
   let revokedHeard = () => {};
   const tabletHeardRevocation = new Promise((resolve) => (revokedHeard = resolve));
   tablet.page.on("websocket", (socket) =>
-    socket.on("framereceived", ({ payload }) => String(payload).includes("session_revoked") && String(payload).includes(String(phoneSessionId)) && revokedHeard()),
+    socket.on(
+      "framereceived",
+      ({ payload }) => String(payload).includes("session_revoked") && String(payload).includes(String(phoneSessionId)) && revokedHeard(),
+    ),
   );
   await signIn(tablet, email);
   await tablet.page.locator("#live-state", { hasText: "Live" }).waitFor();
@@ -192,7 +198,9 @@ test("renaming a device updates the list, or says plainly that the server cannot
   await input.fill("Kitchen Mac");
   await input.press("Enter");
   await laptop.page.waitForFunction(
-    () => document.querySelector("li.device.current .device-name")?.textContent === "Kitchen Mac" || !document.querySelector("li.device .row-error")?.hidden,
+    () =>
+      document.querySelector("li.device.current .device-name")?.textContent === "Kitchen Mac" ||
+      !document.querySelector("li.device .row-error")?.hidden,
     undefined,
     { timeout: 5000 },
   );
@@ -202,13 +210,20 @@ test("renaming a device updates the list, or says plainly that the server cannot
 const historyItems = (page) => page.getByRole("list", { name: "Security history" }).getByRole("listitem");
 const historyItem = (page, sentence) => page.locator("#history-list > li.event", { has: page.locator(".sentence", { hasText: sentence }) });
 
-test("the security history tells, in words, who signed in where and that another device signed one out; device names stay text", async ({ browser, origin }) => {
+test("the security history tells, in words, who signed in where and that another device signed one out; device names stay text", async ({
+  browser,
+  origin,
+}) => {
   const email = `browser-history-${Date.now().toString(36)}@example.com`;
   const hostileName = "<img src=x onerror=alert(1)>";
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
   const phone = await openDevice(browser, origin, "phone", PHONE);
   const dialogs = [];
-  for (const { page } of [laptop, phone]) page.on("dialog", (dialog) => (dialogs.push(dialog.message()), void dialog.dismiss()));
+  for (const { page } of [laptop, phone])
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
   await signIn(laptop, email, { signUp: true, deviceName: "Work laptop" });
   await signIn(phone, email, { deviceName: hostileName });
   await expectRowCount(laptop.page, 2);
@@ -216,7 +231,9 @@ test("the security history tells, in words, who signed in where and that another
   const phoneRow = laptop.page.locator(`li.device[data-session-id="${phoneSessionId}"]`);
   assert.equal(await phoneRow.locator(".device-name").textContent(), hostileName);
   // "Computer · Chromium on iOS": what the server made of the phone's User-Agent and client hints.
-  const phonePlatform = String(await phoneRow.locator(".platform").textContent()).split(" · ").at(-1);
+  const phonePlatform = String(await phoneRow.locator(".platform").textContent())
+    .split(" · ")
+    .at(-1);
   assert.match(phonePlatform, / on iOS$/);
 
   await phoneRow.locator(".sign-out-button").click();
@@ -233,14 +250,22 @@ test("the security history tells, in words, who signed in where and that another
   const signIns = historyItem(laptop.page, /^Signed in$/);
   assert.equal(await signIns.count(), 2);
   assert.equal(await signIns.first().locator(".facts .meta").first().textContent(), `${hostileName} · ${phonePlatform}`);
-  assert.match(String(await signIns.last().locator(".facts .meta").first().textContent()), /^Work laptop · \S.* on Mac OS \(this device\)$/);
+  assert.match(
+    String(await signIns.last().locator(".facts .meta").first().textContent()),
+    /^Work laptop · \S.* on Mac OS \(this device\)$/,
+  );
   assert.match(String(await signIns.first().locator(".facts .meta").nth(1).textContent()), /\S/, "the place of the sign-in");
   const newDevice = historyItem(laptop.page, "Signed in from a new device");
   assert.equal(await newDevice.count(), 1);
   assert.ok(await newDevice.locator(".flag").isVisible(), "flagged in words, not by colour alone");
   assert.equal(await newDevice.locator(".flag-text").textContent(), "Unusual");
   assert.equal(await newDevice.locator("use").getAttribute("href"), "#icon-alert");
-  assert.equal(await historyItem(laptop.page, /^Signed in$/).locator(".flag:visible").count(), 0);
+  assert.equal(
+    await historyItem(laptop.page, /^Signed in$/)
+      .locator(".flag:visible")
+      .count(),
+    0,
+  );
 
   // Times: relative on the page, exact in the attributes.
   const time = revoked.locator("time");
@@ -251,7 +276,10 @@ test("the security history tells, in words, who signed in where and that another
 
   // The attacker-chosen name is text everywhere: no element was made of it, no script ran.
   assert.equal(await laptop.page.locator("img").count(), 0);
-  assert.equal(await laptop.page.locator("#history-list").evaluate((list) => list.querySelectorAll("*:not(li, svg, use, div, p, span, time)").length), 0);
+  assert.equal(
+    await laptop.page.locator("#history-list").evaluate((list) => list.querySelectorAll("*:not(li, svg, use, div, p, span, time)").length),
+    0,
+  );
   assert.deepEqual(dialogs, []);
   for (const device of [laptop, phone]) {
     assert.deepEqual(device.cspViolations, []);
@@ -259,19 +287,44 @@ test("the security history tells, in words, who signed in where and that another
   }
 });
 
-test("every event type of the API reads as a sentence, suspicious ones are flagged in words, and an unknown type still shows", async ({ browser, origin }) => {
+test("every event type of the API reads as a sentence, suspicious ones are flagged in words, and an unknown type still shows", async ({
+  browser,
+  origin,
+}) => {
   const email = `browser-types-${Date.now().toString(36)}@example.com`;
   const laptop = await openDevice(browser, origin, "laptop", PHONE);
   const at = new Date(Date.now() - 5 * 60_000).toISOString();
   const device = { name: "Kitchen iPad", browser: "Mobile Safari", os: "iOS", type: "tablet" };
-  const place = { ip: "203.0.113.7", country: "GB", region: "England", city: "London", latitude: 51.5, longitude: -0.1, colo: "LHR", asn: 2856 };
+  const place = {
+    ip: "203.0.113.7",
+    country: "GB",
+    region: "England",
+    city: "London",
+    latitude: 51.5,
+    longitude: -0.1,
+    colo: "LHR",
+    asn: 2856,
+  };
   const position = (country, city) => ({ at, country, region: null, city, latitude: 0, longitude: 0, asn: null });
   const events = [
     ["signed_in", { device, place }],
     ["sign_in_refused", { reason: "session_limit", max_sessions: 10, device, place }],
     ["new_device", { fingerprint: "f", device, place }],
-    ["impossible_travel", { from: position("GB", "London"), to: position("AU", "Sydney"), distance_km: 16994, elapsed_seconds: 3600, speed_kmh: 16994, limit_kmh: 1000 }],
-    ["session_network_changed", { changed: ["country", "asn"], from: { country: "GB", asn: 2856 }, to: { country: "AU", asn: 1221 }, place }],
+    [
+      "impossible_travel",
+      {
+        from: position("GB", "London"),
+        to: position("AU", "Sydney"),
+        distance_km: 16994,
+        elapsed_seconds: 3600,
+        speed_kmh: 16994,
+        limit_kmh: 1000,
+      },
+    ],
+    [
+      "session_network_changed",
+      { changed: ["country", "asn"], from: { country: "GB", asn: 2856 }, to: { country: "AU", asn: 1221 }, place },
+    ],
     ["refresh_token_reuse", { presented_generation: 1, current_generation: 3, device, place }],
     ["session_revoked", { reason: "signed_out", revoked_by: "user", by_session_id: null, device }],
     ["session_revoked", { reason: "signed_out_everywhere", revoked_by: "user", by_session_id: null, device }],
@@ -285,7 +338,13 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
     ["password_changed", { other_sessions_signed_out: null, place }],
     ["account_recovered_by_email", {}],
     ["", null],
-  ].map(([type, details], i) => ({ id: `evt_fixture${String(i).padStart(4, "0")}`, type, created_at: at, session_id: "ses_AAAAAAAAAAAAAAAAAAAAAA", details }));
+  ].map(([type, details], i) => ({
+    id: `evt_fixture${String(i).padStart(4, "0")}`,
+    type,
+    created_at: at,
+    session_id: "ses_AAAAAAAAAAAAAAAAAAAAAA",
+    details,
+  }));
   await laptop.page.route(
     (url) => url.pathname === "/v1/security-events",
     (route) => route.fulfill({ json: { events, next_cursor: null } }),
@@ -324,8 +383,17 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
   );
   assert.deepEqual(entries[0].facts, ["Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[1].facts.at(-1), "The password was correct, but the limit of 10 signed-in devices was reached.");
-  assert.deepEqual(entries[3].facts, ["On Kitchen iPad", "From London, United Kingdom to Sydney, Australia", "16,994 km in 1 hour, 16,994 km/h (the limit is 1,000 km/h)"]);
-  assert.deepEqual(entries[4].facts, ["On Kitchen iPad", "From United Kingdom to Australia", "From network AS2856 to network AS1221", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[3].facts, [
+    "On Kitchen iPad",
+    "From London, United Kingdom to Sydney, Australia",
+    "16,994 km in 1 hour, 16,994 km/h (the limit is 1,000 km/h)",
+  ]);
+  assert.deepEqual(entries[4].facts, [
+    "On Kitchen iPad",
+    "From United Kingdom to Australia",
+    "From network AS2856 to network AS1221",
+    "London, United Kingdom · 203.0.113.7",
+  ]);
   assert.deepEqual(entries[5].facts, ["Kitchen iPad · Mobile Safari on iOS", "Token sent from London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[14].facts, ["On Kitchen iPad", "2 other devices were signed out", "London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[15].facts, ["On Kitchen iPad", "Other devices stayed signed in", "London, United Kingdom · 203.0.113.7"]);
@@ -349,7 +417,11 @@ test("'Show more' pages through a long security history with the API's cursor", 
   const { access_token: token } = await api("/v1/auth/signup", { email, password: PASSWORD, token_transport: "body" });
   const passwords = [PASSWORD, `${PASSWORD} 2`];
   for (let i = 0; i < 21; i++) {
-    await api("/v1/auth/password", { current_password: passwords[i % 2], new_password: passwords[(i + 1) % 2], sign_out_others: false }, token);
+    await api(
+      "/v1/auth/password",
+      { current_password: passwords[i % 2], new_password: passwords[(i + 1) % 2], sign_out_others: false },
+      token,
+    );
   }
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
   await signIn(laptop, email, { password: passwords[1] });
@@ -400,7 +472,11 @@ try {
       console.log(`ok - ${name}`);
     } catch (error) {
       failed++;
-      console.log(`not ok - ${name}\n  ${String(error?.stack ?? error).split("\n").join("\n  ")}`);
+      console.log(
+        `not ok - ${name}\n  ${String(error?.stack ?? error)
+          .split("\n")
+          .join("\n  ")}`,
+      );
     }
   }
 } catch (error) {

@@ -2,7 +2,6 @@
 import { spawn } from "node:child_process";
 import { freePort } from "../../scripts/free-port.mjs";
 
-
 /** Resolves once /healthz answers; `stop()` ends wrangler and everything it started. */
 export async function startDevServer({ timeoutMs = 120_000 } = {}) {
   const port = await freePort();

@@ -14,7 +14,12 @@ describe("the example consumer Worker", () => {
     const device = await signUp();
     const response = await consumer(`/${mode}`, device.accessToken);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ userId: device.userId, sessionId: device.sessionId, mode, claims: { sub: device.userId } });
+    expect(await response.json()).toMatchObject({
+      userId: device.userId,
+      sessionId: device.sessionId,
+      mode,
+      claims: { sub: device.userId },
+    });
   });
 
   it.each(MODES)("should answer 401 with WWW-Authenticate Bearer on /%s without a valid token", async (mode) => {

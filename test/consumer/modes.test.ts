@@ -24,7 +24,8 @@ describe("requireSession strict mode", () => {
   it("should refuse a token that is not a compact JWS without asking the service", async () => {
     const { binding, counts } = countingBinding();
     const request = consumerApp({ mode: "strict", binding: () => binding });
-    for (const token of ["garbage", "a.b", "a.b.c.d", `${"a".repeat(2048)}.b.c`]) await expectProblem(await request(token), 401, "invalid_token");
+    for (const token of ["garbage", "a.b", "a.b.c.d", `${"a".repeat(2048)}.b.c`])
+      await expectProblem(await request(token), 401, "invalid_token");
     expect(counts.verify).toBe(0);
   });
 

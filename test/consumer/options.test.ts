@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { requireSession, type RequireSessionOptions } from "../../consumer";
+import { type RequireSessionOptions, requireSession } from "../../consumer";
 import { TOKENS } from "./support";
 
 describe("requireSession options", () => {

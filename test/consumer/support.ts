@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { generateKeyPair, SignJWT } from "jose";
-import { requireSession, type RequireSessionOptions, type SessionServiceBinding, type SessionVariables } from "../../consumer";
+import { type RequireSessionOptions, requireSession, type SessionServiceBinding, type SessionVariables } from "../../consumer";
 
 export const TOKENS = { issuer: "https://auth.example.com", audience: "https://api.example.com" } as const;
 
@@ -21,8 +21,14 @@ export function countingBinding() {
   const counts = { verify: 0, fetch: 0 };
   const state = { broken: false };
   const binding: SessionServiceBinding = {
-    verify: (token) => (counts.verify++, state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.verify(token)),
-    fetch: (input, init) => (counts.fetch++, state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.fetch(input, init)),
+    verify: (token) => {
+      counts.verify++;
+      return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.verify(token);
+    },
+    fetch: (input, init) => {
+      counts.fetch++;
+      return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.fetch(input, init);
+    },
     listSessions: (userId) => env.SESSION_SERVICE.listSessions(userId),
     revokeSession: (u, s, r) => env.SESSION_SERVICE.revokeSession(u, s, r),
     revokeAllSessions: (u, r) => env.SESSION_SERVICE.revokeAllSessions(u, r),

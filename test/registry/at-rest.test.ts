@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { PBKDF2_ITERATIONS, WORKERS_PBKDF2_LIMIT } from "../../src/worker/auth/password";
 import { PASSWORD, refresh, signUp } from "../support/http";
 import { registry } from "../support/registry";
-import { PBKDF2_ITERATIONS, WORKERS_PBKDF2_LIMIT } from "../../src/worker/auth/password";
 
 async function sha256Hex(text: string) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SessionRegistry } from "../../src/registry/session-registry";
 import { migrateRegistrySchema } from "../../src/registry/schema";
+import type { SessionRegistry } from "../../src/registry/session-registry";
 import { signInOn } from "../support/http";
 import { registry } from "../support/registry";
 
@@ -15,7 +15,10 @@ describe("the registry schema migrations from version 1", () => {
       migrateRegistrySchema(sql);
       return {
         version: sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value,
-        devices: sql.exec<{ fingerprint: string }>("SELECT fingerprint FROM known_devices ORDER BY fingerprint").toArray().map((row) => row.fingerprint),
+        devices: sql
+          .exec<{ fingerprint: string }>("SELECT fingerprint FROM known_devices ORDER BY fingerprint")
+          .toArray()
+          .map((row) => row.fingerprint),
         events: sql.exec("SELECT count(*) AS n FROM events").one().n,
       };
     });

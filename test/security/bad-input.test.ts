@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, uniqueEmail, type SignedIn } from "../support/http";
+import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, uniqueEmail } from "../support/http";
 import { registry } from "../support/registry";
 
 afterEach(() => {
@@ -94,7 +94,8 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
       "SQL after the email": json({ ...valid, email: "a@example.com'; DROP TABLE users; --" }),
       "token_transport not in the enum": json({ ...valid, token_transport: "url" }),
     };
-    for (const [label, body] of Object.entries(cases)) await expectRefused(label, await post("/v1/auth/signup", body), 400, "validation_failed");
+    for (const [label, body] of Object.entries(cases))
+      await expectRefused(label, await post("/v1/auth/signup", body), 400, "validation_failed");
     expect(await d1Counts()).toEqual(before);
     // None of those created the account: the email is still free.
     expect((await post("/v1/auth/signup", json(valid))).status).toBe(201);
@@ -112,14 +113,20 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
       "device_name with a right-to-left override": json({ ...valid, device_name: "Invoice\u202Egpj.exe" }),
       "SQL in the email local part": json({ ...valid, email: "' OR '1'='1@example.com" }),
     };
-    for (const [label, body] of Object.entries(cases)) await expectRefused(label, await post("/v1/auth/login", body), 400, "validation_failed");
+    for (const [label, body] of Object.entries(cases))
+      await expectRefused(label, await post("/v1/auth/login", body), 400, "validation_failed");
     // SQL that is a syntactically valid email is just an unknown account: the same 401 as any other.
     for (const email of ["'or'1'-'1'--@example.com", `admin'--@example.com`, `"x'; DROP TABLE users;--"@example.com`]) {
       const response = await post("/v1/auth/login", json({ ...valid, email }));
       expect([400, 401], email).toContain(response.status);
       await expectRefused(email, response, response.status, response.status === 400 ? "validation_failed" : "invalid_credentials");
     }
-    await expectRefused("SQL as the password", await post("/v1/auth/login", json({ ...valid, password: "' OR '1'='1" })), 401, "invalid_credentials");
+    await expectRefused(
+      "SQL as the password",
+      await post("/v1/auth/login", json({ ...valid, password: "' OR '1'='1" })),
+      401,
+      "invalid_credentials",
+    );
     expect(await d1Counts()).toEqual(before.d1);
     expect(await registryState(device!.userId)).toEqual(before.registry);
   });
@@ -145,8 +152,15 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
       "refresh_token over 512 characters": json({ refresh_token: `${device!.refreshToken}${"A".repeat(400)}` }),
     };
     delete cases["empty body with a JSON type"]; // no body at all means "use the cookie": a 401, below
-    for (const [label, body] of Object.entries(cases)) await expectRefused(label, await post("/v1/auth/refresh", body), 400, "validation_failed");
-    for (const token of ["' OR '1'='1", `${device!.refreshToken}\u0000`, device!.refreshToken.replace("usr_", "usr\u202E"), "\ud800", "../../etc/passwd"]) {
+    for (const [label, body] of Object.entries(cases))
+      await expectRefused(label, await post("/v1/auth/refresh", body), 400, "validation_failed");
+    for (const token of [
+      "' OR '1'='1",
+      `${device!.refreshToken}\u0000`,
+      device!.refreshToken.replace("usr_", "usr\u202E"),
+      "\ud800",
+      "../../etc/passwd",
+    ]) {
       await expectRefused(token, await post("/v1/auth/refresh", json({ refresh_token: token })), 401, "invalid_refresh_token");
     }
     await expectRefused("no body", await post("/v1/auth/refresh", text("", null)), 401, "invalid_refresh_token");
@@ -158,7 +172,9 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
 
   it("should refuse hostile password-change bodies with 400 and change nothing", async () => {
     const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
-    const hashBefore = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(laptop.userId).first<string>("password_hash");
+    const hashBefore = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?")
+      .bind(laptop.userId)
+      .first<string>("password_hash");
     const before = { d1: await d1Counts(), registry: await registryState(laptop.userId) };
     const valid = { current_password: PASSWORD, new_password: "a new passphrase here", sign_out_others: true };
     const cases: Record<string, Body> = {
@@ -170,8 +186,11 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
       "new_password with a lone surrogate": text(JSON.stringify(valid).replace('"a new', '"\\udc00a new')),
       "current_password with a lone surrogate": text(JSON.stringify(valid).replace('"correct', '"\\udc00correct')),
     };
-    for (const [label, body] of Object.entries(cases)) await expectRefused(label, await post("/v1/auth/password", body, laptop.accessToken), 400, "validation_failed");
-    expect(await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(laptop.userId).first<string>("password_hash")).toBe(hashBefore);
+    for (const [label, body] of Object.entries(cases))
+      await expectRefused(label, await post("/v1/auth/password", body, laptop.accessToken), 400, "validation_failed");
+    expect(await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(laptop.userId).first<string>("password_hash")).toBe(
+      hashBefore,
+    );
     expect(await d1Counts()).toEqual(before.d1);
     expect((await registryState(laptop.userId)).map((row) => row.revoked_at)).toEqual(before.registry.map((row) => row.revoked_at));
     expect((await me(phone.accessToken)).status).toBe(200);
@@ -201,7 +220,13 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
   it("should refuse a body over the limit on every body route, with and without Content-Length", async () => {
     const [device] = await signInOn("laptop");
     const before = await d1Counts();
-    const big = JSON.stringify({ email: uniqueEmail("big"), password: PASSWORD, refresh_token: device!.refreshToken, current_password: PASSWORD, new_password: "x".repeat(20 * 1024) });
+    const big = JSON.stringify({
+      email: uniqueEmail("big"),
+      password: PASSWORD,
+      refresh_token: device!.refreshToken,
+      current_password: PASSWORD,
+      new_password: "x".repeat(20 * 1024),
+    });
     const chunked = () =>
       new ReadableStream({
         start(controller) {

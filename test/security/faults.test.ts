@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, me, PASSWORD, refresh, refreshCookieOf, signIn, signInOn, signUp, uniqueEmail, type SignedIn } from "../support/http";
+import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
 import { registry, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
@@ -50,7 +50,11 @@ function breakRegistry(fault: () => Error, methods?: string[]) {
 
 async function registrySessions(userId: string) {
   return runInDurableObject(registry(userId), (_instance, state) =>
-    state.storage.sql.exec<{ id: string; revoked_at: number | null; refresh_generation: number }>("SELECT id, revoked_at, refresh_generation FROM sessions").toArray(),
+    state.storage.sql
+      .exec<{ id: string; revoked_at: number | null; refresh_generation: number }>(
+        "SELECT id, revoked_at, refresh_generation FROM sessions",
+      )
+      .toArray(),
   );
 }
 const userByEmail = (email: string) => env.DB.prepare("SELECT id FROM users WHERE email = ?").bind(email).first<{ id: string }>();
@@ -66,7 +70,8 @@ async function expectUnavailable(response: Response, code: "registry_unavailable
   expect(body).not.toMatch(/access_token|refresh_token|injected|D1_ERROR|overloaded/);
 }
 
-const signupRequest = (email: string) => call("/v1/auth/signup", { method: "POST", json: { email, password: PASSWORD, token_transport: "body" } });
+const signupRequest = (email: string) =>
+  call("/v1/auth/signup", { method: "POST", json: { email, password: PASSWORD, token_transport: "body" } });
 const loginRequest = (email: string) => call("/v1/auth/login", { method: "POST", json: { email, password: PASSWORD } });
 
 describe("signup under faults (contract: nothing half-written)", () => {
@@ -80,7 +85,10 @@ describe("signup under faults (contract: nothing half-written)", () => {
     expect((await signupRequest(email)).status).toBe(201);
   });
 
-  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+  for (const [name, fault] of [
+    ["throws", injected],
+    ["is overloaded", overloaded],
+  ] as const) {
     it(`should answer 503 and leave no account behind when the registry ${name}`, async () => {
       const email = uniqueEmail("dodown");
       const get = breakRegistry(fault);
@@ -117,7 +125,10 @@ describe("login under faults", () => {
     expect(await registrySessions(device.userId)).toEqual(before);
   });
 
-  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+  for (const [name, fault] of [
+    ["throws", injected],
+    ["is overloaded", overloaded],
+  ] as const) {
     it(`should answer 503 with no token and no session when the registry ${name}`, async () => {
       const [device] = (await signInOn("laptop")) as [SignedIn];
       const before = await registrySessions(device.userId);
@@ -140,7 +151,10 @@ describe("login when the registry's answer is lost", () => {
     vi.spyOn(namespace, "get").mockImplementationOnce((id) => {
       const real = get(id);
       return {
-        signIn: async (input: never) => { await real.signIn(input); throw injected(); },
+        signIn: async (input: never) => {
+          await real.signIn(input);
+          throw injected();
+        },
         sessionSignOut: (sessionId: string) => real.sessionSignOut(sessionId),
       } as never;
     });
@@ -153,7 +167,10 @@ describe("login when the registry's answer is lost", () => {
 });
 
 describe("refresh under faults", () => {
-  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+  for (const [name, fault] of [
+    ["throws", injected],
+    ["is overloaded", overloaded],
+  ] as const) {
     it(`should answer 503, rotate nothing and keep the token usable when the registry ${name}`, async () => {
       const device = await signUp();
       breakRegistry(fault, ["refresh"]);
@@ -171,7 +188,12 @@ describe("refresh under faults", () => {
     // Seam: the registry rotates, then the answer is lost on the way back (the hop fails after the write).
     vi.spyOn(namespace, "get").mockImplementationOnce((id) => {
       const real = get(id);
-      return { refresh: async (token: string, place: never) => { await real.refresh(token, place); throw injected(); } } as never;
+      return {
+        refresh: async (token: string, place: never) => {
+          await real.refresh(token, place);
+          throw injected();
+        },
+      } as never;
     });
     await expectUnavailable(await refresh(device.refreshToken), "registry_unavailable");
     expect((await registrySessions(device.userId))[0]!.refresh_generation).toBe(1);
@@ -201,10 +223,21 @@ describe("protected routes and revocation under faults (fail closed)", () => {
     ["POST /v1/auth/logout", () => call("/v1/auth/logout", { method: "POST", token: other.accessToken })],
     ["POST /v1/auth/logout-others", () => call("/v1/auth/logout-others", { method: "POST", token: device.accessToken })],
     ["POST /v1/auth/logout-all", () => call("/v1/auth/logout-all", { method: "POST", token: device.accessToken })],
-    ["POST /v1/auth/password", () => call("/v1/auth/password", { method: "POST", token: device.accessToken, json: { current_password: PASSWORD, new_password: "another passphrase" } })],
+    [
+      "POST /v1/auth/password",
+      () =>
+        call("/v1/auth/password", {
+          method: "POST",
+          token: device.accessToken,
+          json: { current_password: PASSWORD, new_password: "another passphrase" },
+        }),
+    ],
   ];
 
-  for (const [name, fault] of [["throws", injected], ["is overloaded", overloaded]] as const) {
+  for (const [name, fault] of [
+    ["throws", injected],
+    ["is overloaded", overloaded],
+  ] as const) {
     it(`should answer 503, never 200 or 204, on every protected route when the registry ${name}`, async () => {
       const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
       breakRegistry(fault);
@@ -231,8 +264,14 @@ describe("protected routes and revocation under faults (fail closed)", () => {
     for (const device of [phone, tablet]) expect((await me(device.accessToken)).status).toBe(401);
     await setRegistryD1(laptop.userId, false);
     await runDurableObjectAlarm(registry(laptop.userId));
-    const rows = await env.DB.prepare("SELECT id, revoked_at FROM sessions WHERE user_id = ?").bind(laptop.userId).all<{ id: string; revoked_at: number | null }>();
-    expect(Object.fromEntries(rows.results.map((r) => [r.id, r.revoked_at !== null]))).toEqual({ [laptop.sessionId]: false, [phone.sessionId]: true, [tablet.sessionId]: true });
+    const rows = await env.DB.prepare("SELECT id, revoked_at FROM sessions WHERE user_id = ?")
+      .bind(laptop.userId)
+      .all<{ id: string; revoked_at: number | null }>();
+    expect(Object.fromEntries(rows.results.map((r) => [r.id, r.revoked_at !== null]))).toEqual({
+      [laptop.sessionId]: false,
+      [phone.sessionId]: true,
+      [tablet.sessionId]: true,
+    });
   });
 
   it("should answer 503 from GET /v1/me when D1 cannot load the user, not a partial 200", async () => {
@@ -244,12 +283,21 @@ describe("protected routes and revocation under faults (fail closed)", () => {
   it("should leave the old password in force, and the other devices signed out, when D1 fails to store a new password", async () => {
     const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
     breakWorkerD1((sql) => sql.startsWith("update"));
-    await expectUnavailable(await call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: "never stored passphrase" } }), "service_unavailable");
+    await expectUnavailable(
+      await call("/v1/auth/password", {
+        method: "POST",
+        token: laptop.accessToken,
+        json: { current_password: PASSWORD, new_password: "never stored passphrase" },
+      }),
+      "service_unavailable",
+    );
     vi.restoreAllMocks();
     expect((await me(phone.accessToken)).status).toBe(401);
     expect((await me(laptop.accessToken)).status).toBe(200);
     await signIn(laptop.email, "tablet", PASSWORD);
     expect((await loginRequest(laptop.email)).status).toBe(200);
-    expect((await call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: "never stored passphrase" } })).status).toBe(401);
+    expect(
+      (await call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: "never stored passphrase" } })).status,
+    ).toBe(401);
   });
 });

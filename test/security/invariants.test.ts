@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, me, uniqueEmail, USER_AGENTS } from "../support/http";
+import { call, me, USER_AGENTS, uniqueEmail } from "../support/http";
 import { registry, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
@@ -65,7 +65,15 @@ async function startSession(world: World, user: ModelUser | null, device: keyof 
   const body = (await response.json()) as { user: { id: string }; session: { id: string }; access_token: string; refresh_token: string };
   const owner = user ?? { id: body.user.id, email, password, sessions: [], d1Broken: false };
   if (!user) world.users.push(owner);
-  owner.sessions.push({ id: body.session.id, user: owner, live: true, everRevoked: false, refreshTokens: [body.refresh_token], rotatedAt: null, accessTokens: [body.access_token] });
+  owner.sessions.push({
+    id: body.session.id,
+    user: owner,
+    live: true,
+    everRevoked: false,
+    refreshTokens: [body.refresh_token],
+    rotatedAt: null,
+    accessTokens: [body.access_token],
+  });
 }
 
 function end(session: ModelSession) {
@@ -74,7 +82,20 @@ function end(session: ModelSession) {
 }
 
 type Op = { kind: Kind; a: number; b: number };
-type Kind = "signup" | "login" | "refresh" | "refreshOld" | "delete" | "logout" | "logoutOthers" | "logoutAll" | "password" | "restart" | "breakD1" | "clock" | "check";
+type Kind =
+  | "signup"
+  | "login"
+  | "refresh"
+  | "refreshOld"
+  | "delete"
+  | "logout"
+  | "logoutOthers"
+  | "logoutAll"
+  | "password"
+  | "restart"
+  | "breakD1"
+  | "clock"
+  | "check";
 
 async function apply(world: World, { kind, a, b }: Op): Promise<void> {
   const sessions = allSessions(world);
@@ -211,7 +232,11 @@ const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => b
 async function checkRegistry(world: World) {
   for (const user of world.users) {
     const rows = await runInDurableObject(registry(user.id), (_instance, state) =>
-      state.storage.sql.exec<{ id: string; refresh_generation: number; refresh_hash: ArrayBuffer; revoked_at: number | null }>("SELECT id, refresh_generation, refresh_hash, revoked_at FROM sessions").toArray(),
+      state.storage.sql
+        .exec<{ id: string; refresh_generation: number; refresh_hash: ArrayBuffer; revoked_at: number | null }>(
+          "SELECT id, refresh_generation, refresh_hash, revoked_at FROM sessions",
+        )
+        .toArray(),
     );
     expect(rows.map((row) => row.id).sort()).toEqual(user.sessions.map((s) => s.id).sort());
     for (const session of user.sessions) {
@@ -229,8 +254,12 @@ async function checkMirror(world: World) {
     if (user.d1Broken) await setRegistryD1(user.id, false);
     user.d1Broken = false;
     await runDurableObjectAlarm(registry(user.id));
-    const rows = await env.DB.prepare("SELECT id, revoked_at IS NULL AS live FROM sessions WHERE user_id = ?").bind(user.id).all<{ id: string; live: number }>();
-    expect(Object.fromEntries(rows.results.map((r) => [r.id, r.live === 1]))).toEqual(Object.fromEntries(user.sessions.map((s) => [s.id, s.live])));
+    const rows = await env.DB.prepare("SELECT id, revoked_at IS NULL AS live FROM sessions WHERE user_id = ?")
+      .bind(user.id)
+      .all<{ id: string; live: number }>();
+    expect(Object.fromEntries(rows.results.map((r) => [r.id, r.live === 1]))).toEqual(
+      Object.fromEntries(user.sessions.map((s) => [s.id, s.live])),
+    );
   }
 }
 
@@ -255,7 +284,9 @@ const opArbitrary: fc.Arbitrary<Op> = fc.record({
 });
 
 describe("session lifecycle invariants (ASVS V7.2, V7.4; RFC 9700 §4.14)", () => {
-  it("should keep liveness, rotation and the D1 mirror consistent with the model across random sequences", { timeout: 120_000 }, async () => {
+  it("should keep liveness, rotation and the D1 mirror consistent with the model across random sequences", {
+    timeout: 120_000,
+  }, async () => {
     // Fixed in CI (vitest.config.ts); `npm run test:property` draws a fresh one. To replay a failure:
     // FC_SEED=<printed seed> npx vitest run test/security/invariants.test.ts
     const seed = env.TEST_FC_SEED;

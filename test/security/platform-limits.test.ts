@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { PBKDF2_ITERATIONS, WORKERS_PBKDF2_LIMIT } from "../../src/worker/auth/password";
 import { MAX_BODY_BYTES } from "../../src/worker/http/body";
 import { MAX_ACCESS_TOKEN_LENGTH } from "../../src/worker/tokens/access";
-import { call, expectProblem, me, PASSWORD, signIn, signUp, uniqueEmail } from "../support/http";
 import { claimsFor, signWithServiceKey } from "../support/forge";
+import { call, expectProblem, me, PASSWORD, signIn, signUp, uniqueEmail } from "../support/http";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -33,9 +33,21 @@ describe("PBKDF2 within the Workers limit (ASVS V6.2, V11.4)", () => {
     const iterations = watchPbkdf2();
     const device = await signUp();
     await signIn(device.email, "phone");
-    expect((await call("/v1/auth/password", { method: "POST", token: device.accessToken, json: { current_password: PASSWORD, new_password: "another long passphrase" } })).status).toBe(204);
+    expect(
+      (
+        await call("/v1/auth/password", {
+          method: "POST",
+          token: device.accessToken,
+          json: { current_password: PASSWORD, new_password: "another long passphrase" },
+        })
+      ).status,
+    ).toBe(204);
     // Login for an unknown email pays for a dummy run too.
-    await expectProblem(await call("/v1/auth/login", { method: "POST", json: { email: uniqueEmail("nobody"), password: PASSWORD } }), 401, "invalid_credentials");
+    await expectProblem(
+      await call("/v1/auth/login", { method: "POST", json: { email: uniqueEmail("nobody"), password: PASSWORD } }),
+      401,
+      "invalid_credentials",
+    );
     expect(iterations.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...iterations)).toBeLessThanOrEqual(PRODUCTION_PBKDF2_LIMIT);
     expect(Math.min(...iterations)).toBeGreaterThanOrEqual(100_000);
@@ -56,7 +68,9 @@ describe("PBKDF2 within the Workers limit (ASVS V6.2, V11.4)", () => {
     // In production deriveBits would throw above the limit: a 500 on every login for that account.
     const email = uniqueEmail("iter");
     const device = await signUp("laptop", email);
-    const stored = (await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(device.userId).first<string>("password_hash"))!;
+    const stored = (await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?")
+      .bind(device.userId)
+      .first<string>("password_hash"))!;
     const tampered = stored.replace("$100000$", "$1000000$");
     await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(tampered, device.userId).run();
     const iterations = watchPbkdf2();

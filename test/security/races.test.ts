@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, PASSWORD, refresh, signInOn, signUp, USER_AGENTS, type SignedIn } from "../support/http";
+import { call, expectProblem, me, PASSWORD, refresh, type SignedIn, signInOn, signUp, USER_AGENTS } from "../support/http";
 import { registry } from "../support/registry";
 
 afterEach(() => {
@@ -9,10 +9,14 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-
 async function registryRow(userId: string, sessionId: string) {
   return runInDurableObject(registry(userId), (_instance, state) =>
-    state.storage.sql.exec<{ refresh_generation: number; revoked_at: number | null }>("SELECT refresh_generation, revoked_at FROM sessions WHERE id = ?", sessionId).one(),
+    state.storage.sql
+      .exec<{ refresh_generation: number; revoked_at: number | null }>(
+        "SELECT refresh_generation, revoked_at FROM sessions WHERE id = ?",
+        sessionId,
+      )
+      .one(),
   );
 }
 
@@ -56,14 +60,19 @@ describe("concurrency on one session (RFC 9700 §4.14.2, ASVS V7.4)", () => {
       ];
       const revoke = revocations[round % revocations.length]!;
       // Alternate who starts first, so both orders are exercised.
-      const [minted, revoked] = round % 2 === 0 ? await Promise.all([refresh(phone.refreshToken), revoke()]) : (await Promise.all([revoke(), refresh(phone.refreshToken)])).reverse();
+      const [minted, revoked] =
+        round % 2 === 0
+          ? await Promise.all([refresh(phone.refreshToken), revoke()])
+          : (await Promise.all([revoke(), refresh(phone.refreshToken)])).reverse();
       expect([200, 204]).toContain(revoked!.status);
       outcomes.add(minted!.status);
       await expectNothingMintedWorks(minted!);
       await expectProblem(await me(phone.accessToken), 401, "invalid_token");
       await expectProblem(await refresh(phone.refreshToken), 401, "invalid_refresh_token");
       expect((await registryRow(phone.userId, phone.sessionId)).revoked_at).not.toBeNull();
-      const mirrored = await env.DB.prepare("SELECT revoked_at FROM sessions WHERE id = ?").bind(phone.sessionId).first<number | null>("revoked_at");
+      const mirrored = await env.DB.prepare("SELECT revoked_at FROM sessions WHERE id = ?")
+        .bind(phone.sessionId)
+        .first<number | null>("revoked_at");
       expect(mirrored).not.toBeNull();
     }
     expect([...outcomes].every((status) => status === 200 || status === 401)).toBe(true);
@@ -72,8 +81,16 @@ describe("concurrency on one session (RFC 9700 §4.14.2, ASVS V7.4)", () => {
   it("should sign out the other device when a password change races its refresh", async () => {
     for (let round = 0; round < 3; round++) {
       const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
-      const change = () => call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: `new passphrase ${round}` } });
-      const [changed, minted] = round % 2 === 0 ? await Promise.all([change(), refresh(phone.refreshToken)]) : (await Promise.all([refresh(phone.refreshToken), change()])).reverse();
+      const change = () =>
+        call("/v1/auth/password", {
+          method: "POST",
+          token: laptop.accessToken,
+          json: { current_password: PASSWORD, new_password: `new passphrase ${round}` },
+        });
+      const [changed, minted] =
+        round % 2 === 0
+          ? await Promise.all([change(), refresh(phone.refreshToken)])
+          : (await Promise.all([refresh(phone.refreshToken), change()])).reverse();
       expect(changed!.status).toBe(204);
       await expectNothingMintedWorks(minted!);
       await expectProblem(await me(phone.accessToken), 401, "invalid_token");
@@ -123,7 +140,11 @@ describe("a login with the old password racing a password change (ASVS V7.4, V6.
     });
     const login = call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: PASSWORD, token_transport: "body" } });
     await held.arrived();
-    const changed = await call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: "the owner's new passphrase" } });
+    const changed = await call("/v1/auth/password", {
+      method: "POST",
+      token: laptop.accessToken,
+      json: { current_password: PASSWORD, new_password: "the owner's new passphrase" },
+    });
     expect(changed.status).toBe(204);
     held.open();
     const response = await login;
@@ -153,10 +174,19 @@ describe("a login with the old password racing a password change (ASVS V7.4, V6.
           return value.bind(target);
         },
       });
-    vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => (sql.toLowerCase().startsWith("update \"users\"") ? holdRun(prepare(sql)) : prepare(sql)));
-    const change = call("/v1/auth/password", { method: "POST", token: laptop.accessToken, json: { current_password: PASSWORD, new_password: "the owner's new passphrase" } });
+    vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) =>
+      sql.toLowerCase().startsWith('update "users"') ? holdRun(prepare(sql)) : prepare(sql),
+    );
+    const change = call("/v1/auth/password", {
+      method: "POST",
+      token: laptop.accessToken,
+      json: { current_password: PASSWORD, new_password: "the owner's new passphrase" },
+    });
     await held.arrived();
-    const login = await call("/v1/auth/login", { method: "POST", json: { email: laptop.email, password: PASSWORD, token_transport: "body" } });
+    const login = await call("/v1/auth/login", {
+      method: "POST",
+      json: { email: laptop.email, password: PASSWORD, token_transport: "body" },
+    });
     held.open();
     expect((await change).status).toBe(204);
     vi.restoreAllMocks();
@@ -177,11 +207,17 @@ describe("concurrent sign-ins of one account (ASVS V7.5)", () => {
     const first = await signUp();
     const logins = await Promise.all(
       Array.from({ length: 50 }, () =>
-        call("/v1/auth/login", { method: "POST", json: { email: first.email, password: PASSWORD, token_transport: "body" }, headers: { "User-Agent": USER_AGENTS.phone } }),
+        call("/v1/auth/login", {
+          method: "POST",
+          json: { email: first.email, password: PASSWORD, token_transport: "body" },
+          headers: { "User-Agent": USER_AGENTS.phone },
+        }),
       ),
     );
     expect(logins.map((r) => r.status)).toEqual(Array(50).fill(200));
-    const sessions = ((await Promise.all(logins.map((r) => r.json()))) as { session: { id: string }; access_token: string; refresh_token: string }[]).map((b) => ({
+    const sessions = (
+      (await Promise.all(logins.map((r) => r.json()))) as { session: { id: string }; access_token: string; refresh_token: string }[]
+    ).map((b) => ({
       id: b.session.id,
       accessToken: b.access_token,
       refreshToken: b.refresh_token,

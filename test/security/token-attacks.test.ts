@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, PASSWORD, signInOn, signUp, type SignedIn } from "../support/http";
 import {
-  attackerKey,
   AUDIENCE,
+  attackerKey,
   claimsFor,
   decodePart,
   genuineTokenWithUrlSafeCharacters,
@@ -16,6 +15,7 @@ import {
   signRawWithServiceKey,
   signWithServiceKey,
 } from "../support/forge";
+import { call, expectProblem, me, PASSWORD, type SignedIn, signInOn, signUp } from "../support/http";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -32,7 +32,12 @@ function protectedRoutes(victim: SignedIn): { name: string; send: (authorization
     { name: "POST /v1/auth/logout-all", send: (a) => call("/v1/auth/logout-all", { method: "POST", headers: bearer(a) }) },
     {
       name: "POST /v1/auth/password",
-      send: (a) => call("/v1/auth/password", { method: "POST", headers: bearer(a), json: { current_password: PASSWORD, new_password: "attacker chose this one" } }),
+      send: (a) =>
+        call("/v1/auth/password", {
+          method: "POST",
+          headers: bearer(a),
+          json: { current_password: PASSWORD, new_password: "attacker chose this one" },
+        }),
     },
     { name: "POST /v1/auth/logout", send: (a) => call("/v1/auth/logout", { method: "POST", headers: bearer(a) }) },
   ];
@@ -188,7 +193,8 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     ]);
     await expectRefusedEverywhere(victim, variants);
     // The original spelling too, except on logout, which the contract makes idempotent (204).
-    for (const path of ["/v1/me", "/v1/sessions"]) await expectProblem(await call(path, { token: victimPhone.accessToken }), 401, "invalid_token");
+    for (const path of ["/v1/me", "/v1/sessions"])
+      await expectProblem(await call(path, { token: victimPhone.accessToken }), 401, "invalid_token");
     await expectProblem(await call("/v1/auth/logout-all", { method: "POST", token: victimPhone.accessToken }), 401, "invalid_token");
     expect((await call("/v1/auth/logout", { method: "POST", token: victimPhone.accessToken })).status).toBe(204);
     await expectProblem(await me(victimPhone.accessToken), 401, "invalid_token");
@@ -198,8 +204,14 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     const { victim } = await victimAndAttacker();
     const claims = claimsFor(victim);
     await expectRefusedEverywhere(victim, {
-      "crit with an unknown parameter": await signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid: serviceKid(), crit: ["x-must-understand"], "x-must-understand": true }, claims),
-      "crit naming an absent parameter": await signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid: serviceKid(), crit: ["exp"] }, claims),
+      "crit with an unknown parameter": await signRawWithServiceKey(
+        { alg: "EdDSA", typ: "at+jwt", kid: serviceKid(), crit: ["x-must-understand"], "x-must-understand": true },
+        claims,
+      ),
+      "crit naming an absent parameter": await signRawWithServiceKey(
+        { alg: "EdDSA", typ: "at+jwt", kid: serviceKid(), crit: ["exp"] },
+        claims,
+      ),
       "crit empty": await signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid: serviceKid(), crit: [] }, claims),
       "b64 false": await signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid: serviceKid(), crit: ["b64"], b64: false }, claims),
     });
@@ -264,7 +276,11 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     });
     // Logout alone takes a genuine expired token (ending a session needs possession, not freshness:
     // test/storage/activity.test.ts); every other route refuses it.
-    await expectRefusedEverywhere(victim, { "expired a minute ago": await signWithServiceKey({ ...claims, iat: now - 660, exp: now - 60 }) }, ["POST /v1/auth/logout"]);
+    await expectRefusedEverywhere(
+      victim,
+      { "expired a minute ago": await signWithServiceKey({ ...claims, iat: now - 660, exp: now - 60 }) },
+      ["POST /v1/auth/logout"],
+    );
   });
 
   it("should refuse an over-long Authorization header before any signature check", async () => {
@@ -273,14 +289,22 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     const padded = `${victim.accessToken}.${"A".repeat(8 * 1024)}`;
     const longKid = await signWithServiceKey(claimsFor(victim), { kid: "k".repeat(3 * 1024) });
     verify.mockClear();
-    await expectRefusedEverywhere(victim, { "8 KB token": padded, "3 KB genuinely signed token": longKid, "9 KB of one part": "A".repeat(9 * 1024) });
+    await expectRefusedEverywhere(victim, {
+      "8 KB token": padded,
+      "3 KB genuinely signed token": longKid,
+      "9 KB of one part": "A".repeat(9 * 1024),
+    });
     // Only the final control request (a genuine token) reached a signature check.
     expect(verify).toHaveBeenCalledTimes(1);
   });
 
   it("should not let one user end or see another user's session by its id", async () => {
     const { victim, attacker } = await victimAndAttacker();
-    await expectProblem(await call(`/v1/sessions/${victim.sessionId}`, { method: "DELETE", token: attacker.accessToken }), 404, "not_found");
+    await expectProblem(
+      await call(`/v1/sessions/${victim.sessionId}`, { method: "DELETE", token: attacker.accessToken }),
+      404,
+      "not_found",
+    );
     const listed = (await (await call("/v1/sessions", { token: attacker.accessToken })).json()) as { sessions: { id: string }[] };
     expect(listed.sessions.map((s) => s.id)).toEqual([attacker.sessionId]);
     expect((await me(victim.accessToken)).status).toBe(200);
@@ -288,7 +312,14 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
 
   it("should refuse malformed Authorization headers on logout too, without ending any session", async () => {
     const { victim } = await victimAndAttacker();
-    for (const authorization of ["Bearer", "Bearer ", `Bearer  ${victim.accessToken}`, `Basic ${btoa("a:b")}`, `Bearer ${victim.accessToken} extra`, `Token ${victim.accessToken}`]) {
+    for (const authorization of [
+      "Bearer",
+      "Bearer ",
+      `Bearer  ${victim.accessToken}`,
+      `Basic ${btoa("a:b")}`,
+      `Bearer ${victim.accessToken} extra`,
+      `Token ${victim.accessToken}`,
+    ]) {
       const response = await call("/v1/auth/logout", { method: "POST", headers: { Authorization: authorization } });
       expect(response.status, authorization.slice(0, 20)).toBe(401);
       expect(response.headers.get("WWW-Authenticate")).toBe('Bearer error="invalid_token"');

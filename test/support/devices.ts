@@ -1,19 +1,33 @@
 import { expect } from "vitest";
-import { call, PASSWORD, type SignedIn, USER_AGENTS, type Device } from "./http";
-
+import { call, type Device, PASSWORD, type SignedIn, USER_AGENTS } from "./http";
 
 /** Where requests come from, as `request.cf` describes them. */
 export const PLACES = {
   lagos: { country: "NG", region: "Lagos", city: "Lagos", latitude: "6.5244", longitude: "3.3792", colo: "LOS", asn: 29465 },
-  abuja: { country: "NG", region: "Federal Capital Territory", city: "Abuja", latitude: "9.0765", longitude: "7.3986", colo: "LOS", asn: 29465 },
+  abuja: {
+    country: "NG",
+    region: "Federal Capital Territory",
+    city: "Abuja",
+    latitude: "9.0765",
+    longitude: "7.3986",
+    colo: "LOS",
+    asn: 29465,
+  },
   toronto: { country: "CA", region: "Ontario", city: "Toronto", latitude: "43.6532", longitude: "-79.3832", colo: "YYZ", asn: 812 },
 } as const;
 
-export function login(email: string, options: { device?: Device; cf?: Record<string, unknown>; headers?: Record<string, string>; ip?: string; password?: string } = {}) {
+export function login(
+  email: string,
+  options: { device?: Device; cf?: Record<string, unknown>; headers?: Record<string, string>; ip?: string; password?: string } = {},
+) {
   return call("/v1/auth/login", {
     method: "POST",
     json: { email, password: options.password ?? PASSWORD, token_transport: "body" },
-    headers: { "User-Agent": USER_AGENTS[options.device ?? "laptop"], ...(options.ip ? { "CF-Connecting-IP": options.ip } : {}), ...options.headers },
+    headers: {
+      "User-Agent": USER_AGENTS[options.device ?? "laptop"],
+      ...(options.ip ? { "CF-Connecting-IP": options.ip } : {}),
+      ...options.headers,
+    },
     ...(options.cf ? { cf: options.cf } : {}),
   });
 }

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { importJWK, SignJWT, type JWK, type JWTHeaderParameters, type JWTPayload } from "jose";
+import { importJWK, type JWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from "jose";
 
 /**
  * An attacker's (and a test's) JWT workshop. `signWithServiceKey` holds the real private key, read
@@ -40,7 +40,15 @@ export function publicJwkFrom(jwks: { keys: JWK[] }): JWK {
 
 /** Claims of a genuine access token for a session, valid now; override any of them. */
 export function claimsFor(subject: { userId: string; sessionId: string }, nowSeconds = Math.floor(Date.now() / 1000)): JWTPayload {
-  return { iss: ISSUER, aud: AUDIENCE, sub: subject.userId, sid: subject.sessionId, jti: `at_${"x".repeat(22)}`, iat: nowSeconds, exp: nowSeconds + 600 };
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: subject.userId,
+    sid: subject.sessionId,
+    jti: `at_${"x".repeat(22)}`,
+    iat: nowSeconds,
+    exp: nowSeconds + 600,
+  };
 }
 
 /** Signs any header and claims with the service's own private Ed25519 key (jose, as the service does). */
@@ -48,7 +56,8 @@ export async function signWithServiceKey(payload: Record<string, unknown>, heade
   const jwk = serviceJwk();
   const key = await importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA");
   const protectedHeader = { alg: "EdDSA", kid: jwk.kid, typ: "at+jwt", ...header } as JWTHeaderParameters;
-  for (const [name, value] of Object.entries(protectedHeader)) if (value === undefined) delete (protectedHeader as Record<string, unknown>)[name];
+  for (const [name, value] of Object.entries(protectedHeader))
+    if (value === undefined) delete (protectedHeader as Record<string, unknown>)[name];
   return new SignJWT(payload).setProtectedHeader(protectedHeader).sign(key);
 }
 

@@ -5,7 +5,8 @@ export const ORIGIN = "https://auth.test";
 
 export const USER_AGENTS = {
   laptop: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-  phone: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  phone:
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
   tablet: "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 } as const;
 export type Device = keyof typeof USER_AGENTS;
@@ -19,7 +20,10 @@ export function freshIp(): string {
   return `2001:db8:${group()}:${group()}::1`;
 }
 
-export function call(path: string, init: RequestInit & { json?: unknown; token?: string; cookie?: string; cf?: Record<string, unknown> } = {}) {
+export function call(
+  path: string,
+  init: RequestInit & { json?: unknown; token?: string; cookie?: string; cf?: Record<string, unknown> } = {},
+) {
   const headers = new Headers(init.headers);
   if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", freshIp());
   if (init.json !== undefined) headers.set("Content-Type", "application/json");

@@ -19,7 +19,12 @@ export function postCredentials(clientId = TEST_CLIENT.id, secret = TEST_CLIENT.
  * A form-encoded POST to an OAuth endpoint, authenticated with Basic as the test client unless told
  * otherwise (`null`: no Authorization header). `ip` sets CF-Connecting-IP; each call gets a fresh one otherwise.
  */
-export function oauthPost(path: OAuthPath, form: Record<string, string>, authorization: string | null = basic(TEST_CLIENT.id, TEST_CLIENT.secret), ip?: string) {
+export function oauthPost(
+  path: OAuthPath,
+  form: Record<string, string>,
+  authorization: string | null = basic(TEST_CLIENT.id, TEST_CLIENT.secret),
+  ip?: string,
+) {
   const headers: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded" };
   if (authorization !== null) headers.Authorization = authorization;
   if (ip !== undefined) headers["CF-Connecting-IP"] = ip;

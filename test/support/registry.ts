@@ -50,6 +50,10 @@ export async function setRegistryClock(userId: string, clock: Clock | null): Pro
 }
 
 /** Rows of the registry's own SQLite, for tests that check what it stored. */
-export function registrySql<T extends Record<string, SqlStorageValue>>(userId: string, query: string, ...bindings: unknown[]): Promise<T[]> {
+export function registrySql<T extends Record<string, SqlStorageValue>>(
+  userId: string,
+  query: string,
+  ...bindings: unknown[]
+): Promise<T[]> {
   return runInDurableObject(registry(userId), (_instance, state) => state.storage.sql.exec<T>(query, ...bindings).toArray());
 }

@@ -38,12 +38,20 @@ async function fetchWith(settings: Partial<Record<keyof Env, unknown>>, path: st
   return { response, touched, errors };
 }
 
-const signupRequest = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: "settings@example.com", password: "correct horse battery staple", token_transport: "body" }) };
+const signupRequest = {
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({ email: "settings@example.com", password: "correct horse battery staple", token_transport: "body" }),
+};
 
 const CASES: { setting: keyof Env; value: unknown; secret?: string }[] = [
   { setting: "JWT_SIGNING_KEYS", value: undefined },
   { setting: "JWT_SIGNING_KEYS", value: "{not json", secret: "{not json" },
-  { setting: "JWT_SIGNING_KEYS", value: JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x: "bm90LWEta2V5", d: "c2VjcmV0LXBhcnQ", kid: "k1" }] }), secret: "c2VjcmV0LXBhcnQ" },
+  {
+    setting: "JWT_SIGNING_KEYS",
+    value: JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x: "bm90LWEta2V5", d: "c2VjcmV0LXBhcnQ", kid: "k1" }] }),
+    secret: "c2VjcmV0LXBhcnQ",
+  },
   { setting: "REFRESH_TOKEN_SECRET", value: undefined },
   { setting: "REFRESH_TOKEN_SECRET", value: "dG9vLXNob3J0", secret: "dG9vLXNob3J0" },
   { setting: "ACCESS_TOKEN_TTL_SECONDS", value: "not-a-number", secret: "not-a-number" },
@@ -55,7 +63,10 @@ describe("misconfiguration", () => {
     it(`should answer 503 service_unavailable before any Durable Object call when ${setting} is ${value === undefined ? "missing" : "malformed"}`, async () => {
       for (const [path, init] of [
         ["/v1/auth/signup", signupRequest],
-        ["/v1/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: "x" }) }],
+        [
+          "/v1/auth/refresh",
+          { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: "x" }) },
+        ],
         ["/v1/sessions", { headers: { Authorization: "Bearer a.b.c" } }],
       ] as const) {
         const { response, touched, errors } = await fetchWith({ [setting]: value }, path, init);
@@ -82,7 +93,9 @@ describe("misconfiguration", () => {
   });
 
   it("should answer 503 on the admin API when ADMIN_TOKEN is set but too short to be safe", async () => {
-    const { response, errors } = await fetchWith({ ADMIN_TOKEN: "short-admin-token" }, "/v1/admin/stats", { headers: { Authorization: "Bearer short-admin-token" } });
+    const { response, errors } = await fetchWith({ ADMIN_TOKEN: "short-admin-token" }, "/v1/admin/stats", {
+      headers: { Authorization: "Bearer short-admin-token" },
+    });
     await expectProblem(response, 503, "service_unavailable");
     expect(errors.map((line) => JSON.parse(line).setting)).toEqual(["ADMIN_TOKEN"]);
     expect(errors.join("\n")).not.toContain("short-admin-token");

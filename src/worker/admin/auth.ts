@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
-import { digestsEqual, sha256 } from "../../shared/encoding";
 import { ConfigurationError } from "../../shared/config";
+import { digestsEqual, sha256 } from "../../shared/encoding";
+import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
 /** Shorter than this, ADMIN_TOKEN is misconfigured: a guessable admin credential is worse than none. */
@@ -17,7 +17,8 @@ const MAX_AUTHORIZATION_HEADER = 4096;
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const secret = c.env.ADMIN_TOKEN;
   if (typeof secret !== "string" || secret === "") throw new ApiError("not_found");
-  if (secret.length < MIN_ADMIN_TOKEN_LENGTH) throw new ConfigurationError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  if (secret.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new ConfigurationError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
   const header = c.req.header("Authorization") ?? "";
   const presented = header.length <= MAX_AUTHORIZATION_HEADER ? /^Bearer (\S+)$/i.exec(header)?.[1] : undefined;
   // Both digests are computed either way, so a missing header costs what a wrong one does.

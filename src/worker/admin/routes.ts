@@ -1,17 +1,17 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../env";
+import { SESSION_ID, USER_ID } from "../../contract/ids";
+import { iso, sessionJson } from "../../contract/session";
 import { sessionHistory } from "../../db/session-mirror";
 import { LIFETIME_WINDOW_MS, sessionStats } from "../../db/stats";
-import { usersRepository, type UserRow } from "../../db/users";
+import { type UserRow, usersRepository } from "../../db/users";
+import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
 import { email } from "../http/validation";
 import { reconcileUser } from "../ops/reconcile";
 import { registryFor } from "../sessions/registry-client";
-import { SESSION_ID, USER_ID } from "../../contract/ids";
-import { iso, sessionJson } from "../../contract/session";
 import { requireAdmin } from "./auth";
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../env";
 import { configFrom } from "../../shared/config";
+import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
 /**

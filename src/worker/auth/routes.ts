@@ -1,7 +1,8 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
+import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
-import { usersRepository, type UserRow } from "../../db/users";
+import { type UserRow, usersRepository } from "../../db/users";
 import { configFrom } from "../../shared/config";
 import { randomId } from "../../shared/encoding";
 import { errorFacts, log } from "../../shared/log";
@@ -197,7 +198,12 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
   // later is refused by the registry itself (createSession's credentialsSeenAt). The new password
   // is stored either way, so a registry failure now is logged, not turned into an error.
   try {
-    await registry.sessionPasswordChanged(sessionId, { changedAt, signOutOthers: body.sign_out_others, signedOutOthers, place: describePlace(c.req.raw) });
+    await registry.sessionPasswordChanged(sessionId, {
+      changedAt,
+      signOutOthers: body.sign_out_others,
+      signedOutOthers,
+      place: describePlace(c.req.raw),
+    });
   } catch (error) {
     log("error", "password change not recorded in the registry", errorFacts(error));
   }
@@ -232,7 +238,7 @@ async function startSession(
   const place = describePlace(c.req.raw);
   const registry = registryFor(c.env, user.id);
   const sessionId = randomId("ses");
-  let created;
+  let created: SignInResult;
   try {
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;

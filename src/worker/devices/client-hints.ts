@@ -31,7 +31,7 @@ const BRAND_NAMES: Record<string, string> = {
   "Opera GX": "Opera GX",
   Vivaldi: "Vivaldi",
   "Samsung Internet": "Samsung Browser",
-  "Yandex": "Yandex",
+  Yandex: "Yandex",
 };
 
 const PLATFORM_NAMES: Record<string, string> = {

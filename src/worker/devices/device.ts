@@ -1,6 +1,6 @@
 import UAParser from "ua-parser-js";
 import type { DeviceInfo, Place } from "../../contract/place";
-import { readClientHints, type ClientHints } from "./client-hints";
+import { type ClientHints, readClientHints } from "./client-hints";
 
 const MAX_USER_AGENT = 512;
 
@@ -16,7 +16,12 @@ export function describeDevice(userAgentHeader: string | null | undefined, reque
   const browser = hinted.browser ?? parsed?.browser.name ?? null;
   const os = hinted.os ?? parsed?.os.name ?? null;
   const parsedType = deviceType(parsed);
-  const type = hinted.mobile === true ? "mobile" : hinted.mobile === false && parsedType === "mobile" ? "desktop" : parsedType ?? (hinted.mobile === false ? "desktop" : null);
+  const type =
+    hinted.mobile === true
+      ? "mobile"
+      : hinted.mobile === false && parsedType === "mobile"
+        ? "desktop"
+        : (parsedType ?? (hinted.mobile === false ? "desktop" : null));
   return { name: requestedName || defaultName(browser, os, userAgent), browser, os, type, userAgent };
 }
 

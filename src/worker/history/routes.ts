@@ -27,10 +27,15 @@ function encodeCursor(position: { createdAt: number; id: string }): string {
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
   const bytes = fromBase64url(cursor);
   try {
-    const parsed = cursorShape.parse(JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes ?? new Uint8Array())));
+    const parsed = cursorShape.parse(
+      JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes ?? new Uint8Array())),
+    );
     return { createdAt: parsed.t, id: parsed.id };
   } catch {
-    throw new ApiError("validation_failed", { detail: "cursor is not one this service issued", extra: { errors: [{ field: "cursor", message: "is not valid" }] } });
+    throw new ApiError("validation_failed", {
+      detail: "cursor is not one this service issued",
+      extra: { errors: [{ field: "cursor", message: "is not valid" }] },
+    });
   }
 }
 
@@ -47,7 +52,9 @@ securityEventRoutes.get("/", requireAccessToken, async (c) => {
   const ready = await failClosed("registry", () => registryFor(c.env, userId).sessionMirrorHistory(sessionId));
   if (!ready.ok) throw new ApiError(ready.code);
   const notBefore = Date.now() - configFrom(c.env).securityEventRetentionDays * 86_400_000;
-  const rows = await failClosed("database", () => securityEventsRepository(c.env.DB).listForUser(userId, { limit: limit + 1, notBefore, after }));
+  const rows = await failClosed("database", () =>
+    securityEventsRepository(c.env.DB).listForUser(userId, { limit: limit + 1, notBefore, after }),
+  );
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return c.json({

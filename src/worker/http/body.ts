@@ -21,7 +21,8 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;.*)?$/i;
  * A repeated parameter is refused (RFC 6749 §3.2: parameters MUST NOT be included more than once).
  */
 export async function readFormFields(c: Context): Promise<Record<string, string>> {
-  if (!FORM_TYPE.test(c.req.header("Content-Type") ?? "")) throw new ApiError("validation_failed", { detail: "Content-Type must be application/x-www-form-urlencoded" });
+  if (!FORM_TYPE.test(c.req.header("Content-Type") ?? ""))
+    throw new ApiError("validation_failed", { detail: "Content-Type must be application/x-www-form-urlencoded" });
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
     if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", { detail: `${name} is repeated` });
@@ -48,7 +49,8 @@ export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: 
 }
 
 async function readJsonValue(c: Context): Promise<unknown> {
-  if (!JSON_TYPE.test(c.req.header("Content-Type") ?? "")) throw new ApiError("validation_failed", { detail: "Content-Type must be application/json" });
+  if (!JSON_TYPE.test(c.req.header("Content-Type") ?? ""))
+    throw new ApiError("validation_failed", { detail: "Content-Type must be application/json" });
   const text = await c.req.text();
   try {
     return JSON.parse(text);

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { LimitDecision, RateLimiterRpc } from "../../contract/limiter";
 import { configFrom, type WindowLimit } from "../../shared/config";
 import { base64url, sha256 } from "../../shared/encoding";
+import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import type { LimitDecision, RateLimiterRpc } from "../../contract/limiter";
 import { failClosed } from "../http/fail-closed";
 
 export function limiterFor(env: Env, key: string): DurableObjectStub<RateLimiterRpc> {
@@ -35,7 +35,10 @@ function ipv6Prefix64(ip: string): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /**

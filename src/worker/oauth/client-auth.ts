@@ -1,7 +1,7 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
-import { digestsEqual, sha256 } from "../../shared/encoding";
 import { ConfigurationError } from "../../shared/config";
+import { digestsEqual, sha256 } from "../../shared/encoding";
+import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { judgeClientAuthentication } from "../limits/limits";
 
@@ -16,7 +16,10 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * other method accepted here.
  */
 function invalidClient(): ApiError {
-  return new ApiError("invalid_client", { headers: { "WWW-Authenticate": 'Basic realm="edge-sessions", charset="UTF-8"' }, extra: { error: "invalid_client" } });
+  return new ApiError("invalid_client", {
+    headers: { "WWW-Authenticate": 'Basic realm="edge-sessions", charset="UTF-8"' },
+    extra: { error: "invalid_client" },
+  });
 }
 
 /** RFC 6749 §5.2 `invalid_request`, e.g. a client "utilizes more than one mechanism for authenticating". */
@@ -43,8 +46,12 @@ function clientsFrom(secret: string | undefined): Map<string, Uint8Array<ArrayBu
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw misconfigured("not a JSON object");
   const clients = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const [clientId, digest] of Object.entries(parsed)) {
-    if (!CLIENT_ID.test(clientId) || typeof digest !== "string" || !SHA256_HEX.test(digest)) throw misconfigured("every entry must map a client_id to a SHA-256 hex digest");
-    clients.set(clientId, Uint8Array.from(digest.match(/../g)!, (pair) => parseInt(pair, 16)));
+    if (!CLIENT_ID.test(clientId) || typeof digest !== "string" || !SHA256_HEX.test(digest))
+      throw misconfigured("every entry must map a client_id to a SHA-256 hex digest");
+    clients.set(
+      clientId,
+      Uint8Array.from(digest.match(/../g)!, (pair) => parseInt(pair, 16)),
+    );
   }
   clientsCache.set(secret, clients);
   return clients;
@@ -95,9 +102,11 @@ function presentedCredentials(authorization: string | undefined, form: Readonly<
   const bodyId = form.client_id;
   const bodySecret = form.client_secret;
   if (authorization !== undefined && authorization.trim() !== "") {
-    if (bodySecret !== undefined) throw invalidRequest("Client credentials were sent both in the Authorization header and in the body; use one method");
+    if (bodySecret !== undefined)
+      throw invalidRequest("Client credentials were sent both in the Authorization header and in the body; use one method");
     const basic = basicCredentials(authorization);
-    if (basic && bodyId !== undefined && bodyId !== basic.clientId) throw invalidRequest("The body's client_id is not the client of the Authorization header");
+    if (basic && bodyId !== undefined && bodyId !== basic.clientId)
+      throw invalidRequest("The body's client_id is not the client of the Authorization header");
     return basic;
   }
   if (bodyId === undefined || bodySecret === undefined) return null;
@@ -109,7 +118,9 @@ function basicCredentials(authorization: string): Credentials | null {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization);
   if (!match) return null;
   try {
-    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(match[1]!), (ch) => ch.charCodeAt(0)));
+    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(match[1]!), (ch) => ch.charCodeAt(0)),
+    );
     const colon = decoded.indexOf(":");
     if (colon < 0) return null;
     const formDecode = (text: string) => decodeURIComponent(text.replace(/\+/g, " "));

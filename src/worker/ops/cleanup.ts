@@ -1,7 +1,7 @@
 import { iso } from "../../contract/session";
+import { cleanupTargets, deleteBatch, targetReady } from "../../db/cleanup";
 import { configFrom } from "../../shared/config";
 import { log } from "../../shared/log";
-import { cleanupTargets, deleteBatch, targetReady } from "../../db/cleanup";
 
 export interface CleanupReport {
   target: string;

@@ -7,7 +7,11 @@ import { verifyAccessToken } from "../tokens/check";
 const MAX_AUTHORIZATION_HEADER = 4096;
 
 /** Reads the bearer token and checks signature and claims. Liveness is the registry's to confirm. */
-export async function verifiedCaller(env: Env, authorization: string | undefined, options: { acceptExpired?: boolean } = {}): Promise<Caller> {
+export async function verifiedCaller(
+  env: Env,
+  authorization: string | undefined,
+  options: { acceptExpired?: boolean } = {},
+): Promise<Caller> {
   if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) throw new ApiError("invalid_token");
   const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(authorization);
   if (!match) throw new ApiError("invalid_token");

@@ -1,4 +1,4 @@
-import { decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { SESSION_ID, USER_ID } from "../../contract/ids";
 import type { Config } from "../../shared/config";
 import { fromBase64url, randomId } from "../../shared/encoding";

@@ -2,7 +2,7 @@ import { configFrom } from "../../shared/config";
 import { toApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
 import { registryFor } from "../sessions/registry-client";
-import { verifyAccessTokenSignature, type AccessClaims, type AccessTokenCheck } from "./access";
+import { type AccessClaims, type AccessTokenCheck, verifyAccessTokenSignature } from "./access";
 import { loadKeySet } from "./keys";
 
 /** Signature and claims of an access token under the service's keys and settings; no liveness. */

@@ -17,17 +17,23 @@ export function DevicesPage() {
       </head>
       <body>
         <IconSprite />
-        <a class="skip" href="#main">Skip to content</a>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="topbar">
           <h1>Your devices</h1>
           <div class="account" id="account" hidden>
             <span id="whoami"></span>
-            <button type="button" id="sign-out" class="secondary">Sign out</button>
+            <button type="button" id="sign-out" class="secondary">
+              Sign out
+            </button>
           </div>
         </header>
         <main id="main" tabindex={-1}>
           <div id="notice" class="notice" role="status" aria-live="polite" hidden></div>
-          <p id="loading" class="muted">Loading…</p>
+          <p id="loading" class="muted">
+            Loading…
+          </p>
           <noscript>
             <p class="notice">This page needs JavaScript to sign in and list your devices.</p>
           </noscript>
@@ -58,8 +64,12 @@ function AuthSection() {
         <input id="device-name" name="device_name" type="text" maxlength={64} autocomplete="off" />
         <p id="auth-error" class="error" role="alert" hidden></p>
         <div class="actions">
-          <button type="submit" id="auth-submit">Sign in</button>
-          <button type="button" id="auth-toggle" class="link">Create an account instead</button>
+          <button type="submit" id="auth-submit">
+            Sign in
+          </button>
+          <button type="button" id="auth-toggle" class="link">
+            Create an account instead
+          </button>
         </div>
       </form>
     </section>
@@ -70,12 +80,16 @@ function DevicesSection() {
   return (
     <section id="devices" aria-labelledby="devices-title" hidden>
       <div class="section-head">
-        <h2 id="devices-title" tabindex={-1}>Signed-in devices</h2>
+        <h2 id="devices-title" tabindex={-1}>
+          Signed-in devices
+        </h2>
         <span id="live-state" class="live" aria-live="polite"></span>
       </div>
       <ul id="device-list" class="devices"></ul>
       <p id="devices-error" class="error" role="alert" hidden></p>
-      <button type="button" id="sign-out-others" class="danger">Sign out all other devices</button>
+      <button type="button" id="sign-out-others" class="danger">
+        Sign out all other devices
+      </button>
     </section>
   );
 }
@@ -106,7 +120,7 @@ function HistorySection() {
   return (
     <section id="history" aria-labelledby="history-title" hidden>
       <h2 id="history-title">Security history</h2>
-      {/* role="list": list-style: none makes some screen readers drop the list semantics. */}
+      {/* biome-ignore lint/a11y/noRedundantRoles: list-style: none makes some screen readers drop the list semantics. */}
       <ol id="history-list" class="history" role="list" aria-labelledby="history-title"></ol>
       <p id="history-error" class="error" role="alert" hidden></p>
       <button type="button" id="history-more" class="secondary" hidden>
@@ -125,7 +139,10 @@ function DeviceTemplate() {
         </svg>
         <div class="info">
           <p class="name">
-            <span class="device-name"></span> <span class="this-device" hidden>This device</span>
+            <span class="device-name"></span>{" "}
+            <span class="this-device" hidden>
+              This device
+            </span>
           </p>
           <p class="meta platform"></p>
           <p class="meta place"></p>
@@ -136,13 +153,19 @@ function DeviceTemplate() {
               <input name="name" type="text" maxlength={64} required autocomplete="off" />
             </label>
             <button type="submit">Save</button>
-            <button type="button" class="secondary cancel">Cancel</button>
+            <button type="button" class="secondary cancel">
+              Cancel
+            </button>
           </form>
           <p class="error row-error" role="alert" hidden></p>
         </div>
         <div class="row-actions">
-          <button type="button" class="secondary rename-button">Rename</button>
-          <button type="button" class="danger sign-out-button">Sign out</button>
+          <button type="button" class="secondary rename-button">
+            Rename
+          </button>
+          <button type="button" class="danger sign-out-button">
+            Sign out
+          </button>
         </div>
       </li>
     </template>

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionRegistry } from "../../../src/registry/session-registry";
+import { history } from "../../support/devices";
 import { expectProblem, refresh, signInOn } from "../../support/http";
 import { registry, setRegistryD1 } from "../../support/registry";
-import { history } from "../../support/devices";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -24,8 +24,10 @@ describe("security events while D1 is down", () => {
     const types = (await history(laptop!.accessToken)).map((e) => e.type);
     expect(types.slice(0, 2)).toEqual(["session_revoked", "refresh_token_reuse"]);
     // Mirrored events leave the registry's table; D1 is the history of record.
-    const left = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) =>
-      (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql.exec("SELECT count(*) AS n FROM events").one().n,
+    const left = await runInDurableObject(
+      registry(laptop!.userId),
+      (instance: SessionRegistry) =>
+        (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql.exec("SELECT count(*) AS n FROM events").one().n,
     );
     expect(left).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type EventJson, history } from "../../support/devices";
 import { call, expectProblem, PASSWORD, refresh, signInOn } from "../../support/http";
-import { history, type EventJson } from "../../support/devices";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -16,16 +16,34 @@ describe("the security history", () => {
 
     const events = await history(laptop!.accessToken);
     const [revoked, reuse] = events;
-    expect(reuse).toMatchObject({ type: "refresh_token_reuse", session_id: phone!.sessionId, details: { presented_generation: 0, current_generation: 1, device: { os: "iOS" } } });
-    expect(revoked).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId, details: { reason: "refresh_token_reuse", revoked_by: "reuse_detection", by_session_id: null } });
+    expect(reuse).toMatchObject({
+      type: "refresh_token_reuse",
+      session_id: phone!.sessionId,
+      details: { presented_generation: 0, current_generation: 1, device: { os: "iOS" } },
+    });
+    expect(revoked).toMatchObject({
+      type: "session_revoked",
+      session_id: phone!.sessionId,
+      details: { reason: "refresh_token_reuse", revoked_by: "reuse_detection", by_session_id: null },
+    });
   });
 
   it("should say who ended each session, and record a password change, newest first", async () => {
     const [laptop, phone, tablet] = await signInOn("laptop", "phone", "tablet");
     expect((await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken })).status).toBe(204);
-    expect((await call("/v1/auth/password", { method: "POST", token: laptop!.accessToken, json: { current_password: PASSWORD, new_password: "another long passphrase" } })).status).toBe(204);
+    expect(
+      (
+        await call("/v1/auth/password", {
+          method: "POST",
+          token: laptop!.accessToken,
+          json: { current_password: PASSWORD, new_password: "another long passphrase" },
+        })
+      ).status,
+    ).toBe(204);
     const events = await history(laptop!.accessToken);
-    const summary = events.filter((e) => e.type !== "signed_in" && e.type !== "new_device").map((e) => [e.type, e.session_id, e.details.revoked_by ?? null]);
+    const summary = events
+      .filter((e) => e.type !== "signed_in" && e.type !== "new_device")
+      .map((e) => [e.type, e.session_id, e.details.revoked_by ?? null]);
     expect(summary).toEqual([
       ["password_changed", laptop!.sessionId, null],
       ["session_revoked", tablet!.sessionId, "password_change"],
@@ -43,7 +61,9 @@ describe("the security history", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const response = await call(`/v1/security-events?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token: laptop!.accessToken });
+      const response = await call(`/v1/security-events?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, {
+        token: laptop!.accessToken,
+      });
       const page = (await response.json()) as { events: EventJson[]; next_cursor: string | null };
       expect(page.events.length).toBeLessThanOrEqual(2);
       paged.push(...page.events);

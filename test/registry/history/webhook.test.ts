@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionRegistry } from "../../../src/registry/session-registry";
+import { login, signedInFrom } from "../../support/devices";
 import { signUp } from "../../support/http";
 import { configure, registry } from "../../support/registry";
-import { login, signedInFrom } from "../../support/devices";
 
 const HOOK_URL = "https://hooks.example.test/security";
 const HOOK_SECRET = "whsec_test_0123456789abcdefghijklmnopqrstuv";
@@ -35,7 +35,9 @@ async function verify(header: string, body: string): Promise<boolean> {
   const parts = Object.fromEntries(header.split(",").map((part) => part.split("=") as [string, string]));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300 || !/^[0-9a-f]{64}$/.test(parts.v1 ?? "")) return false;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(HOOK_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(HOOK_SECRET), { name: "HMAC", hash: "SHA-256" }, false, [
+    "verify",
+  ]);
   const mac = new Uint8Array(parts.v1!.match(/../g)!.map((hex) => parseInt(hex, 16)));
   return crypto.subtle.verify("HMAC", key, mac, new TextEncoder().encode(`${t}.${body}`)); // constant-time
 }
@@ -43,7 +45,9 @@ async function verify(header: string, body: string): Promise<boolean> {
 const pendingWebhooks = (userId: string) =>
   runInDurableObject(registry(userId), (instance: SessionRegistry) =>
     (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql
-      .exec<{ type: string; webhook_state: string; webhook_attempts: number; webhook_next_at: number }>("SELECT type, webhook_state, webhook_attempts, webhook_next_at FROM events WHERE webhook_state IS NOT NULL")
+      .exec<{ type: string; webhook_state: string; webhook_attempts: number; webhook_next_at: number }>(
+        "SELECT type, webhook_state, webhook_attempts, webhook_next_at FROM events WHERE webhook_state IS NOT NULL",
+      )
       .toArray(),
   );
 

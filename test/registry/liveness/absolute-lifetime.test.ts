@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { login, signedInFrom } from "../../support/devices";
 import { expectProblem, me, refresh, signUp } from "../../support/http";
 import { configure } from "../../support/registry";
-import { login, signedInFrom } from "../../support/devices";
 
 afterEach(() => {
   vi.useRealTimers();

@@ -5,8 +5,10 @@ import { call, expectProblem, me, refresh, signInOn } from "../../support/http";
 import { registry } from "../../support/registry";
 
 const pendingMirror = (userId: string) =>
-  runInDurableObject(registry(userId), (_instance, state) =>
-    state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE version > mirrored_version").one().n,
+  runInDurableObject(
+    registry(userId),
+    (_instance, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE version > mirrored_version").one().n,
   );
 const at = (ms: number) => vi.useFakeTimers({ now: ms, toFake: ["Date"] });
 
@@ -29,17 +31,23 @@ describe("activity tracking", () => {
     expect(await pendingMirror(laptop!.userId)).toBe(1);
     await runDurableObjectAlarm(registry(laptop!.userId));
     expect(await pendingMirror(laptop!.userId)).toBe(0);
-    const row = await env.DB.prepare("SELECT last_active_at FROM sessions WHERE id = ?").bind(laptop!.sessionId).first<{ last_active_at: number }>();
+    const row = await env.DB.prepare("SELECT last_active_at FROM sessions WHERE id = ?")
+      .bind(laptop!.sessionId)
+      .first<{ last_active_at: number }>();
     expect(row!.last_active_at).toBe(start + 61 * 60_000);
   });
 
   it("should not count revoking a device as that device's activity", async () => {
     const start = Date.now();
     const [laptop, phone] = await signInOn("laptop", "phone");
-    const phoneCreatedAt = (await env.DB.prepare("SELECT created_at FROM sessions WHERE id = ?").bind(phone!.sessionId).first<{ created_at: number }>())!.created_at;
+    const phoneCreatedAt = (await env.DB.prepare("SELECT created_at FROM sessions WHERE id = ?")
+      .bind(phone!.sessionId)
+      .first<{ created_at: number }>())!.created_at;
     at(start + 5 * 60_000);
     expect((await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken })).status).toBe(204);
-    const row = await env.DB.prepare("SELECT last_active_at, revoked_at FROM sessions WHERE id = ?").bind(phone!.sessionId).first<{ last_active_at: number; revoked_at: number }>();
+    const row = await env.DB.prepare("SELECT last_active_at, revoked_at FROM sessions WHERE id = ?")
+      .bind(phone!.sessionId)
+      .first<{ last_active_at: number; revoked_at: number }>();
     expect(row!.revoked_at).toBe(start + 5 * 60_000);
     expect(row!.last_active_at).toBe(phoneCreatedAt);
   });

@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { expectProblem, refresh, signUp } from "../../support/http";
 import type { SessionRegistry } from "../../../src/registry/session-registry";
+import { expectProblem, refresh, signUp } from "../../support/http";
 import { registry } from "../../support/registry";
 
 const TTL_MS = 30 * 86_400_000; // REFRESH_TOKEN_TTL_SECONDS default
@@ -24,7 +24,9 @@ describe("expiry inside the registry", () => {
     );
     expect(rows).toEqual([]);
     // D1 keeps the row (history) until the cleanup cron's retention passes.
-    const mirrored = await env.DB.prepare("SELECT expires_at FROM sessions WHERE id = ?").bind(device.sessionId).first<{ expires_at: number }>();
+    const mirrored = await env.DB.prepare("SELECT expires_at FROM sessions WHERE id = ?")
+      .bind(device.sessionId)
+      .first<{ expires_at: number }>();
     expect(mirrored!.expires_at).toBeLessThan(Date.now());
   });
 

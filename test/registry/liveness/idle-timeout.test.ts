@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { login, signedInFrom } from "../../support/devices";
 import { expectProblem, me, refresh, signUp } from "../../support/http";
 import { configure } from "../../support/registry";
-import { login, signedInFrom } from "../../support/devices";
 
 afterEach(() => {
   vi.useRealTimers();

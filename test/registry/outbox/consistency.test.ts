@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, me, refresh, signInOn } from "../../support/http";
 import { history } from "../../support/devices";
+import { call, expectProblem, me, refresh, signInOn } from "../../support/http";
 import { registry, setRegistryD1 } from "../../support/registry";
 
 const mirrorRow = (sessionId: string) => env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(sessionId).first<Record<string, any>>();
@@ -48,7 +48,9 @@ describe("consistency between the registry and D1", () => {
     const [laptop, phone] = await signInOn("laptop", "phone");
     expect((await admin(`/users/${laptop!.userId}/sessions/${phone!.sessionId}`, "DELETE")).status).toBe(204);
     // D1 drifts: the revocation is lost, and a row the registry never held appears.
-    await env.DB.prepare("UPDATE sessions SET revoked_at = NULL, revoked_reason = NULL, revoked_by = NULL WHERE id = ?").bind(phone!.sessionId).run();
+    await env.DB.prepare("UPDATE sessions SET revoked_at = NULL, revoked_reason = NULL, revoked_by = NULL WHERE id = ?")
+      .bind(phone!.sessionId)
+      .run();
     const now = Date.now();
     await env.DB.prepare(
       "INSERT INTO sessions (id, user_id, device_name, created_at, last_active_at, expires_at) VALUES ('ses_ghostghostghostghostgh', ?, 'ghost', ?, ?, ?)",

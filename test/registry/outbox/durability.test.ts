@@ -1,12 +1,12 @@
-import { evictDurableObject, abortAllDurableObjects } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 afterEach(() => {
   vi.useRealTimers();
 });
+
 import { call, expectProblem, me, refresh, signInOn } from "../../support/http";
 import { registry } from "../../support/registry";
-
 
 describe("revocation survives the registry being restarted", () => {
   it("should keep a revoked session revoked after the Durable Object is evicted", async () => {

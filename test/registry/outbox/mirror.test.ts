@@ -12,7 +12,11 @@ describe("the D1 mirror of the registry", () => {
     const row = await mirrorRow(phone!.sessionId);
     expect(row).toMatchObject({ user_id: phone!.userId, device_type: "mobile", os: "iOS", revoked_at: null });
     await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken });
-    expect(await mirrorRow(phone!.sessionId)).toMatchObject({ revoked_reason: "revoked_by_other_device", revoked_by: laptop!.sessionId, revoked_at: expect.any(Number) });
+    expect(await mirrorRow(phone!.sessionId)).toMatchObject({
+      revoked_reason: "revoked_by_other_device",
+      revoked_by: laptop!.sessionId,
+      revoked_at: expect.any(Number),
+    });
   });
 
   it("should revoke at once while D1 is down, and bring D1 in line on the next alarm", async () => {
@@ -41,7 +45,10 @@ describe("the D1 mirror of the registry", () => {
   it("should still sign in while D1 cannot take the session mirror, and mirror it later", async () => {
     const [laptop] = await signInOn("laptop");
     await setRegistryD1(laptop!.userId, true);
-    const login = await call("/v1/auth/login", { method: "POST", json: { email: laptop!.email, password: "correct horse battery staple", token_transport: "body" } });
+    const login = await call("/v1/auth/login", {
+      method: "POST",
+      json: { email: laptop!.email, password: "correct horse battery staple", token_transport: "body" },
+    });
     expect(login.status).toBe(200);
     const { session, access_token } = (await login.json()) as any;
     expect((await me(access_token)).status).toBe(200);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { signUp } from "../../support/http";
 import { history, login, PLACES, signedInFrom } from "../../support/devices";
+import { signUp } from "../../support/http";
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { call, signUp } from "../../support/http";
 import { history, login, PLACES, signedInFrom } from "../../support/devices";
+import { call, signUp } from "../../support/http";
 
-const refreshFrom = (refreshToken: string, cf: Record<string, unknown>) => call("/v1/auth/refresh", { method: "POST", json: { refresh_token: refreshToken }, cf });
+const refreshFrom = (refreshToken: string, cf: Record<string, unknown>) =>
+  call("/v1/auth/refresh", { method: "POST", json: { refresh_token: refreshToken }, cf });
 
 describe("a session that changes country or network between refreshes", () => {
   it("should record the change of country and ASN, and the impossible travel, when a Lagos session refreshes from Toronto", async () => {
@@ -13,7 +14,11 @@ describe("a session that changes country or network between refreshes", () => {
 
     const events = (await history(lagos.accessToken)).filter((event) => event.session_id === lagos.sessionId);
     const changed = events.find((event) => event.type === "session_network_changed");
-    expect(changed?.details).toMatchObject({ changed: ["country", "asn"], from: { country: "NG", asn: 29465 }, to: { country: "CA", asn: 812 } });
+    expect(changed?.details).toMatchObject({
+      changed: ["country", "asn"],
+      from: { country: "NG", asn: 29465 },
+      to: { country: "CA", asn: 812 },
+    });
     expect(events.map((event) => event.type)).toContain("impossible_travel");
     // The device list shows where the session was last used from.
     const { sessions } = (await (await call("/v1/sessions", { token: lagos.accessToken })).json()) as any;

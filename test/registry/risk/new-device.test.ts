@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { signUp } from "../../support/http";
 import { history, login, signedInFrom } from "../../support/devices";
+import { signUp } from "../../support/http";
 
 describe("new-device detection", () => {
   it("should flag the first sign-in from a kind of device the user has not used, and only that one", async () => {

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { UNKNOWN_PLACE } from "../../../src/contract/place";
 import { assessNetworkChange, assessTravel, deviceFingerprint, haversineKm, type Position } from "../../../src/registry/risk-rules";
 
-const at = (latitude: number, longitude: number, minutes: number): Position => ({ latitude, longitude, at: minutes * 60_000, country: null, region: null, city: null, asn: null });
+const at = (latitude: number, longitude: number, minutes: number): Position => ({
+  latitude,
+  longitude,
+  at: minutes * 60_000,
+  country: null,
+  region: null,
+  city: null,
+  asn: null,
+});
 
 describe("the risk checks", () => {
   it("should measure great-circle distances like published city-to-city figures", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { history, liveSessionIds, login } from "../../support/devices";
 import { call, signUp } from "../../support/http";
 import { configure } from "../../support/registry";
-import { history, liveSessionIds, login } from "../../support/devices";
 
 /** The session list as seen by whichever of these tokens still belongs to a live session. */
 async function sessionsSeenByAnyLive(tokens: string[]) {

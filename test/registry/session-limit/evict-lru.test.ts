@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { history, liveSessionIds, login, signedInFrom } from "../../support/devices";
 import { expectProblem, me, signUp } from "../../support/http";
 import { configure, setRegistryClock } from "../../support/registry";
-import { history, liveSessionIds, login, signedInFrom } from "../../support/devices";
 
 describe("the evict_least_recently_used session-limit policy", () => {
   it("should sign out the session unused for longest when a sign-in goes over max_sessions", async () => {

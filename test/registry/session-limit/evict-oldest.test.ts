@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { history, liveSessionIds, login, signedInFrom } from "../../support/devices";
 import { expectProblem, me, refresh, signUp } from "../../support/http";
 import { configure } from "../../support/registry";
-import { history, liveSessionIds, login, signedInFrom } from "../../support/devices";
 
 describe("the evict_oldest session-limit policy", () => {
   it("should sign out the longest-standing session, even if it was used most recently, when a sign-in goes over max_sessions", async () => {
@@ -17,6 +17,9 @@ describe("the evict_oldest session-limit policy", () => {
     await expectProblem(await refresh(first.refreshToken), 401, "invalid_refresh_token");
     expect((await liveSessionIds(fourth.accessToken)).sort()).toEqual([second.sessionId, third.sessionId, fourth.sessionId].sort());
     const revoked = (await history(fourth.accessToken)).find((event) => event.type === "session_revoked");
-    expect(revoked).toMatchObject({ session_id: first.sessionId, details: { reason: "session_limit", revoked_by: "policy", by_session_id: fourth.sessionId } });
+    expect(revoked).toMatchObject({
+      session_id: first.sessionId,
+      details: { reason: "session_limit", revoked_by: "policy", by_session_id: fourth.sessionId },
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { history, liveSessionIds, login, signedInFrom } from "../../support/devices";
 import { call, expectProblem, me, signUp } from "../../support/http";
 import { configure } from "../../support/registry";
-import { history, liveSessionIds, login, signedInFrom } from "../../support/devices";
 
 describe("the reject session-limit policy", () => {
   it("should refuse a sign-in beyond max_sessions with 409 session_limit_reached that names no session, and keep every existing one", async () => {
@@ -14,7 +14,8 @@ describe("the reject session-limit policy", () => {
     const problem = (await expectProblem(refused, 409, "session_limit_reached")) as any;
     expect(problem.max_sessions).toBe(2);
     const text = JSON.stringify(problem);
-    for (const secret of [first.sessionId, second.sessionId, first.userId, "access_token", "refresh_token", "Chrome"]) expect(text).not.toContain(secret);
+    for (const secret of [first.sessionId, second.sessionId, first.userId, "access_token", "refresh_token", "Chrome"])
+      expect(text).not.toContain(secret);
 
     expect((await me(first.accessToken)).status).toBe(200);
     expect((await liveSessionIds(second.accessToken)).sort()).toEqual([first.sessionId, second.sessionId].sort());

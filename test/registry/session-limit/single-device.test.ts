@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { liveSessionIds, login, signedInFrom } from "../../support/devices";
 import { expectProblem, me, refresh, signUp } from "../../support/http";
 import { configure } from "../../support/registry";
-import { liveSessionIds, login, signedInFrom } from "../../support/devices";
 
 describe("single-device mode (max_sessions 1)", () => {
   it("should sign the old device out when another signs in, under an evicting policy", async () => {

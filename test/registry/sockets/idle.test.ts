@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { configure, registry } from "../../support/registry";
 import { me, signIn, signInOn } from "../../support/http";
+import { configure, registry } from "../../support/registry";
 import { connect, within } from "../../support/socket";
 
 // The shortest idle timeout the configuration accepts; the clock is moved, nothing sleeps.

@@ -5,9 +5,8 @@ import { configFrom } from "../../../src/shared/config";
 import { signAccessToken } from "../../../src/worker/tokens/access";
 import { loadKeySet } from "../../../src/worker/tokens/keys";
 import { call, expectProblem, signIn, signInOn } from "../../support/http";
-import { connect, upgrade, within } from "../../support/socket";
 import { registry } from "../../support/registry";
-
+import { connect, upgrade, within } from "../../support/socket";
 
 describe("the live channel", () => {
   it("should accept a live session's token and echo only the sessions.v1 subprotocol", async () => {
@@ -52,7 +51,11 @@ describe("the live channel", () => {
     expect((await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken })).status).toBe(204);
 
     // Delivered within the revoking request: the frames are already on their way when it returns.
-    expect(await onPhone.next()).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId, reason: "revoked_by_other_device" });
+    expect(await onPhone.next()).toMatchObject({
+      type: "session_revoked",
+      session_id: phone!.sessionId,
+      reason: "revoked_by_other_device",
+    });
     expect(await within(onPhone.closed)).toEqual({ code: 4001, reason: "session revoked" });
     expect(await onLaptop.next()).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId });
     onLaptop.socket.close(1000);

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../../src/worker/app";
 import { call, expectProblem, ORIGIN, signUp } from "../../support/http";
 
-const stats = (authorization?: string) => call("/v1/admin/stats", authorization === undefined ? {} : { headers: { Authorization: authorization } });
+const stats = (authorization?: string) =>
+  call("/v1/admin/stats", authorization === undefined ? {} : { headers: { Authorization: authorization } });
 
 async function expectAdminRefused(response: Response) {
   await expectProblem(response, 401, "admin_unauthorized");

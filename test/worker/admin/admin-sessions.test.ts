@@ -23,7 +23,10 @@ describe("admin: users and their sessions", () => {
     await call(`/v1/sessions/${tablet!.sessionId}`, { method: "DELETE", token: laptop!.accessToken });
     const response = await admin(`/users/${laptop!.userId}/sessions?history=true`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { sessions: Array<{ id: string; current: boolean }>; history: Array<{ id: string; revoked_reason: string }> };
+    const body = (await response.json()) as {
+      sessions: Array<{ id: string; current: boolean }>;
+      history: Array<{ id: string; revoked_reason: string }>;
+    };
     expect(body.sessions.map((s) => s.id).sort()).toEqual([laptop!.sessionId, phone!.sessionId].sort());
     expect(body.sessions.every((s) => s.current === false)).toBe(true);
     expect(body.history).toEqual([expect.objectContaining({ id: tablet!.sessionId, revoked_reason: "revoked_by_other_device" })]);

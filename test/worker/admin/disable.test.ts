@@ -4,7 +4,8 @@ import { call, expectProblem, me, PASSWORD, refresh, signInOn } from "../../supp
 import { registry } from "../../support/registry";
 
 const admin = (path: string, method = "GET") => call(`/v1/admin${path}`, { method, token: env.ADMIN_TOKEN! });
-const login = (email: string, password = PASSWORD) => call("/v1/auth/login", { method: "POST", json: { email, password, token_transport: "body" } });
+const login = (email: string, password = PASSWORD) =>
+  call("/v1/auth/login", { method: "POST", json: { email, password, token_transport: "body" } });
 
 describe("disabling a user", () => {
   it("should stop every device of a disabled user on its next request, and refuse sign-in until enabled", async () => {
@@ -38,7 +39,10 @@ describe("disabling a user", () => {
   it("should be idempotent: disabling twice keeps the first time", async () => {
     const [laptop] = await signInOn("laptop");
     const first = (await (await admin(`/users/${laptop!.userId}/disable`, "POST")).json()) as { user: { disabled_at: string } };
-    const second = (await (await admin(`/users/${laptop!.userId}/disable`, "POST")).json()) as { user: { disabled_at: string }; revoked: number };
+    const second = (await (await admin(`/users/${laptop!.userId}/disable`, "POST")).json()) as {
+      user: { disabled_at: string };
+      revoked: number;
+    };
     expect(second.revoked).toBe(0);
     expect(second.user.disabled_at).toBe(first.user.disabled_at);
   });

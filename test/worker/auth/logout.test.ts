@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, signInOn, uniqueEmail, USER_AGENTS } from "../../support/http";
+import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, signInOn, USER_AGENTS, uniqueEmail } from "../../support/http";
 
 describe("logout", () => {
   it("should end the caller's session with a bearer token and be idempotent", async () => {
@@ -14,7 +14,11 @@ describe("logout", () => {
   });
 
   it("should end the session of a refresh cookie and clear the cookie", async () => {
-    const signup = await call("/v1/auth/signup", { method: "POST", json: { email: uniqueEmail(), password: PASSWORD }, headers: { "User-Agent": USER_AGENTS.laptop } });
+    const signup = await call("/v1/auth/signup", {
+      method: "POST",
+      json: { email: uniqueEmail(), password: PASSWORD },
+      headers: { "User-Agent": USER_AGENTS.laptop },
+    });
     const { access_token } = (await signup.json()) as any;
     const cookie = `__Host-refresh_token=${refreshCookieOf(signup)!.value}`;
     const response = await call("/v1/auth/logout", { method: "POST", cookie });
@@ -29,7 +33,11 @@ describe("logout", () => {
     const signup = await call("/v1/auth/signup", { method: "POST", json: { email: uniqueEmail(), password: PASSWORD } });
     const { access_token } = (await signup.json()) as any;
     const cookie = `__Host-refresh_token=${refreshCookieOf(signup)!.value}`;
-    await expectProblem(await call("/v1/auth/logout", { method: "POST", cookie, headers: { Origin: "https://evil.example" } }), 403, "csrf_rejected");
+    await expectProblem(
+      await call("/v1/auth/logout", { method: "POST", cookie, headers: { Origin: "https://evil.example" } }),
+      403,
+      "csrf_rejected",
+    );
     expect((await me(access_token)).status).toBe(200);
   });
 

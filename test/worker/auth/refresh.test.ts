@@ -1,5 +1,5 @@
-import { describe, expect, it, vi, afterEach } from "vitest";
-import { call, expectProblem, me, ORIGIN, refresh, refreshCookieOf, signUp, USER_AGENTS, uniqueEmail, PASSWORD } from "../../support/http";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { call, expectProblem, me, ORIGIN, PASSWORD, refresh, refreshCookieOf, signUp, USER_AGENTS, uniqueEmail } from "../../support/http";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -144,6 +144,9 @@ describe("refresh through the cookie", () => {
 });
 
 function decode(jwt: string) {
-  const [header, payload] = jwt.split(".").slice(0, 2).map((part) => JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/"))));
+  const [header, payload] = jwt
+    .split(".")
+    .slice(0, 2)
+    .map((part) => JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/"))));
   return { header, payload };
 }

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, me, PASSWORD, signUp, uniqueEmail, USER_AGENTS } from "../../support/http";
+import { call, expectProblem, me, PASSWORD, signUp, USER_AGENTS, uniqueEmail } from "../../support/http";
 
 const signup = (json: unknown, headers: Record<string, string> = {}) => call("/v1/auth/signup", { method: "POST", json, headers });
 const login = (json: unknown, headers: Record<string, string> = {}) => call("/v1/auth/login", { method: "POST", json, headers });
@@ -8,13 +8,24 @@ const login = (json: unknown, headers: Record<string, string> = {}) => call("/v1
 describe("signup", () => {
   it("should create the account and its first session, answering 201 with an AuthResult", async () => {
     const email = uniqueEmail();
-    const response = await signup({ email: ` ${email.toUpperCase()} `, password: PASSWORD, device_name: "Work laptop", token_transport: "body" }, { "User-Agent": USER_AGENTS.laptop });
+    const response = await signup(
+      { email: ` ${email.toUpperCase()} `, password: PASSWORD, device_name: "Work laptop", token_transport: "body" },
+      { "User-Agent": USER_AGENTS.laptop },
+    );
     expect(response.status).toBe(201);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const body = (await response.json()) as any;
     expect(body.user).toEqual({ id: expect.stringMatching(/^usr_/), email, created_at: expect.any(String) });
-    expect(body.session).toMatchObject({ current: true, device: { name: "Work laptop", browser: "Chrome", os: "Windows", type: "desktop" } });
-    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 600, access_token: expect.any(String), refresh_token: expect.any(String) });
+    expect(body.session).toMatchObject({
+      current: true,
+      device: { name: "Work laptop", browser: "Chrome", os: "Windows", type: "desktop" },
+    });
+    expect(body).toMatchObject({
+      token_type: "Bearer",
+      expires_in: 600,
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+    });
     expect((await me(body.access_token)).status).toBe(200);
   });
 
@@ -26,7 +37,9 @@ describe("signup", () => {
 
   it("should allow only one of two simultaneous signups with one email", async () => {
     const email = uniqueEmail();
-    const statuses = (await Promise.all([signup({ email, password: PASSWORD }), signup({ email, password: PASSWORD })])).map((r) => r.status);
+    const statuses = (await Promise.all([signup({ email, password: PASSWORD }), signup({ email, password: PASSWORD })])).map(
+      (r) => r.status,
+    );
     expect(statuses.sort()).toEqual([201, 409]);
   });
 
@@ -47,8 +60,20 @@ describe("signup", () => {
       [],
     ];
     for (const json of cases) await expectProblem(await signup(json), 400, "validation_failed");
-    await expectProblem(await call("/v1/auth/signup", { method: "POST", body: "{not json", headers: { "Content-Type": "application/json" } }), 400, "validation_failed");
-    await expectProblem(await call("/v1/auth/signup", { method: "POST", body: `email=${email}`, headers: { "Content-Type": "application/x-www-form-urlencoded" } }), 400, "validation_failed");
+    await expectProblem(
+      await call("/v1/auth/signup", { method: "POST", body: "{not json", headers: { "Content-Type": "application/json" } }),
+      400,
+      "validation_failed",
+    );
+    await expectProblem(
+      await call("/v1/auth/signup", {
+        method: "POST",
+        body: `email=${email}`,
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      }),
+      400,
+      "validation_failed",
+    );
     const stored = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind(email).first<{ n: number }>();
     expect(stored!.n).toBe(0);
   });

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { call, PASSWORD, uniqueEmail, USER_AGENTS } from "../../support/http";
+import { call, PASSWORD, USER_AGENTS, uniqueEmail } from "../../support/http";
 
 async function signUpWith(headers: Record<string, string>) {
-  const response = await call("/v1/auth/signup", { method: "POST", json: { email: uniqueEmail(), password: PASSWORD, token_transport: "body" }, headers });
+  const response = await call("/v1/auth/signup", {
+    method: "POST",
+    json: { email: uniqueEmail(), password: PASSWORD, token_transport: "body" },
+    headers,
+  });
   expect(response.status).toBe(201);
   return ((await response.json()) as any).session.device;
 }
@@ -29,8 +33,18 @@ describe("user-agent client hints", () => {
   });
 
   it("should fall back to the UA string when there are no hints, or only unusable ones", async () => {
-    expect(await signUpWith({ "User-Agent": USER_AGENTS.laptop })).toEqual({ name: "Chrome on Windows", browser: "Chrome", os: "Windows", type: "desktop" });
-    const garbled = await signUpWith({ "User-Agent": USER_AGENTS.phone, "Sec-CH-UA": "nonsense", "Sec-CH-UA-Platform": "Windows", "Sec-CH-UA-Mobile": "maybe" });
+    expect(await signUpWith({ "User-Agent": USER_AGENTS.laptop })).toEqual({
+      name: "Chrome on Windows",
+      browser: "Chrome",
+      os: "Windows",
+      type: "desktop",
+    });
+    const garbled = await signUpWith({
+      "User-Agent": USER_AGENTS.phone,
+      "Sec-CH-UA": "nonsense",
+      "Sec-CH-UA-Platform": "Windows",
+      "Sec-CH-UA-Mobile": "maybe",
+    });
     expect(garbled).toEqual({ name: "Mobile Safari on iOS", browser: "Mobile Safari", os: "iOS", type: "mobile" });
   });
 });

@@ -49,19 +49,35 @@ describe("HTTP conventions", () => {
 
   it("should refuse a body over 16 KiB with 413, with and without Content-Length", async () => {
     const big = JSON.stringify({ email: "a@example.com", password: "x".repeat(17 * 1024) });
-    await expectProblem(await call("/v1/auth/signup", { method: "POST", body: big, headers: { "Content-Type": "application/json" } }), 413, "payload_too_large");
+    await expectProblem(
+      await call("/v1/auth/signup", { method: "POST", body: big, headers: { "Content-Type": "application/json" } }),
+      413,
+      "payload_too_large",
+    );
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big));
         controller.close();
       },
     });
-    const chunked = await call("/v1/auth/signup", { method: "POST", body: stream, headers: { "Content-Type": "application/json" }, duplex: "half" } as RequestInit);
+    const chunked = await call("/v1/auth/signup", {
+      method: "POST",
+      body: stream,
+      headers: { "Content-Type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
     await expectProblem(chunked, 413, "payload_too_large");
   });
 
   it("should refuse protected routes without a valid bearer token, per RFC 6750", async () => {
-    for (const [method, path] of [["GET", "/v1/me"], ["GET", "/v1/sessions"], ["DELETE", "/v1/sessions/ses_x"], ["POST", "/v1/auth/logout-others"], ["POST", "/v1/auth/logout-all"], ["POST", "/v1/auth/password"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/v1/me"],
+      ["GET", "/v1/sessions"],
+      ["DELETE", "/v1/sessions/ses_x"],
+      ["POST", "/v1/auth/logout-others"],
+      ["POST", "/v1/auth/logout-all"],
+      ["POST", "/v1/auth/password"],
+    ] as const) {
       for (const authorization of [undefined, "Bearer", "Basic dXNlcjpwYXNz", "Bearer not-a-jwt", `Bearer ${"a".repeat(9000)}`]) {
         const response = await call(path, { method, headers: authorization ? { Authorization: authorization } : {} });
         await expectProblem(response, 401, "invalid_token");

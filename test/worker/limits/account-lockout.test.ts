@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { expectProblem, signUp, uniqueEmail, freshIp } from "../../support/http";
 import { login } from "../../support/devices";
+import { expectProblem, freshIp, signUp, uniqueEmail } from "../../support/http";
 
 const WRONG = "not the password at all";
 const WINDOW_MS = 15 * 60_000; // LOGIN_ACCOUNT_WINDOW_SECONDS default

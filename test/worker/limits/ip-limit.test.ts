@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, PASSWORD, signUp, uniqueEmail, freshIp } from "../../support/http";
 import { login } from "../../support/devices";
+import { call, expectProblem, freshIp, PASSWORD, signUp, uniqueEmail } from "../../support/http";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -14,7 +14,10 @@ describe("per-IP sign-in limit", () => {
     for (let i = 0; i < 30; i++) {
       const account = accounts[i % 3]!;
       // A mix of right and wrong passwords and unknown emails: every attempt counts against the IP.
-      const response = i % 5 === 0 ? await login(uniqueEmail("nobody"), { ip, password: "wrong password" }) : await login(account.email, { ip, password: i % 2 ? PASSWORD : "wrong password" });
+      const response =
+        i % 5 === 0
+          ? await login(uniqueEmail("nobody"), { ip, password: "wrong password" })
+          : await login(account.email, { ip, password: i % 2 ? PASSWORD : "wrong password" });
       expect(response.status, `attempt ${i + 1}`).not.toBe(429);
     }
     const refused = await login(accounts[0]!.email, { ip });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { expectProblem, freshIp, me, signUp } from "../../support/http";
-import { basic, oauthPost, postCredentials, TEST_CLIENT, type OAuthPath } from "../../support/oauth";
+import { basic, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
 
 const LIMIT = 20; // OAUTH_CLIENT_FAILURE_LIMIT default
 const WINDOW_SECONDS = 900; // OAUTH_CLIENT_FAILURE_WINDOW_SECONDS default
@@ -49,14 +49,22 @@ describe("failed client authentication limit per address", () => {
     // Locked means locked: the right secret is not even checked, by either method, on either endpoint.
     const device = await signUp();
     await expectProblem(await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip), 429, "rate_limited");
-    await expectProblem(await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...postCredentials() }, null, ip), 429, "rate_limited");
+    await expectProblem(
+      await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...postCredentials() }, null, ip),
+      429,
+      "rate_limited",
+    );
     expect((await me(device.accessToken)).status).toBe(200);
 
     // Another address is not affected, and this one is free again once its window has ended.
-    expect(await (await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, freshIp())).json()).toMatchObject({ active: true });
+    expect(await (await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, freshIp())).json()).toMatchObject({
+      active: true,
+    });
     vi.setSystemTime(Date.now() + retryAfter * 1000);
     const later = await signUp(); // the first device's access token has expired by now
-    expect(await (await oauthPost("/v1/oauth/introspect", { token: later.accessToken }, RIGHT_BASIC, ip)).json()).toMatchObject({ active: true });
+    expect(await (await oauthPost("/v1/oauth/introspect", { token: later.accessToken }, RIGHT_BASIC, ip)).json()).toMatchObject({
+      active: true,
+    });
   });
 
   it("should never count successes: a busy backend is not refused, and successes do not reset the failures", async () => {
@@ -64,7 +72,9 @@ describe("failed client authentication limit per address", () => {
     const device = await signUp();
     const busy = await Promise.all(
       Array.from({ length: 3 * LIMIT }, (_, i) =>
-        i % 2 ? oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip) : oauthPost("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() }, null, ip),
+        i % 2
+          ? oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip)
+          : oauthPost("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() }, null, ip),
       ),
     );
     expect(busy.map((r) => r.status)).toEqual(Array(3 * LIMIT).fill(200));
@@ -94,7 +104,11 @@ describe("failed client authentication limit per address", () => {
       await expectProblem(await attempt("/v1/oauth/introspect", ip, null), 401, "invalid_client");
       await expectProblem(await attempt("/v1/oauth/introspect", ip, "Basic !!!"), 401, "invalid_client");
       await expectProblem(await attempt("/v1/oauth/revoke", ip, null, { client_id: TEST_CLIENT.id }), 401, "invalid_client");
-      await expectProblem(await attempt("/v1/oauth/revoke", ip, basic(TEST_CLIENT.id, "wrong-secret"), postCredentials()), 400, "invalid_request");
+      await expectProblem(
+        await attempt("/v1/oauth/revoke", ip, basic(TEST_CLIENT.id, "wrong-secret"), postCredentials()),
+        400,
+        "invalid_request",
+      );
     }
     // All of the address's failures are still to come.
     await fail(ip, LIMIT);
@@ -133,9 +147,14 @@ describe("failed client authentication limit per address", () => {
     const device = await signUp();
     // Seam: the Worker reaches every counter through env.RATE_LIMITER.get (limiterFor); `c.env` in the pool is this `env`.
     const injected = () => Promise.reject(new Error("injected fault"));
-    vi.spyOn(env.RATE_LIMITER, "get").mockImplementation(() => ({ acquire: injected, settle: injected, hit: injected, decide: injected }) as never);
+    vi.spyOn(env.RATE_LIMITER, "get").mockImplementation(
+      () => ({ acquire: injected, settle: injected, hit: injected, decide: injected }) as never,
+    );
     vi.spyOn(console, "error").mockImplementation(() => {});
-    for (const [authorization, credentials] of [[RIGHT_BASIC, {}], [null, postCredentials()]] as const) {
+    for (const [authorization, credentials] of [
+      [RIGHT_BASIC, {}],
+      [null, postCredentials()],
+    ] as const) {
       const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization, freshIp());
       await expectProblem(response, 503, "service_unavailable");
       expect(response.headers.get("Retry-After")).toBe("1");

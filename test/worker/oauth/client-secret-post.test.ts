@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, me, signUp } from "../../support/http";
-import { basic, oauthPost, postCredentials, TEST_CLIENT, type OAuthPath } from "../../support/oauth";
+import { basic, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
 
 // client_secret_post (RFC 6749 §2.3.1): the credentials in the form body, no Authorization header.
 const viaBody = (path: OAuthPath, form: Record<string, string>) => oauthPost(path, form, null);
@@ -59,7 +59,11 @@ describe("client_secret_post", () => {
     const device = await signUp();
     const form = new URLSearchParams({ token: device.accessToken, ...postCredentials() });
     form.append("client_secret", TEST_CLIENT.secret);
-    const repeated = await call("/v1/oauth/introspect", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form.toString() });
+    const repeated = await call("/v1/oauth/introspect", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    });
     await expectProblem(repeated, 400, "validation_failed");
     const json = await call("/v1/oauth/introspect", { method: "POST", json: { token: device.accessToken, ...postCredentials() } });
     await expectProblem(json, 400, "validation_failed");
@@ -106,7 +110,9 @@ describe("client secrets in logs", () => {
     const device = await signUp();
     const wrongSecret = "a distinctive wrong client secret 5d2c";
     expect((await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() })).status).toBe(200);
-    expect((await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials(TEST_CLIENT.id, wrongSecret) })).status).toBe(401);
+    expect(
+      (await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials(TEST_CLIENT.id, wrongSecret) })).status,
+    ).toBe(401);
     expect((await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...postCredentials() })).status).toBe(400);
     expect((await viaBody("/v1/oauth/revoke", { token: device.refreshToken, ...postCredentials() })).status).toBe(200);
 

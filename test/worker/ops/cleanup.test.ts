@@ -2,7 +2,7 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../src/index";
-import { runCleanup, type CleanupReport } from "../../../src/worker/ops/cleanup";
+import { type CleanupReport, runCleanup } from "../../../src/worker/ops/cleanup";
 
 const DAY_MS = 86_400_000;
 
@@ -87,24 +87,34 @@ describe("the cleanup cron", () => {
     await insertEvents("new", 2, now - DAY_MS);
     const reports = await runCleanup(env, now);
     expect(reports.find((r) => r.target === "security_events")).toMatchObject({ deleted: 7, complete: true });
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM security_events WHERE created_at = ?").bind(now - DAY_MS).first<{ n: number }>();
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM security_events WHERE created_at = ?")
+      .bind(now - DAY_MS)
+      .first<{ n: number }>();
     expect(left!.n).toBe(2);
   });
 });
 
 /** Fills whatever required columns the real table has (it belongs to another feature), unique where it may matter. */
 async function insertEvents(label: string, count: number, createdAt: number) {
-  const { results: columns } = await env.DB.prepare("SELECT name, type, \"notnull\" AS required, dflt_value, pk FROM pragma_table_info('security_events')").all<{
+  const { results: columns } = await env.DB.prepare(
+    "SELECT name, type, \"notnull\" AS required, dflt_value, pk FROM pragma_table_info('security_events')",
+  ).all<{
     name: string;
     type: string;
     required: number;
     dflt_value: unknown;
     pk: number;
   }>();
-  const needed = columns.filter((c) => c.name === "created_at" || ((c.required || c.pk) && c.dflt_value === null && !(c.pk && /int/i.test(c.type))));
+  const needed = columns.filter(
+    (c) => c.name === "created_at" || ((c.required || c.pk) && c.dflt_value === null && !(c.pk && /int/i.test(c.type))),
+  );
   for (let i = 0; i < count; i++) {
-    const values = needed.map((c) => (c.name === "created_at" ? createdAt : /int|real|num/i.test(c.type) ? i : `${label}-${i}-${crypto.randomUUID()}`));
-    await env.DB.prepare(`INSERT INTO security_events (${needed.map((c) => `"${c.name}"`).join(", ")}) VALUES (${needed.map(() => "?").join(", ")})`)
+    const values = needed.map((c) =>
+      c.name === "created_at" ? createdAt : /int|real|num/i.test(c.type) ? i : `${label}-${i}-${crypto.randomUUID()}`,
+    );
+    await env.DB.prepare(
+      `INSERT INTO security_events (${needed.map((c) => `"${c.name}"`).join(", ")}) VALUES (${needed.map(() => "?").join(", ")})`,
+    )
       .bind(...values)
       .run();
   }

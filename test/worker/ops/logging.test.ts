@@ -16,7 +16,8 @@ function captureLogs() {
   }
   return lines;
 }
-const requestLines = (lines: string[]) => lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const requestLines = (lines: string[]) =>
+  lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("request logs", () => {
   it("should write one JSON line per request with its id, route pattern, status, duration and the caller's ids", async () => {

@@ -8,7 +8,12 @@ describe("SessionService over a service binding", () => {
     const result = await env.SESSION_SERVICE.verify(device.accessToken);
     expect(result).toMatchObject({ ok: true, userId: device.userId, sessionId: device.sessionId });
     if (!result.ok) throw new Error("unreachable");
-    expect(result.claims).toMatchObject({ sub: device.userId, sid: device.sessionId, iss: "https://auth.example.com", aud: "https://api.example.com" });
+    expect(result.claims).toMatchObject({
+      sub: device.userId,
+      sid: device.sessionId,
+      iss: "https://auth.example.com",
+      aud: "https://api.example.com",
+    });
   });
 
   it("should answer invalid_token, not throw, for garbage, a tampered token or a non-string", async () => {
@@ -21,12 +26,18 @@ describe("SessionService over a service binding", () => {
 
   it("should refuse the token of a session revoked through revokeSession, at once", async () => {
     const [laptop, phone] = await signInOn("laptop", "phone");
-    expect(await env.SESSION_SERVICE.revokeSession(laptop!.userId, phone!.sessionId, "fraud_suspected")).toEqual({ ok: true, revoked: true });
+    expect(await env.SESSION_SERVICE.revokeSession(laptop!.userId, phone!.sessionId, "fraud_suspected")).toEqual({
+      ok: true,
+      revoked: true,
+    });
     expect(await env.SESSION_SERVICE.verify(phone!.accessToken)).toEqual({ ok: false, code: "invalid_token" });
     expect((await me(phone!.accessToken)).status).toBe(401);
     expect((await env.SESSION_SERVICE.verify(laptop!.accessToken)).ok).toBe(true);
     // Idempotent: the second call revokes nothing.
-    expect(await env.SESSION_SERVICE.revokeSession(laptop!.userId, phone!.sessionId, "fraud_suspected")).toEqual({ ok: true, revoked: false });
+    expect(await env.SESSION_SERVICE.revokeSession(laptop!.userId, phone!.sessionId, "fraud_suspected")).toEqual({
+      ok: true,
+      revoked: false,
+    });
   });
 
   it("should list the live sessions of a user and end them all with revokeAllSessions", async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { call, expectProblem, signInOn } from "../../support/http";
 
-const rename = (token: string, sessionId: string, body: unknown) => call(`/v1/sessions/${sessionId}`, { method: "PATCH", token, json: body });
+const rename = (token: string, sessionId: string, body: unknown) =>
+  call(`/v1/sessions/${sessionId}`, { method: "PATCH", token, json: body });
 
 describe("renaming a device", () => {
   it("should rename one of the caller's sessions and answer with the updated Session", async () => {
@@ -10,7 +11,16 @@ describe("renaming a device", () => {
     expect(response.status).toBe(200);
     const session = (await response.json()) as any;
     expect(session).toMatchObject({ id: phone!.sessionId, current: false, device: { name: "Ada's phone", os: "iOS", type: "mobile" } });
-    expect(Object.keys(session).sort()).toEqual(["created_at", "current", "device", "expires_at", "id", "ip", "last_active_at", "location"]);
+    expect(Object.keys(session).sort()).toEqual([
+      "created_at",
+      "current",
+      "device",
+      "expires_at",
+      "id",
+      "ip",
+      "last_active_at",
+      "location",
+    ]);
     const { sessions } = (await (await call("/v1/sessions", { token: phone!.accessToken })).json()) as any;
     expect(sessions.find((s: any) => s.id === phone!.sessionId).device.name).toBe("Ada's phone");
   });
@@ -23,7 +33,17 @@ describe("renaming a device", () => {
 
   it("should refuse an empty, a 10 KB, a control-character or a missing name with 400 validation_failed", async () => {
     const [laptop] = await signInOn("laptop");
-    for (const body of [{ name: "" }, { name: "   " }, { name: "x".repeat(10 * 1024) }, { name: "a".repeat(65) }, { name: "bad\u0000name" }, { name: "line\nbreak" }, { name: "\u202eevil" }, {}, { name: 42 }]) {
+    for (const body of [
+      { name: "" },
+      { name: "   " },
+      { name: "x".repeat(10 * 1024) },
+      { name: "a".repeat(65) },
+      { name: "bad\u0000name" },
+      { name: "line\nbreak" },
+      { name: "\u202eevil" },
+      {},
+      { name: 42 },
+    ]) {
       await expectProblem(await rename(laptop!.accessToken, laptop!.sessionId, body), 400, "validation_failed");
     }
     const { sessions } = (await (await call("/v1/sessions", { token: laptop!.accessToken })).json()) as any;

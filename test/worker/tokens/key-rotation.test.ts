@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
-import { addKey, promoteKey, removeKey, retireKeys, type Jwk, type JwkSet } from "../../../scripts/jwk-set.mjs";
+import { addKey, type Jwk, type JwkSet, promoteKey, removeKey, retireKeys } from "../../../scripts/jwk-set.mjs";
 import { configFrom } from "../../../src/shared/config";
-import { checkAccessToken } from "../../../src/worker/tokens/check";
 import { signAccessToken, verifyAccessTokenSignature } from "../../../src/worker/tokens/access";
+import { checkAccessToken } from "../../../src/worker/tokens/check";
 import { loadKeySet } from "../../../src/worker/tokens/keys";
 import { signUp } from "../../support/http";
 
