@@ -85,7 +85,7 @@ export const operations: Record<string, Operation> = {
     const claims = await signatureOnly(env, state.tokens.s1);
     if (!(await env.NOOP.get(env.NOOP.idFromName(claims.sub)).ping())) throw new Error("unreachable");
   },
-  /** (3) This service's strict check: verification plus the user's registry `check(sid)`. */
+  /** (3) This service's strict check: verification plus the user's registry `sessionCheck(sid)`. */
   strict: (env, state) => strict(env, state.tokens.s1),
   /** (3b) The consumer's strict mode: `verify` over a service binding to the SessionService entrypoint. */
   strict_rpc: async (env, state) => {

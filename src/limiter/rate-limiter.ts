@@ -1,8 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { WindowLimit } from "../shared/config";
-
-export type LimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
-export type LeaseDecision = { allowed: true; lease: string } | { allowed: false; retryAfterSeconds: number };
+import type { LeaseDecision, LimitDecision, RateLimiterRpc, WindowLimit } from "../contract/limiter";
 
 /** An attempt whose Worker never reported back (it died mid-login) counts as a failure after this. */
 const LEASE_TTL_MS = 30_000;
@@ -32,7 +29,7 @@ interface Window {
  * contract's floors rely on that; a sliding estimate could refuse it).
  * Limits are passed on each call, so one class serves every limit and config stays in the Worker.
  */
-export class RateLimiter extends DurableObject<Env> {
+export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
   readonly #sql: SqlStorage;
   /** In-flight sign-in attempts (lease id -> deadline): memory only, they last one request. */
   readonly #leases = new Map<string, number>();

@@ -7,7 +7,7 @@ export type { WindowLimit } from "../contract/limiter";
 const seconds = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const count = seconds;
 
-/** Service configuration from wrangler vars, with the defaults documented in the README. */
+/** Service configuration from wrangler vars, with the defaults documented in docs/configuration.md. */
 const configSchema = z
   .object({
     JWT_ISSUER: z.string().min(1).default("https://auth.example.com"),
