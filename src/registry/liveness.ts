@@ -83,11 +83,12 @@ export class LiveSessions {
   }
 
   /**
-   * What a client frame finds: live (and counted as activity); lapsed, still held but idle or past
-   * expiry and not yet announced (a revocation removes it from here); or ended.
+   * What a client frame finds: live; lapsed, still held but idle or past expiry and not yet
+   * announced (a revocation removes it from here); or ended. Never activity: a socket left open
+   * must not keep its session from going idle.
    */
   status(sessionId: string, now: number): "live" | "lapsed" | "ended" {
-    if (this.liveNow(sessionId, now)) return "live";
+    if (this.alive(sessionId, now)) return "live";
     return this.#live.has(sessionId) ? "lapsed" : "ended";
   }
 

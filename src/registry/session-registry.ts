@@ -315,18 +315,27 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   // ---- the live channel (docs/live.md) ------------------------------------------------------
-  // The Worker verifies the access token and forwards the upgrade; liveness is checked here,
-  // where revocation happens.
+  // The Worker verifies the access token and forwards the upgrade with the token's `exp`;
+  // liveness is checked here, where revocation happens.
 
   override fetch(request: Request): Response {
-    const sessionId = LiveSockets.sessionIdOf(request);
-    if (sessionId === null || !this.#live.liveNow(sessionId, this[CLOCK]())) return new Response(null, { status: 401 });
-    this.#scheduleAlarm(this.#live.idleAt(sessionId)!); // back at its idle deadline, to close its sockets then
-    return this.#sockets.accept(sessionId);
+    const upgrade = LiveSockets.upgradeOf(request);
+    const now = this[CLOCK]();
+    if (upgrade === null || upgrade.tokenExpiresAt <= now || !this.#live.liveNow(upgrade.sessionId, now))
+      return new Response(null, { status: 401 });
+    // Back at the first of its idle deadline and its token's, to close the socket then.
+    this.#scheduleAlarm(Math.min(this.#live.idleAt(upgrade.sessionId)!, upgrade.tokenExpiresAt));
+    return this.#sockets.accept(upgrade.sessionId, upgrade.tokenExpiresAt);
   }
 
-  override webSocketMessage(socket: WebSocket): void {
-    this.#sockets.onMessage(socket, (id, now) => this.#live.status(id, now));
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    return this.#sockets.onMessage(socket, message, {
+      status: (id, now) => this.#live.status(id, now),
+      // The Worker's own check, through the loopback binding: the registry holds no signing keys.
+      verify: (token) => this.ctx.exports.LiveTokenCheck.verify(token),
+      userId: () => this.#account.userId,
+      deadlineAt: (at) => this.#scheduleAlarm(at),
+    });
   }
 
   override webSocketClose(socket: WebSocket, code: number): void {
@@ -337,7 +346,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#sockets.onClose(socket, 1011);
   }
 
-  /** Retries the D1 mirror, posts due webhooks, ends expired and idle sessions' sockets, and sets the next wake-up. */
+  /** Retries the D1 mirror, posts due webhooks, closes sockets past their token or idle deadline, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const mirrored = await this.#outbox.flush();
@@ -345,8 +354,8 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = this[CLOCK]();
     this.#sockets.expired(this.#live.dropExpired(now), (id) => this.#live.has(id), now);
-    const nextIdle = this.#sockets.idle((id) => this.#live.idleAt(id), now);
-    if (nextIdle !== null) this.#scheduleAlarm(nextIdle);
+    const nextDeadline = this.#sockets.sweep((id) => this.#live.idleAt(id), now);
+    if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
     this.#refreshWindows.forgetEnded(now);
     this.#rows.deleteExpired(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
