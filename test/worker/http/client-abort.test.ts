@@ -3,20 +3,11 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../src/index";
 import { freshIp, ORIGIN, signUp } from "../../support/http";
+import { captureLogs } from "../../support/logs";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-function captureLogs() {
-  const lines: { level: string; line: string }[] = [];
-  for (const method of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-      lines.push({ level: method, line: args.map(String).join(" ") });
-    });
-  }
-  return lines;
-}
 
 /**
  * A request whose body stream fails after its first chunk, as workerd's does when the client hangs
@@ -68,8 +59,8 @@ describe("a client that hangs up mid-body (RFC 9112 §8: an incomplete message)"
           lines.filter((entry) => entry.level === "error" || entry.level === "warn"),
           where,
         ).toEqual([]);
-        expect(lines.map((entry) => JSON.parse(entry.line).msg)).toContain("client hung up mid-body");
-        expect(lines.some((entry) => entry.line.includes("Network connection lost"))).toBe(false);
+        expect(lines.map((entry) => JSON.parse(entry.text).msg)).toContain("client hung up mid-body");
+        expect(lines.some((entry) => entry.text.includes("Network connection lost"))).toBe(false);
       }
     }
   });
