@@ -9,6 +9,9 @@
  *   Lock around the refresh (one tab rotates at a time) and share the result on a
  *   BroadcastChannel (same origin only), so the others skip their own refresh.
  * - A `session_revoked` for this session, from the live channel or a refused token, clears state.
+ * - The live socket lives no longer than the access token it was opened with: each new token is
+ *   sent over the open socket (`authenticate`), so the socket lives on; if one is missed, the
+ *   socket closes with 4003 and the client refreshes and reconnects.
  */
 export type LiveEvent = {
     type: string;
@@ -31,6 +34,10 @@ export type ClientEventName = "signedin" | "signedout" | "live" | "connection";
 /** Close codes of the live channel (docs/live.md). */
 export declare const CLOSE_SESSION_REVOKED = 4001;
 export declare const CLOSE_SESSION_EXPIRED = 4002;
+/** The socket's access token expired without a fresh one sent over it: refresh, then reconnect. */
+export declare const CLOSE_TOKEN_EXPIRED = 4003;
+/** A token sent over the socket was refused: refresh, then reconnect. */
+export declare const CLOSE_TOKEN_REFUSED = 4004;
 export declare const CLOSE_REPLACED = 4008;
 export declare class ApiProblem extends Error {
     status: number;

@@ -9,6 +9,9 @@
  *   Lock around the refresh (one tab rotates at a time) and share the result on a
  *   BroadcastChannel (same origin only), so the others skip their own refresh.
  * - A `session_revoked` for this session, from the live channel or a refused token, clears state.
+ * - The live socket lives no longer than the access token it was opened with: each new token is
+ *   sent over the open socket (`authenticate`), so the socket lives on; if one is missed, the
+ *   socket closes with 4003 and the client refreshes and reconnects.
  */
 
 /** @typedef {{ type: string; session_id?: string; [key: string]: unknown }} LiveEvent */
@@ -24,6 +27,10 @@ const LIVE_PROTOCOL = "sessions.v1";
 /** Close codes of the live channel (docs/live.md). */
 export const CLOSE_SESSION_REVOKED = 4001;
 export const CLOSE_SESSION_EXPIRED = 4002;
+/** The socket's access token expired without a fresh one sent over it: refresh, then reconnect. */
+export const CLOSE_TOKEN_EXPIRED = 4003;
+/** A token sent over the socket was refused: refresh, then reconnect. */
+export const CLOSE_TOKEN_REFUSED = 4004;
 export const CLOSE_REPLACED = 4008;
 
 export class ApiProblem extends Error {
@@ -181,6 +188,8 @@ export class SessionsClient extends EventTarget {
     const delay = Math.max(1000, this.#expiresAt - Date.now() - this.refreshMarginMs);
     this.#refreshTimer = setTimeout(() => void this.#refresh(false).catch(() => {}), delay);
     if (share) this.#channel?.postMessage({ type: "token", token, expiresInSeconds });
+    // The open socket would close at the old token's expiry: hand it the new one (docs/live.md).
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify({ type: "authenticate", access_token: token }));
     if (!wasSignedIn) this.dispatchEvent(new CustomEvent("signedin"));
   }
 
@@ -223,6 +232,8 @@ export class SessionsClient extends EventTarget {
       if (event.data === "pong") return;
       /** @type {LiveEvent} */
       const live = JSON.parse(String(event.data));
+      // The server took the token sent by `#accept`: nothing for the page.
+      if (live.type === "authenticated") return;
       if (live.type === "session_revoked" && live.session_id === this.#sessionId)
         return this.#clear(live.reason === "signed_out" ? "signed_out" : "revoked", true);
       if (live.type === "session_expired" && live.session_id === this.#sessionId) return this.#clear("expired", true);
@@ -236,6 +247,7 @@ export class SessionsClient extends EventTarget {
       if (event.code === CLOSE_SESSION_EXPIRED) return this.#clear("expired", true);
       // Replaced by a newer socket of this session: reconnecting would only close another tab's.
       if (event.code === CLOSE_REPLACED) return void this.dispatchEvent(new CustomEvent("connection", { detail: { state: "closed" } }));
+      // Anything else, 4003 and 4004 included: refresh (a dead session fails it), then reconnect.
       this.#reconnectLater();
     });
   }

@@ -21,12 +21,15 @@ export interface SessionCalls {
   sessionGet(actor: string): SessionResult;
   /** The user's live sessions, most recently active first. */
   sessionList(actor: string): SessionListResult | Refused;
-  /** Ends one of the user's live sessions (the actor's own included). */
+  /**
+   * Ends one of the user's sessions that has not ended: live or idle (an idle one is not listed,
+   * but left unrevoked a longer idle timeout would bring it back); the actor's own included.
+   */
   sessionRevoke(actor: string, target: string): Promise<Revoked | Refused | NotFound>;
   sessionRename(actor: string, target: string, name: string): Promise<SessionResult | NotFound>;
-  /** Ends every session but the actor's (logout-others, password change). */
+  /** Ends every session but the actor's, idle ones included (logout-others, password change); counts them. */
   sessionRevokeOthers(actor: string, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused>;
-  /** Ends every session, the actor's too (logout-all). */
+  /** Ends every session, idle ones and the actor's too (logout-all). */
   sessionRevokeAll(actor: string): Promise<Revoked | Refused>;
   /** Logout with an access token: ends the session if it has not ended already. */
   sessionSignOut(actor: string): Promise<Revoked>;
@@ -51,8 +54,9 @@ export interface CredentialCalls {
 export interface TrustedCalls {
   trustedList(): SessionListResult;
   trustedRevoke(target: string, by: TrustedActor): Promise<Revoked>;
+  /** Ends every session that has not ended, idle ones included. */
   trustedRevokeAll(by: TrustedActor): Promise<Revoked>;
-  /** Ends every session (reason "admin") and refuses new ones until `adminEnable`. */
+  /** Ends every session, idle ones included (reason "admin"), and refuses new ones until `adminEnable`. */
   adminDisable(): Promise<Revoked>;
   adminEnable(): { ok: true };
   /** Consistency repair: queues every row for D1 again and pushes it; answers the ids the registry holds. */

@@ -109,4 +109,12 @@ export type LiveEvent =
   | { type: "session_created"; session: SessionJson }
   | { type: "session_revoked"; session_id: string; reason: RevokeReason; at: string }
   | { type: "session_expired"; session_id: string; reason: "expired"; at: string }
-  | { type: "suspicious_sign_in"; session_id: string; reasons: RiskFinding[]; at: string };
+  | { type: "suspicious_sign_in"; session_id: string; reasons: RiskFinding[]; at: string }
+  /** To the one socket that sent an `authenticate` frame: the token was accepted, the socket now lives until `expires_at`. */
+  | { type: "authenticated"; session_id: string; expires_at: string };
+
+/**
+ * The one frame a client sends (besides the text `ping`): a fresh access token of the socket's own
+ * session, so the socket may outlive the token it was opened with (docs/live.md).
+ */
+export type LiveClientFrame = { type: "authenticate"; access_token: string };

@@ -116,7 +116,8 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   async sessionRevoke(actor: string, target: string): Promise<Revoked | Refused | NotFound> {
     const now = this[CLOCK]();
     if (!this.#live.liveNow(actor, now)) return refused;
-    if (!this.#live.alive(target, now)) return notFound;
+    // An idle session of the user is not listed, but it is theirs and has not ended: it can be ended.
+    if (!this.#live.unended(target, now)) return notFound;
     return this.#revokeAndFlush([target], target === actor ? "signed_out" : "revoked_by_other_device", actor, now);
   }
 
@@ -138,7 +139,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   async sessionRevokeAll(actor: string): Promise<Revoked | Refused> {
     const now = this[CLOCK]();
     if (!this.#live.liveNow(actor, now)) return refused;
-    return this.#revokeAndFlush(this.#live.aliveIds(now), "signed_out_everywhere", actor, now);
+    return this.#revokeAndFlush(this.#live.unendedIds(now), "signed_out_everywhere", actor, now);
   }
 
   async sessionSignOut(actor: string): Promise<Revoked> {
@@ -153,7 +154,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       this.#account.credentialsChanged(change.changedAt);
       // ...and one that got its session between the first sweep and the new hash is ended here.
       // An actor that ended meanwhile keeps no session alive: the change stands, so all end.
-      const ending = !actorLive ? this.#live.aliveIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
+      const ending = !actorLive ? this.#live.unendedIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
       const count = this.#revoke(ending, "password_changed", actor, now);
       const details = { other_sessions_signed_out: change.signedOutOthers, place: placeDetails(change.place) };
       this.#history.record({ type: "password_changed", sessionId: actor, details }, now);
@@ -288,14 +289,13 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   async trustedRevokeAll(by: TrustedActor): Promise<Revoked> {
     const now = this[CLOCK]();
-    return this.#revokeAndFlush(this.#live.aliveIds(now), by, null, now);
+    return this.#revokeAndFlush(this.#live.unendedIds(now), by, null, now);
   }
 
   async adminDisable(): Promise<Revoked> {
     const now = this[CLOCK]();
     const revoked = this.#atomically(() => {
-      // Chosen before the flag is set: once it is, no session counts as alive.
-      const ending = this.#live.aliveIds(now);
+      const ending = this.#live.unendedIds(now);
       this.#account.disable(now);
       return this.#revoke(ending, "admin", null, now);
     });
@@ -311,22 +311,31 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
     this.#rows.requeueAll();
     const mirrored = await this.#outbox.flush();
-    return { ok: true, mirrored, liveSessionIds: this.#live.unexpiredIds(this[CLOCK]()) };
+    return { ok: true, mirrored, liveSessionIds: this.#live.unendedIds(this[CLOCK]()) };
   }
 
   // ---- the live channel (docs/live.md) ------------------------------------------------------
-  // The Worker verifies the access token and forwards the upgrade; liveness is checked here,
-  // where revocation happens.
+  // The Worker verifies the access token and forwards the upgrade with the token's `exp`;
+  // liveness is checked here, where revocation happens.
 
   override fetch(request: Request): Response {
-    const sessionId = LiveSockets.sessionIdOf(request);
-    if (sessionId === null || !this.#live.liveNow(sessionId, this[CLOCK]())) return new Response(null, { status: 401 });
-    this.#scheduleAlarm(this.#live.idleAt(sessionId)!); // back at its idle deadline, to close its sockets then
-    return this.#sockets.accept(sessionId);
+    const upgrade = LiveSockets.upgradeOf(request);
+    const now = this[CLOCK]();
+    if (upgrade === null || upgrade.tokenExpiresAt <= now || !this.#live.liveNow(upgrade.sessionId, now))
+      return new Response(null, { status: 401 });
+    // Back at the first of its idle deadline and its token's, to close the socket then.
+    this.#scheduleAlarm(Math.min(this.#live.idleAt(upgrade.sessionId)!, upgrade.tokenExpiresAt));
+    return this.#sockets.accept(upgrade.sessionId, upgrade.tokenExpiresAt);
   }
 
-  override webSocketMessage(socket: WebSocket): void {
-    this.#sockets.onMessage(socket, (id, now) => this.#live.status(id, now));
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    return this.#sockets.onMessage(socket, message, {
+      status: (id, now) => this.#live.status(id, now),
+      // The Worker's own check, through the loopback binding: the registry holds no signing keys.
+      verify: (token) => this.ctx.exports.LiveTokenCheck.verify(token),
+      userId: () => this.#account.userId,
+      deadlineAt: (at) => this.#scheduleAlarm(at),
+    });
   }
 
   override webSocketClose(socket: WebSocket, code: number): void {
@@ -337,7 +346,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#sockets.onClose(socket, 1011);
   }
 
-  /** Retries the D1 mirror, posts due webhooks, ends expired and idle sessions' sockets, and sets the next wake-up. */
+  /** Retries the D1 mirror, posts due webhooks, closes sockets past their token or idle deadline, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const mirrored = await this.#outbox.flush();
@@ -345,8 +354,8 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = this[CLOCK]();
     this.#sockets.expired(this.#live.dropExpired(now), (id) => this.#live.has(id), now);
-    const nextIdle = this.#sockets.idle((id) => this.#live.idleAt(id), now);
-    if (nextIdle !== null) this.#scheduleAlarm(nextIdle);
+    const nextDeadline = this.#sockets.sweep((id) => this.#live.idleAt(id), now);
+    if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
     this.#refreshWindows.forgetEnded(now);
     this.#rows.deleteExpired(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
@@ -360,9 +369,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return this.#live.view(this.#rows.get(sessionId)!);
   }
 
-  /** The sessions still alive, but the actor's. */
+  /** The sessions that have not ended (idle ones included), but the actor's. */
   #others(actor: string, now: number): string[] {
-    return this.#live.aliveIds(now).filter((id) => id !== actor);
+    return this.#live.unendedIds(now).filter((id) => id !== actor);
   }
 
   async #revokeAndFlush(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): Promise<Revoked> {

@@ -1,11 +1,10 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./env";
 import { ApiError, problemResponse, toApiError } from "./errors";
 import { securityEventRoutes } from "./history/routes";
-import { MAX_BODY_BYTES } from "./http/body";
+import { limitBody } from "./http/body";
 import { allowMethods } from "./http/methods";
 import { liveRoutes } from "./live/routes";
 import { oauthRoutes } from "./oauth/routes";
@@ -20,12 +19,7 @@ export const app = new Hono<AppEnv>();
 
 app.use(requestLog);
 app.use(securityHeaders);
-app.use(
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => problemResponse(new ApiError("payload_too_large", { detail: `The limit is ${MAX_BODY_BYTES} bytes` })),
-  }),
-);
+app.use(limitBody());
 app.use("/v1/*", requireSettings);
 app.use("/.well-known/*", requireSettings);
 

@@ -113,8 +113,21 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof HTTPException && error.status < 500) {
     return new ApiError(error.status === 413 ? "payload_too_large" : "validation_failed", { detail: error.message });
   }
-  // The frames say where; the message is left out, as it may quote what failed (see errorFacts).
-  const frames = error instanceof Error ? (error.stack ?? "").split("\n").slice(1).join("\n") : "";
-  log("error", "unhandled error", { ...errorFacts(error), frames });
+  log("error", "unhandled error", { ...errorFacts(error), frames: stackFrames(error) });
   return new ApiError("internal_error");
+}
+
+/**
+ * Where an error was thrown, without what it says: the message may quote what failed, and it may
+ * span lines (drizzle's "Failed query: …\nparams: <email>,<hash>"), so the stack's head is cut off
+ * whole and only `at …` frame lines are kept.
+ */
+function stackFrames(error: unknown): string {
+  if (!(error instanceof Error) || typeof error.stack !== "string") return "";
+  const head = String(error);
+  const body = error.stack.startsWith(head) ? error.stack.slice(head.length) : error.stack;
+  return body
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .join("\n");
 }

@@ -188,6 +188,39 @@ test("two tabs of one browser share the session, and signing out in one signs ou
   await first.context.close();
 });
 
+test("a tab that gets a new access token hands it to its open socket, and the server moves the socket's deadline to that token's expiry", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-reauth-${Date.now().toString(36)}@example.com`;
+  const first = await openDevice(browser, origin, "laptop", DESKTOP);
+  const sent = [];
+  const received = [];
+  first.page.on("websocket", (socket) => {
+    socket.on("framesent", ({ payload }) => sent.push(String(payload)));
+    socket.on("framereceived", ({ payload }) => received.push(String(payload)));
+  });
+  await signIn(first, email, { signUp: true });
+  await first.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  const sessionId = await currentSessionId(first.page);
+  assert.deepEqual(sent, []);
+
+  // A second tab's page load refreshes and shares the new token; the first tab sends it over its socket.
+  const second = await first.context.newPage();
+  await second.goto(origin);
+  await second.locator("#devices").waitFor();
+  for (let i = 0; !received.some((frame) => frame.includes('"authenticated"')) && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+  const frame = sent.map((payload) => JSON.parse(payload)).find((payload) => payload.type === "authenticate");
+  assert.ok(frame, `the first tab sent no authenticate frame: ${JSON.stringify(sent)}`);
+  assert.equal(JSON.parse(atob(frame.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sid, sessionId);
+  const answer = received.map((payload) => JSON.parse(payload)).find((payload) => payload.type === "authenticated");
+  assert.equal(answer?.session_id, sessionId);
+  assert.ok(Date.parse(answer.expires_at) > Date.now() + 500_000, "the socket now lives until the new token's expiry");
+  assert.ok(await first.page.locator("#live-state", { hasText: "Live" }).isVisible());
+  assert.deepEqual(first.cspViolations, []);
+  await first.context.close();
+});
+
 test("renaming a device updates the list", async ({ browser, origin }) => {
   const email = `browser-rename-${Date.now().toString(36)}@example.com`;
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);

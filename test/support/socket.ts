@@ -1,4 +1,5 @@
 import { exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { ORIGIN } from "./http";
 
 /** Asks for the live channel the way a browser does: the token as a subprotocol entry. */
@@ -47,4 +48,14 @@ export async function connect(accessToken: string): Promise<LiveClient> {
 
 export function within<T>(promise: Promise<T>, ms = 2000): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms))]);
+}
+
+/** Re-authenticates a socket with an access token: the `authenticate` frame of docs/live.md. */
+export function authenticate(client: LiveClient, accessToken: string): void {
+  client.socket.send(JSON.stringify({ type: "authenticate", access_token: accessToken }));
+}
+
+/** When an access token expires (its `exp`, in milliseconds): the deadline of a socket it opens. */
+export function tokenExpiresAt(accessToken: string): number {
+  return decodeJwt(accessToken).exp! * 1000;
 }

@@ -1,9 +1,54 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
-import { ApiError } from "../errors";
+import { log } from "../../shared/log";
+import { ApiError, problemResponse } from "../errors";
 
 /** Requests larger than this are refused with 413 (Workers itself accepts up to 100 MB; nothing here needs 1 KB). */
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * hono's bodyLimit (413 past MAX_BODY_BYTES), and a client that hangs up mid-body answered as
+ * such: bodyLimit reads a chunked body itself, so the read that fails can be its own.
+ */
+export function limitBody(): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => problemResponse(new ApiError("payload_too_large", { detail: `The limit is ${MAX_BODY_BYTES} bytes` })),
+  });
+  return async (c, next) => {
+    let handedOn = false;
+    try {
+      return await limit(c, () => {
+        handedOn = true;
+        return next();
+      });
+    } catch (error) {
+      // Only the body read is bodyLimit's own; what the rest of the app throws passes untouched.
+      if (handedOn || error instanceof HTTPException) throw error;
+      throw clientHungUp();
+    }
+  };
+}
+
+/**
+ * Reads the body; if the read fails, the client hung up before its body ended (workerd:
+ * "Network connection lost."). That is the client's doing, not a server error: no 500, no
+ * error-level log. A 400 is answered for the record, though nobody is left to read it.
+ */
+async function bodyOf<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch {
+    throw clientHungUp();
+  }
+}
+
+function clientHungUp(): ApiError {
+  log("info", "client hung up mid-body");
+  return new ApiError("validation_failed", { detail: "The request body ended before it was complete" });
+}
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
@@ -24,7 +69,7 @@ export async function readFormFields(c: Context): Promise<Record<string, string>
   if (!FORM_TYPE.test(c.req.header("Content-Type") ?? ""))
     throw new ApiError("validation_failed", { detail: "Content-Type must be application/x-www-form-urlencoded" });
   const fields: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
+  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await bodyOf(() => c.req.arrayBuffer())))) {
     if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", { detail: `${name} is repeated` });
     fields[name] = value;
   }
@@ -51,7 +96,7 @@ export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: 
 async function readJsonValue(c: Context): Promise<unknown> {
   if (!JSON_TYPE.test(c.req.header("Content-Type") ?? ""))
     throw new ApiError("validation_failed", { detail: "Content-Type must be application/json" });
-  const text = await c.req.text();
+  const text = await bodyOf(() => c.req.text());
   try {
     return JSON.parse(text);
   } catch {

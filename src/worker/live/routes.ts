@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { BEARER_PROTOCOL_PREFIX, LIVE_PROTOCOL, LIVE_SESSION_HEADER } from "../../contract/live";
+import { BEARER_PROTOCOL_PREFIX, LIVE_PROTOCOL, LIVE_SESSION_HEADER, LIVE_TOKEN_EXP_HEADER } from "../../contract/live";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
@@ -21,9 +21,10 @@ liveRoutes.get("/", async (c) => {
   if (!offered.includes(LIVE_PROTOCOL) || bearer === undefined) throw new ApiError("invalid_token");
   // Signature and claims here (an expired token is refused before any upgrade); liveness in the registry.
   const caller = await verifiedCaller(c.env, `Bearer ${bearer.slice(BEARER_PROTOCOL_PREFIX.length)}`);
-  // A fresh request: nothing the client sent reaches the object but the verified session id.
+  // A fresh request: nothing the client sent reaches the object but the verified session id, and
+  // the token's `exp`, which the socket will not outlive (docs/live.md).
   const forwarded = new Request("https://registry.internal/live", {
-    headers: { Upgrade: "websocket", [LIVE_SESSION_HEADER]: caller.sessionId },
+    headers: { Upgrade: "websocket", [LIVE_SESSION_HEADER]: caller.sessionId, [LIVE_TOKEN_EXP_HEADER]: String(caller.claims.exp) },
   });
   const response = await failClosed("registry", () => registryFor(c.env, caller.userId).fetch(forwarded));
   if (response.status !== 101) throw new ApiError("invalid_token");
