@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { SessionServiceBinding } from "./rpc";
+import type { SessionServiceBinding } from "./rpc.js";
 
 export type SessionCheckMode = "strict" | "cached" | "stateless";
 

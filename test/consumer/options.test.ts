@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type RequireSessionOptions, requireSession } from "../../consumer";
+import { type RequireSessionOptions, requireSession } from "../../consumer/index";
 import { TOKENS } from "./support";
 
 describe("requireSession options", () => {
