@@ -2,6 +2,7 @@ import { cloudflareTest, getRunnerName, readD1Migrations } from "@cloudflare/vit
 import { defineConfig } from "vitest/config";
 import { newAdminToken, newSecrets } from "./scripts/keys.mjs";
 import { exampleConsumerWorker } from "./test/consumer/example-worker.mjs";
+import { packedConsumerWorker } from "./test/consumer/packed-worker.mjs";
 import { newIntrospectionClient } from "./test/support/clients.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -27,7 +28,12 @@ function fastCheckSeed(): number {
 }
 
 export default defineConfig(async () => {
-  const migrations = await readD1Migrations("./migrations");
+  const [migrations, exampleConsumer, packedConsumer] = await Promise.all([
+    readD1Migrations("./migrations"),
+    exampleConsumerWorker(workerUnderTest),
+    // Packed, installed and bundled afresh on every run (a few seconds): a stale build cannot pass.
+    packedConsumerWorker(workerUnderTest),
+  ]);
   return {
     plugins: [
       cloudflareTest({
@@ -42,13 +48,15 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: newAdminToken(),
             TEST_MIGRATIONS: migrations,
             TEST_FC_SEED: fastCheckSeed(),
+            TEST_PACKED_CONSUMER: packedConsumer.facts,
           },
           serviceBindings: {
             // Test-only (declared in test/support/env.d.ts): the RPC entrypoint reached exactly as a consumer reaches it.
             SESSION_SERVICE: { name: "edge-sessions", entrypoint: "SessionService" },
             EXAMPLE_CONSUMER: "example-consumer",
+            PACKED_CONSUMER: "packed-consumer",
           },
-          workers: [await exampleConsumerWorker(workerUnderTest)],
+          workers: [exampleConsumer, packedConsumer.worker],
         },
       }),
     ],
