@@ -21,7 +21,12 @@ const FIXED_FC_SEED = 20261201;
 function fastCheckSeed(): number {
   const requested = process.env.FC_SEED;
   if (requested === undefined || requested === "") return FIXED_FC_SEED;
-  if (requested === "random") return Math.floor(Math.random() * 2_147_483_647);
+  if (requested === "random") {
+    // Printed here too: the test prints its seed only when it fails (silent: "passed-only" below).
+    const seed = Math.floor(Math.random() * 2_147_483_647);
+    console.log(`invariants: fast-check seed ${seed}`);
+    return seed;
+  }
   const seed = Number(requested);
   if (!Number.isInteger(seed)) throw new Error(`FC_SEED must be an integer or "random", not ${requested}`);
   return seed;
@@ -65,7 +70,13 @@ export default defineConfig(async () => {
       setupFiles: ["./test/support/setup.ts"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
-      // One access-log line per request would bury test output; test/worker/ops/logging.test.ts reads them directly.
+      // Chosen, not defaulted (so vitest stops hinting at isolate: false): every file starts with
+      // fresh module state (the consumer's JWKS and liveness caches, spies, stubbed globals).
+      isolate: true,
+      // The service's log lines (audit lines, and the errors the fault tests provoke on purpose) are
+      // printed for a failing test only, where they explain the failure; a passing run stays quiet.
+      silent: "passed-only" as const,
+      // One access-log line per request would bury even a failure's output; test/worker/ops/logging.test.ts reads them directly.
       onConsoleLog: (log: string) => !log.includes('"msg":"request"'),
     },
   };
