@@ -23,7 +23,12 @@ export class JwksCache {
     readonly refetchIntervalMs = 30_000,
   ) {}
 
-  async keyFor(header: Header, token: Token, fetchJwks: () => Promise<Response>, nowMs: number) {
+  async keyFor(
+    header: Header,
+    token: Token,
+    fetchJwks: () => Promise<Response>,
+    nowMs: number,
+  ): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {
     if (!this.#keys || nowMs - this.#fetchedAt >= this.maxAgeMs) await this.#refresh(fetchJwks, nowMs);
     try {
       return await this.#keys!(header, token);

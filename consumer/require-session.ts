@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { JwksCache } from "./jwks";
-import { LivenessCache } from "./liveness-cache";
-import { type RequireSessionOptions, type ResolvedOptions, resolveOptions, type SessionCheckMode } from "./options";
-import { invalidToken, sessionServiceUnavailable } from "./responses";
-import type { AccessTokenClaims, SessionServiceBinding, VerifyResult } from "./rpc";
-import { verifyLocally } from "./verify-local";
+import { JwksCache } from "./jwks.js";
+import { LivenessCache } from "./liveness-cache.js";
+import { type RequireSessionOptions, type ResolvedOptions, resolveOptions, type SessionCheckMode } from "./options.js";
+import { invalidToken, sessionServiceUnavailable } from "./responses.js";
+import type { AccessTokenClaims, SessionServiceBinding, VerifyResult } from "./rpc.js";
+import { verifyLocally } from "./verify-local.js";
 
 export interface VerifiedSession {
   userId: string;

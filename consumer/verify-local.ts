@@ -1,6 +1,6 @@
 import { errors, jwtVerify } from "jose";
-import { type JwksCache, JwksUnavailableError } from "./jwks";
-import type { AccessTokenClaims } from "./rpc";
+import { type JwksCache, JwksUnavailableError } from "./jwks.js";
+import type { AccessTokenClaims } from "./rpc.js";
 
 /** The only algorithm the service signs with (RFC 8725 §3.1: pin it, never read it from the token). */
 const ALGORITHM = "EdDSA";

@@ -1,6 +1,7 @@
 // Browser tests of the devices page: Debian's Chromium driven by playwright-core against
 // `wrangler dev`. Run: `npm run test:browser` (add `-- --screenshots` to refresh docs/*.png).
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./server.mjs";
 
@@ -479,13 +480,22 @@ test("'Show more' pages through a long security history with the API's cursor", 
 
 // ---- runner ------------------------------------------------------------------------------------
 
+// Checked before wrangler starts, so a machine without Chromium learns why on the last line.
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+if (!existsSync(chromiumPath)) {
+  console.error(
+    `Chromium not found at ${chromiumPath}: install it (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+  );
+  process.exit(1);
+}
 const server = await startDevServer();
 let passed = 0;
 let failed = 0;
 let browser;
+let setupError;
 try {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: chromiumPath,
     args: [
       "--headless",
       "--no-sandbox",
@@ -515,6 +525,7 @@ try {
   }
 } catch (error) {
   failed++;
+  setupError = error;
   console.log(`not ok - browser setup\n  ${error?.stack ?? error}`);
 } finally {
   await browser?.close().catch(() => {});
@@ -522,4 +533,6 @@ try {
 }
 if (failed > 0) console.log(server.output.join("").slice(-3000));
 console.log(`${passed} passed, ${failed} failed`);
+// The cause last, below wrangler's output: a Chromium that is there but cannot start says why here.
+if (setupError) console.error(`Chromium at ${chromiumPath} did not start: ${String(setupError?.message ?? setupError).split("\n")[0]}`);
 process.exit(failed > 0 ? 1 : 0);

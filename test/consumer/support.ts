@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { generateKeyPair, SignJWT } from "jose";
-import { type RequireSessionOptions, requireSession, type SessionServiceBinding, type SessionVariables } from "../../consumer";
+import { type RequireSessionOptions, requireSession, type SessionServiceBinding, type SessionVariables } from "../../consumer/index";
 
 export const TOKENS = { issuer: "https://auth.example.com", audience: "https://api.example.com" } as const;
 
