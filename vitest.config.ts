@@ -57,6 +57,8 @@ export default defineConfig(async () => {
       setupFiles: ["./test/support/setup.ts"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
+      // The default output, then how much of docs/openapi.json the suite received.
+      reporters: ["default", "./test/support/openapi-coverage.mjs"],
       // One access-log line per request would bury test output; test/worker/ops/logging.test.ts reads them directly.
       onConsoleLog: (log: string) => !log.includes('"msg":"request"'),
     },

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/worker/app";
 import { expectProblem, ORIGIN, signUp } from "../support/http";
+import { held } from "../support/openapi";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -33,7 +34,8 @@ async function fetchWith(settings: Partial<Record<keyof Env, unknown>>, path: st
   } as Env;
   const headers = new Headers(init.headers);
   headers.set("CF-Connecting-IP", "203.0.113.9");
-  const response = await app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), patched, createExecutionContext());
+  const request = new Request(`${ORIGIN}${path}`, { ...init, headers });
+  const response = await held(request, await app.fetch(request, patched, createExecutionContext()));
   vi.restoreAllMocks();
   return { response, touched, errors };
 }

@@ -34,11 +34,14 @@ export async function readFormFields(c: Context): Promise<Record<string, string>
 /** Validates already-read data against a schema: 400 `validation_failed` naming the first issue. */
 export function parseWith<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
   const result = schema.safeParse(data);
-  if (!result.success) {
-    const errors = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
-    throw new ApiError("validation_failed", { detail: errors[0]?.message, extra: { errors } });
-  }
+  if (!result.success) throw validationFailed(result.error);
   return result.data;
+}
+
+/** The one 400 `validation_failed` for a zod error: `errors` lists every issue, `detail` repeats the first. */
+export function validationFailed(error: z.ZodError): ApiError {
+  const errors = error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
+  return new ApiError("validation_failed", { detail: errors[0]?.message, extra: { errors } });
 }
 
 /** The body as JSON, or `undefined` when there is no body at all. */
