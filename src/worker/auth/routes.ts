@@ -1,4 +1,5 @@
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
@@ -14,10 +15,20 @@ import { ApiError } from "../errors";
 import { readJson, readOptionalJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
+import {
+  ACCESS_TOKEN,
+  CLEAR_REFRESH_COOKIE,
+  jsonRequest,
+  NO_STORE,
+  openApiRoutes,
+  PUBLIC,
+  problems,
+  SET_REFRESH_COOKIE,
+} from "../http/openapi";
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
 import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
 import { requireAccessToken, verifiedCaller } from "../sessions/guard";
-import { userJson } from "../sessions/json";
+import { AuthResult, Revoked, TokenResult, userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
 import { loadKeySet } from "../tokens/keys";
@@ -38,9 +49,38 @@ const passwordBody = z.object({
   sign_out_others: z.boolean().default(true),
 });
 
-export const authRoutes = new Hono<AppEnv>();
+export const authRoutes = openApiRoutes<AppEnv>();
 
-authRoutes.post("/signup", async (c) => {
+const signedIn = (description: string) => ({
+  description,
+  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
+  content: { "application/json": { schema: AuthResult } },
+});
+
+const signUp = createRoute({
+  method: "post",
+  path: "/signup",
+  operationId: "signUp",
+  summary: "Create an account and its first session",
+  description: 'With `"token_transport": "cookie"` (the default) the refresh token is set as a cookie and a foreign `Origin` is refused.',
+  tags: ["accounts"],
+  security: PUBLIC,
+  request: { body: jsonRequest(signupBody) },
+  responses: {
+    201: signedIn("The account and its first session"),
+    ...problems(
+      "validation_failed",
+      "csrf_rejected",
+      "email_taken",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
   assertCookieSignInSameOrigin(c, body);
   // Before the PBKDF2 work: mass signups from one address are refused cheaply.
@@ -65,7 +105,32 @@ authRoutes.post("/signup", async (c) => {
   }
 });
 
-authRoutes.post("/login", async (c) => {
+const logIn = createRoute({
+  method: "post",
+  path: "/login",
+  operationId: "logIn",
+  summary: "Sign in: a new session on this device",
+  description: "An unknown email and a wrong password get the same answer, in the same time.",
+  tags: ["accounts"],
+  security: PUBLIC,
+  request: { body: jsonRequest(loginBody) },
+  responses: {
+    200: signedIn("The new session"),
+    ...problems(
+      "validation_failed",
+      "invalid_credentials",
+      "csrf_rejected",
+      "account_disabled",
+      "session_limit_reached",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+authRoutes.openapi(logIn, async (c) => {
   const body = await readJson(c, loginBody);
   assertCookieSignInSameOrigin(c, body);
   // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
@@ -102,7 +167,35 @@ authRoutes.post("/login", async (c) => {
   return response;
 });
 
-authRoutes.post("/refresh", async (c) => {
+const refreshTokens = createRoute({
+  method: "post",
+  path: "/refresh",
+  operationId: "refresh",
+  summary: "New tokens for the session; the refresh token rotates",
+  description:
+    "The refresh token comes in the JSON body or in the cookie; with both, the body wins. A token presented again within the grace window gets the same successor; after it, the whole session is revoked (reuse).",
+  tags: ["accounts"],
+  security: [{ refreshCookie: [] }, {}],
+  request: { body: jsonRequest(refreshBody, { required: false, description: "Absent (or empty) to use the cookie" }) },
+  responses: {
+    200: {
+      description: "A new access token, and the rotated refresh token in the body or the cookie, as it came",
+      headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
+      content: { "application/json": { schema: TokenResult } },
+    },
+    ...problems(
+      "validation_failed",
+      "invalid_refresh_token",
+      "csrf_rejected",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+authRoutes.openapi(refreshTokens, async (c) => {
   const body = await readOptionalJson(c, refreshBody);
   const cookie = readRefreshCookie(c);
   // The contract: when both are sent, the body wins.
@@ -125,15 +218,32 @@ authRoutes.post("/refresh", async (c) => {
   const accessToken = await signAccessToken(keys, config, result);
   c.header("Cache-Control", "no-store");
   if (viaCookie) setRefreshCookie(c, result.refreshToken, (result.expiresAt - Date.now()) / 1000);
-  return c.json({
-    access_token: accessToken,
-    token_type: "Bearer",
-    expires_in: config.accessTokenTtlSeconds,
-    ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
-  });
+  return c.json(
+    {
+      access_token: accessToken,
+      token_type: "Bearer" as const,
+      expires_in: config.accessTokenTtlSeconds,
+      ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
+    },
+    200,
+  );
 });
 
-authRoutes.post("/logout", async (c) => {
+const logOut = createRoute({
+  method: "post",
+  path: "/logout",
+  operationId: "logOut",
+  summary: "Sign this session out (idempotent)",
+  description: "By its access token (even just expired), by the refresh cookie, or both. The cookie is always cleared.",
+  tags: ["accounts"],
+  security: [{ bearer: [] }, { refreshCookie: [] }, {}],
+  responses: {
+    204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
+    ...problems("invalid_token", "csrf_rejected", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+authRoutes.openapi(logOut, async (c) => {
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
   if (cookie !== undefined) assertSameOrigin(c);
@@ -153,20 +263,52 @@ authRoutes.post("/logout", async (c) => {
   return c.body(null, 204);
 });
 
-authRoutes.post("/logout-others", requireAccessToken, async (c) => {
+const logOutOthers = createRoute({
+  method: "post",
+  path: "/logout-others",
+  operationId: "logOutOthers",
+  summary: "Sign every other session of the user out; this one stays",
+  tags: ["accounts"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  responses: {
+    200: { description: "How many sessions ended", content: { "application/json": { schema: Revoked } } },
+    ...problems("invalid_token", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+authRoutes.openapi(logOutOthers, async (c) => {
   const { userId, sessionId } = c.var.caller;
   const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(sessionId, "revoked_by_other_device"));
   if (!result.ok) throw new ApiError(result.code);
-  return c.json({ revoked: result.revoked });
+  return c.json({ revoked: result.revoked }, 200);
 });
 
-authRoutes.post("/logout-all", requireAccessToken, async (c) => {
+const logOutAll = createRoute({
+  method: "post",
+  path: "/logout-all",
+  operationId: "logOutAll",
+  summary: "Sign every session of the user out, this one too",
+  tags: ["accounts"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  responses: {
+    200: {
+      description: "How many sessions ended, this one included",
+      headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE },
+      content: { "application/json": { schema: Revoked } },
+    },
+    ...problems("invalid_token", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+authRoutes.openapi(logOutAll, async (c) => {
   const { userId, sessionId } = c.var.caller;
   const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeAll(sessionId));
   if (!result.ok) throw new ApiError(result.code);
   clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
-  return c.json({ revoked: result.revoked });
+  return c.json({ revoked: result.revoked }, 200);
 });
 
 /**
@@ -174,7 +316,29 @@ authRoutes.post("/logout-all", requireAccessToken, async (c) => {
  * other sessions end before the new hash is written. If the D1 write then fails, the user is left
  * with the old password and no stray sessions, never a new password beside an attacker's session.
  */
-authRoutes.post("/password", requireAccessToken, async (c) => {
+const changePassword = createRoute({
+  method: "post",
+  path: "/password",
+  operationId: "changePassword",
+  summary: "Change the password; other sessions are signed out unless told otherwise",
+  tags: ["accounts"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  request: { body: jsonRequest(passwordBody) },
+  responses: {
+    204: { description: "The new password is stored" },
+    ...problems(
+      "validation_failed",
+      "invalid_token",
+      "invalid_credentials",
+      "payload_too_large",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+authRoutes.openapi(changePassword, async (c) => {
   const body = await readJson(c, passwordBody);
   const { userId, sessionId } = c.var.caller;
   const registry = registryFor(c.env, userId);
@@ -226,11 +390,11 @@ function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transpor
  * Records a new session in the user's registry, then answers with its tokens. The signing key is
  * loaded first, so a misconfigured key fails the request before any session exists.
  */
-async function startSession(
+async function startSession<Status extends 200 | 201>(
   c: Context<AppEnv>,
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
-  status: 200 | 201,
+  status: Status,
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
