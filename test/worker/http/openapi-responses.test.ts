@@ -35,6 +35,12 @@ describe("responses are held to docs/openapi.json", () => {
         ),
         /required header WWW-Authenticate missing/,
       ],
+      "a body where none is documented": [
+        "post",
+        "/v1/oauth/revoke",
+        json({ ok: true }, 200, { "Cache-Control": "no-store" }),
+        /without a body/,
+      ],
       "a problem without Cache-Control": [
         "patch",
         SESSION,
