@@ -8,6 +8,7 @@ import { LIFETIME_WINDOW_MS, sessionStats } from "../../db/stats";
 import { type UserRow, usersRepository } from "../../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { parseWith } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
 import { ADMIN, NO_STORE, openApiRoutes, problems, queryParameters } from "../http/openapi";
@@ -54,9 +55,8 @@ const findUser = createRoute({
 });
 
 adminRoutes.openapi(findUser, async (c) => {
-  const query = z.object({ email }).safeParse({ email: c.req.query("email") });
-  if (!query.success) throw new ApiError("validation_failed", { detail: "email: must be an email address" });
-  const user = await failClosed("database", () => usersRepository(c.env.DB).findByEmail(query.data.email));
+  const query = parseWith(byEmail, { email: c.req.query("email") });
+  const user = await failClosed("database", () => usersRepository(c.env.DB).findByEmail(query.email));
   if (!user) throw new ApiError("not_found");
   return c.json({ user: adminUserJson(user) }, 200);
 });

@@ -34,10 +34,8 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
     );
     return { createdAt: parsed.t, id: parsed.id };
   } catch {
-    throw new ApiError("validation_failed", {
-      detail: "cursor is not one this service issued",
-      extra: { errors: [{ field: "cursor", message: "is not valid" }] },
-    });
+    const message = "Cursor is not one this service issued";
+    throw new ApiError("validation_failed", { detail: message, extra: { errors: [{ field: "cursor", message }] } });
   }
 }
 

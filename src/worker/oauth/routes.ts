@@ -21,7 +21,7 @@ import { authenticateClient } from "./client-auth";
 export const oauthRoutes = openApiRoutes<AppEnv>();
 
 const tokenRequest = z.object({
-  token: z.string().min(1, "token is required").max(4096, "token is too long"),
+  token: z.string().min(1, "is required").max(4096),
   token_type_hint: z.string().max(64).optional(),
 });
 
