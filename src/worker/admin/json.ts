@@ -82,7 +82,11 @@ export const UserSessions = z
   .strict();
 export const Disabled = z.object({ user: AdminUser, revoked: z.number().int().nonnegative() }).strict();
 export const Reconciled = z
-  .object({ mirrored: z.number().int(), live_sessions: z.number().int(), stale_rows_closed: z.number().int() })
+  .object({
+    mirrored: z.boolean().meta({ description: "Whether the registry's outbox reached D1" }),
+    live_sessions: z.number().int(),
+    stale_rows_closed: z.number().int(),
+  })
   .strict();
 
 const counts = z.record(z.string(), z.number().int());

@@ -35,7 +35,7 @@ const historyQuery = z.object({
   history: z.string().optional().meta({ description: "`true` adds the ended sessions D1 remembers; any other value is ignored" }),
 });
 
-const answer = (description: string, schema: z.ZodType) => ({
+const answer = <S extends z.ZodType>(description: string, schema: S) => ({
   description,
   headers: { "Cache-Control": NO_STORE },
   content: { "application/json": { schema } },
@@ -105,7 +105,7 @@ const revokeUserSession = createRoute({
   request: { params: sessionPath },
   responses: {
     204: { description: "The session is ended", headers: { "Cache-Control": NO_STORE } },
-    ...problems(...ADMIN_REFUSALS, "registry_unavailable"),
+    ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable"),
   },
 });
 
@@ -127,7 +127,7 @@ const revokeAllUserSessions = createRoute({
   request: { params: userPath },
   responses: {
     200: answer("How many sessions ended", z.object({ revoked: z.number().int().nonnegative() }).strict()),
-    ...problems(...ADMIN_REFUSALS, "registry_unavailable"),
+    ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable"),
   },
 });
 
@@ -144,7 +144,7 @@ const disableUser = createRoute({
   operationId: "adminDisableUser",
   summary: "Disable an account: every session ends, sign-in is refused",
   request: { params: userPath },
-  responses: { 200: answer("The disabled user", Disabled), ...problems(...ADMIN_REFUSALS, "registry_unavailable") },
+  responses: { 200: answer("The disabled user", Disabled), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
 /**
@@ -167,7 +167,7 @@ const enableUser = createRoute({
   operationId: "adminEnableUser",
   summary: "Enable a disabled account",
   request: { params: userPath },
-  responses: { 200: answer("The enabled user", UserAnswer), ...problems(...ADMIN_REFUSALS, "registry_unavailable") },
+  responses: { 200: answer("The enabled user", UserAnswer), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
 /** D1 first, then the registry: until both agree, sign-in stays refused (the safe side). */
@@ -185,7 +185,7 @@ const reconcile = createRoute({
   operationId: "adminReconcileUser",
   summary: "Repair a user's D1 mirror from the registry",
   request: { params: userPath },
-  responses: { 200: answer("What was repaired", Reconciled), ...problems(...ADMIN_REFUSALS, "registry_unavailable") },
+  responses: { 200: answer("What was repaired", Reconciled), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
 /** Consistency repair on demand: see ops/reconcile.ts. */

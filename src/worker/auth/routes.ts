@@ -239,7 +239,7 @@ const logOut = createRoute({
   security: [{ bearer: [] }, { refreshCookie: [] }, {}],
   responses: {
     204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
-    ...problems("invalid_token", "csrf_rejected", "registry_unavailable", "service_unavailable"),
+    ...problems("invalid_token", "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -273,7 +273,7 @@ const logOutOthers = createRoute({
   middleware: [requireAccessToken],
   responses: {
     200: { description: "How many sessions ended", content: { "application/json": { schema: Revoked } } },
-    ...problems("invalid_token", "registry_unavailable", "service_unavailable"),
+    ...problems("invalid_token", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -298,7 +298,7 @@ const logOutAll = createRoute({
       headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE },
       content: { "application/json": { schema: Revoked } },
     },
-    ...problems("invalid_token", "registry_unavailable", "service_unavailable"),
+    ...problems("invalid_token", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 

@@ -96,7 +96,7 @@ const revokeSession = createRoute({
   request: { params: sessionId },
   responses: {
     204: { description: "The session is ended: its access and refresh tokens are refused from now on" },
-    ...problems("invalid_token", "not_found", "registry_unavailable", "service_unavailable"),
+    ...problems("invalid_token", "not_found", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 

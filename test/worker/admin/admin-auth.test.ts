@@ -33,6 +33,7 @@ describe("the admin credential", () => {
   it("should guard every admin route, whatever the method or path", async () => {
     for (const [method, path] of [
       ["GET", "/v1/admin/users?email=a@example.com"],
+      ["GET", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA"],
       ["GET", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA/sessions"],
       ["DELETE", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA/sessions/ses_AAAAAAAAAAAAAAAAAAAAAA"],
       ["POST", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA/sessions/revoke-all"],
