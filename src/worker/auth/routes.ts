@@ -1,6 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { z } from "zod";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { type UserRow, usersRepository } from "../../db/users";
@@ -15,70 +13,31 @@ import { ApiError } from "../errors";
 import { readJson, readOptionalJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import {
-  ACCESS_TOKEN,
-  CLEAR_REFRESH_COOKIE,
-  jsonRequest,
-  NO_STORE,
-  openApiRoutes,
-  PUBLIC,
-  problems,
-  SET_REFRESH_COOKIE,
-} from "../http/openapi";
-import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { openApiRoutes } from "../http/openapi";
 import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
-import { requireAccessToken, verifiedCaller } from "../sessions/guard";
-import { AuthResult, Revoked, TokenResult, userJson } from "../sessions/json";
+import { verifiedCaller } from "../sessions/guard";
+import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
 import { loadKeySet } from "../tokens/keys";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
+import {
+  changePassword,
+  logIn,
+  loginBody,
+  logOut,
+  logOutAll,
+  logOutOthers,
+  passwordBody,
+  refreshBody,
+  refreshTokens,
+  signUp,
+  signupBody,
+} from "./operations";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
 
-const signupBody = z.object({
-  email,
-  password: newPassword,
-  device_name: displayText(64).nullish(),
-  token_transport: tokenTransport,
-});
-const loginBody = signupBody.extend({ password: presentedPassword });
-const refreshBody = z.object({ refresh_token: z.string().max(512) });
-const passwordBody = z.object({
-  current_password: presentedPassword,
-  new_password: newPassword,
-  sign_out_others: z.boolean().default(true),
-});
-
+// Each operation (operations.ts) names its guard in `middleware`, run before the handler.
 export const authRoutes = openApiRoutes<AppEnv>();
-
-const signedIn = (description: string) => ({
-  description,
-  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
-  content: { "application/json": { schema: AuthResult } },
-});
-
-const signUp = createRoute({
-  method: "post",
-  path: "/signup",
-  operationId: "signUp",
-  summary: "Create an account and its first session",
-  description: 'With `"token_transport": "cookie"` (the default) the refresh token is set as a cookie and a foreign `Origin` is refused.',
-  tags: ["accounts"],
-  security: PUBLIC,
-  request: { body: jsonRequest(signupBody) },
-  responses: {
-    201: signedIn("The account and its first session"),
-    ...problems(
-      "validation_failed",
-      "csrf_rejected",
-      "email_taken",
-      "payload_too_large",
-      "rate_limited",
-      "registry_unavailable",
-      "service_unavailable",
-    ),
-  },
-});
 
 authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
@@ -103,31 +62,6 @@ authRoutes.openapi(signUp, async (c) => {
     await users.remove(user.id).catch((undo) => log("error", "signup undo failed", errorFacts(undo)));
     throw error;
   }
-});
-
-const logIn = createRoute({
-  method: "post",
-  path: "/login",
-  operationId: "logIn",
-  summary: "Sign in: a new session on this device",
-  description: "An unknown email and a wrong password get the same answer, in the same time.",
-  tags: ["accounts"],
-  security: PUBLIC,
-  request: { body: jsonRequest(loginBody) },
-  responses: {
-    200: signedIn("The new session"),
-    ...problems(
-      "validation_failed",
-      "invalid_credentials",
-      "csrf_rejected",
-      "account_disabled",
-      "session_limit_reached",
-      "payload_too_large",
-      "rate_limited",
-      "registry_unavailable",
-      "service_unavailable",
-    ),
-  },
 });
 
 authRoutes.openapi(logIn, async (c) => {
@@ -167,34 +101,6 @@ authRoutes.openapi(logIn, async (c) => {
   return response;
 });
 
-const refreshTokens = createRoute({
-  method: "post",
-  path: "/refresh",
-  operationId: "refresh",
-  summary: "New tokens for the session; the refresh token rotates",
-  description:
-    "The refresh token comes in the JSON body or in the cookie; with both, the body wins. A token presented again within the grace window gets the same successor; after it, the whole session is revoked (reuse).",
-  tags: ["accounts"],
-  security: [{ refreshCookie: [] }, {}],
-  request: { body: jsonRequest(refreshBody, { required: false, description: "Absent (or empty) to use the cookie" }) },
-  responses: {
-    200: {
-      description: "A new access token, and the rotated refresh token in the body or the cookie, as it came",
-      headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
-      content: { "application/json": { schema: TokenResult } },
-    },
-    ...problems(
-      "validation_failed",
-      "invalid_refresh_token",
-      "csrf_rejected",
-      "payload_too_large",
-      "rate_limited",
-      "registry_unavailable",
-      "service_unavailable",
-    ),
-  },
-});
-
 authRoutes.openapi(refreshTokens, async (c) => {
   const body = await readOptionalJson(c, refreshBody);
   const cookie = readRefreshCookie(c);
@@ -229,20 +135,6 @@ authRoutes.openapi(refreshTokens, async (c) => {
   );
 });
 
-const logOut = createRoute({
-  method: "post",
-  path: "/logout",
-  operationId: "logOut",
-  summary: "Sign this session out (idempotent)",
-  description: "By its access token (even just expired), by the refresh cookie, or both. The cookie is always cleared.",
-  tags: ["accounts"],
-  security: [{ bearer: [] }, { refreshCookie: [] }, {}],
-  responses: {
-    204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
-    ...problems("invalid_token", "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
-  },
-});
-
 authRoutes.openapi(logOut, async (c) => {
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
@@ -263,43 +155,11 @@ authRoutes.openapi(logOut, async (c) => {
   return c.body(null, 204);
 });
 
-const logOutOthers = createRoute({
-  method: "post",
-  path: "/logout-others",
-  operationId: "logOutOthers",
-  summary: "Sign every other session of the user out; this one stays",
-  tags: ["accounts"],
-  security: ACCESS_TOKEN,
-  middleware: [requireAccessToken],
-  responses: {
-    200: { description: "How many sessions ended", content: { "application/json": { schema: Revoked } } },
-    ...problems("invalid_token", "payload_too_large", "registry_unavailable", "service_unavailable"),
-  },
-});
-
 authRoutes.openapi(logOutOthers, async (c) => {
   const { userId, sessionId } = c.var.caller;
   const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(sessionId, "revoked_by_other_device"));
   if (!result.ok) throw new ApiError(result.code);
   return c.json({ revoked: result.revoked }, 200);
-});
-
-const logOutAll = createRoute({
-  method: "post",
-  path: "/logout-all",
-  operationId: "logOutAll",
-  summary: "Sign every session of the user out, this one too",
-  tags: ["accounts"],
-  security: ACCESS_TOKEN,
-  middleware: [requireAccessToken],
-  responses: {
-    200: {
-      description: "How many sessions ended, this one included",
-      headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE },
-      content: { "application/json": { schema: Revoked } },
-    },
-    ...problems("invalid_token", "payload_too_large", "registry_unavailable", "service_unavailable"),
-  },
 });
 
 authRoutes.openapi(logOutAll, async (c) => {
@@ -316,28 +176,6 @@ authRoutes.openapi(logOutAll, async (c) => {
  * other sessions end before the new hash is written. If the D1 write then fails, the user is left
  * with the old password and no stray sessions, never a new password beside an attacker's session.
  */
-const changePassword = createRoute({
-  method: "post",
-  path: "/password",
-  operationId: "changePassword",
-  summary: "Change the password; other sessions are signed out unless told otherwise",
-  tags: ["accounts"],
-  security: ACCESS_TOKEN,
-  middleware: [requireAccessToken],
-  request: { body: jsonRequest(passwordBody) },
-  responses: {
-    204: { description: "The new password is stored" },
-    ...problems(
-      "validation_failed",
-      "invalid_token",
-      "invalid_credentials",
-      "payload_too_large",
-      "registry_unavailable",
-      "service_unavailable",
-    ),
-  },
-});
-
 authRoutes.openapi(changePassword, async (c) => {
   const body = await readJson(c, passwordBody);
   const { userId, sessionId } = c.var.caller;
