@@ -76,6 +76,8 @@ export default defineConfig(async () => {
       // The service's log lines (audit lines, and the errors the fault tests provoke on purpose) are
       // printed for a failing test only, where they explain the failure; a passing run stays quiet.
       silent: "passed-only" as const,
+      // The default output, then how much of docs/openapi.json the suite received.
+      reporters: ["default", "./test/support/openapi-coverage.mjs"],
       // One access-log line per request would bury even a failure's output; test/worker/ops/logging.test.ts reads them directly.
       onConsoleLog: (log: string) => !log.includes('"msg":"request"'),
     },

@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./env";
@@ -6,16 +7,18 @@ import { ApiError, problemResponse, toApiError } from "./errors";
 import { securityEventRoutes } from "./history/routes";
 import { limitBody } from "./http/body";
 import { allowMethods } from "./http/methods";
+import { openApiDocument, PUBLIC, problems, validationHook } from "./http/openapi";
 import { liveRoutes } from "./live/routes";
 import { oauthRoutes } from "./oauth/routes";
 import { requestLog } from "./ops/logging";
+import { healthRoutes } from "./ops/routes";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
 import { requireSettings } from "./settings";
 import { jwksRoutes } from "./tokens/routes";
 import { securityHeaders } from "./web/headers";
 import { webRoutes } from "./web/routes";
 
-export const app = new Hono<AppEnv>();
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use(requestLog);
 app.use(securityHeaders);
@@ -24,8 +27,7 @@ app.use("/v1/*", requireSettings);
 app.use("/.well-known/*", requireSettings);
 
 app.route("/", webRoutes);
-app.get("/healthz", (c) => c.json({ status: "ok" }));
-allowMethods(app, "/healthz", ["GET"]);
+app.route("/", healthRoutes);
 app.route("/.well-known", jwksRoutes);
 app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
@@ -34,6 +36,26 @@ app.route("/v1/sessions", sessionRoutes);
 app.route("/v1/oauth", oauthRoutes);
 app.route("/v1/security-events", securityEventRoutes);
 app.route("/v1/admin", adminRoutes);
+
+const getOpenApi = createRoute({
+  method: "get",
+  path: "/openapi.json",
+  operationId: "getOpenApiDocument",
+  summary: "This document (OpenAPI 3.1), generated from the routes",
+  tags: ["operations"],
+  security: PUBLIC,
+  responses: {
+    200: {
+      description: "The OpenAPI document; docs/openapi.json is the same, committed",
+      content: { "application/json": { schema: z.object({ openapi: z.literal("3.1.0") }).catchall(z.unknown()) } },
+    },
+    ...problems(),
+  },
+});
+// Built once per isolate, on first use: after this line every route is registered.
+let document: ReturnType<typeof openApiDocument> | undefined;
+app.openapi(getOpenApi, (c) => c.json((document ??= openApiDocument(app)) as { openapi: "3.1.0" }, 200));
+allowMethods(app, "/openapi.json", ["GET"]);
 
 app.notFound(() => problemResponse(new ApiError("not_found")));
 

@@ -25,7 +25,8 @@ export type ErrorCode =
   | "service_unavailable"
   | "internal_error";
 
-const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
+/** Each code's status and title (the OpenAPI document lists them too). */
+export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   validation_failed: [400, "The request is not valid"],
   invalid_request: [400, "The OAuth request is malformed"],
   payload_too_large: [413, "The request body is too large"],
@@ -67,7 +68,7 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     options: ApiErrorOptions = {},
   ) {
-    const [status, title] = titles[code];
+    const [status, title] = errorTitles[code];
     super(options.detail ?? title);
     this.status = status;
     this.title = title;

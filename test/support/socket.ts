@@ -1,12 +1,12 @@
 import { exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { ORIGIN } from "./http";
+import { held } from "./openapi";
 
 /** Asks for the live channel the way a browser does: the token as a subprotocol entry. */
-export function upgrade(accessToken: string, protocols = `sessions.v1, bearer.${accessToken}`) {
-  return exports.default.fetch(
-    new Request(`${ORIGIN}/v1/sessions/live`, { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols } }),
-  );
+export async function upgrade(accessToken: string, protocols = `sessions.v1, bearer.${accessToken}`) {
+  const request = new Request(`${ORIGIN}/v1/sessions/live`, { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols } });
+  return held(request, await exports.default.fetch(request));
 }
 
 /** A connected test client: every frame and the close, in order, awaitable. */

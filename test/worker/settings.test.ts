@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/worker/app";
 import { expectProblem, ORIGIN, signUp } from "../support/http";
+import { document, held } from "../support/openapi";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -33,7 +34,8 @@ async function fetchWith(settings: Partial<Record<keyof Env, unknown>>, path: st
   } as Env;
   const headers = new Headers(init.headers);
   headers.set("CF-Connecting-IP", "203.0.113.9");
-  const response = await app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), patched, createExecutionContext());
+  const request = new Request(`${ORIGIN}${path}`, { ...init, headers });
+  const response = await held(request, await app.fetch(request, patched, createExecutionContext()));
   vi.restoreAllMocks();
   return { response, touched, errors };
 }
@@ -78,6 +80,22 @@ describe("misconfiguration", () => {
       }
     });
   }
+
+  it("should answer 503 service_unavailable on every documented API operation while a setting is invalid", async () => {
+    const operations = Object.entries(document.paths).flatMap(([template, item]) =>
+      template.startsWith("/v1/") || template.startsWith("/.well-known/")
+        ? Object.keys(item).map((method) => [method, template] as const)
+        : [],
+    );
+    expect(operations.length).toBeGreaterThan(20);
+    for (const [method, template] of operations) {
+      // A placeholder for each path parameter: the setting is checked before any route looks at it.
+      const path = template.replace(/\{[^}]+\}/g, "x");
+      const { response, touched } = await fetchWith({ JWT_SIGNING_KEYS: undefined }, path, { method: method.toUpperCase() });
+      await expectProblem(response, 503, "service_unavailable");
+      expect(touched, `${method} ${template}`).toEqual([]);
+    }
+  });
 
   it("should answer 503 on the OAuth endpoints, before any client is judged, when INTROSPECTION_CLIENTS is malformed", async () => {
     const value = '{"resource-server": "not-a-digest"}';

@@ -1,5 +1,4 @@
-import { type Context, Hono } from "hono";
-import { z } from "zod";
+import type { Context } from "hono";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { type UserRow, usersRepository } from "../../db/users";
@@ -14,33 +13,33 @@ import { ApiError } from "../errors";
 import { readJson, readOptionalJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { openApiRoutes } from "../http/openapi";
 import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
-import { requireAccessToken, verifiedCaller } from "../sessions/guard";
+import { verifiedCaller } from "../sessions/guard";
 import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
 import { loadKeySet } from "../tokens/keys";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
+import {
+  changePassword,
+  logIn,
+  loginBody,
+  logOut,
+  logOutAll,
+  logOutOthers,
+  passwordBody,
+  refreshBody,
+  refreshTokens,
+  signUp,
+  signupBody,
+} from "./operations";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
 
-const signupBody = z.object({
-  email,
-  password: newPassword,
-  device_name: displayText(64).nullish(),
-  token_transport: tokenTransport,
-});
-const loginBody = signupBody.extend({ password: presentedPassword });
-const refreshBody = z.object({ refresh_token: z.string().max(512) });
-const passwordBody = z.object({
-  current_password: presentedPassword,
-  new_password: newPassword,
-  sign_out_others: z.boolean().default(true),
-});
+// Each operation (operations.ts) names its guard in `middleware`, run before the handler.
+export const authRoutes = openApiRoutes<AppEnv>();
 
-export const authRoutes = new Hono<AppEnv>();
-
-authRoutes.post("/signup", async (c) => {
+authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
   assertCookieSignInSameOrigin(c, body);
   // Before the PBKDF2 work: mass signups from one address are refused cheaply.
@@ -65,7 +64,7 @@ authRoutes.post("/signup", async (c) => {
   }
 });
 
-authRoutes.post("/login", async (c) => {
+authRoutes.openapi(logIn, async (c) => {
   const body = await readJson(c, loginBody);
   assertCookieSignInSameOrigin(c, body);
   // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
@@ -102,7 +101,7 @@ authRoutes.post("/login", async (c) => {
   return response;
 });
 
-authRoutes.post("/refresh", async (c) => {
+authRoutes.openapi(refreshTokens, async (c) => {
   const body = await readOptionalJson(c, refreshBody);
   const cookie = readRefreshCookie(c);
   // The contract: when both are sent, the body wins.
@@ -125,15 +124,18 @@ authRoutes.post("/refresh", async (c) => {
   const accessToken = await signAccessToken(keys, config, result);
   c.header("Cache-Control", "no-store");
   if (viaCookie) setRefreshCookie(c, result.refreshToken, (result.expiresAt - Date.now()) / 1000);
-  return c.json({
-    access_token: accessToken,
-    token_type: "Bearer",
-    expires_in: config.accessTokenTtlSeconds,
-    ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
-  });
+  return c.json(
+    {
+      access_token: accessToken,
+      token_type: "Bearer" as const,
+      expires_in: config.accessTokenTtlSeconds,
+      ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
+    },
+    200,
+  );
 });
 
-authRoutes.post("/logout", async (c) => {
+authRoutes.openapi(logOut, async (c) => {
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
   if (cookie !== undefined) assertSameOrigin(c);
@@ -153,20 +155,20 @@ authRoutes.post("/logout", async (c) => {
   return c.body(null, 204);
 });
 
-authRoutes.post("/logout-others", requireAccessToken, async (c) => {
+authRoutes.openapi(logOutOthers, async (c) => {
   const { userId, sessionId } = c.var.caller;
   const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(sessionId, "revoked_by_other_device"));
   if (!result.ok) throw new ApiError(result.code);
-  return c.json({ revoked: result.revoked });
+  return c.json({ revoked: result.revoked }, 200);
 });
 
-authRoutes.post("/logout-all", requireAccessToken, async (c) => {
+authRoutes.openapi(logOutAll, async (c) => {
   const { userId, sessionId } = c.var.caller;
   const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeAll(sessionId));
   if (!result.ok) throw new ApiError(result.code);
   clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
-  return c.json({ revoked: result.revoked });
+  return c.json({ revoked: result.revoked }, 200);
 });
 
 /**
@@ -174,7 +176,7 @@ authRoutes.post("/logout-all", requireAccessToken, async (c) => {
  * other sessions end before the new hash is written. If the D1 write then fails, the user is left
  * with the old password and no stray sessions, never a new password beside an attacker's session.
  */
-authRoutes.post("/password", requireAccessToken, async (c) => {
+authRoutes.openapi(changePassword, async (c) => {
   const body = await readJson(c, passwordBody);
   const { userId, sessionId } = c.var.caller;
   const registry = registryFor(c.env, userId);
@@ -226,11 +228,11 @@ function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transpor
  * Records a new session in the user's registry, then answers with its tokens. The signing key is
  * loaded first, so a misconfigured key fails the request before any session exists.
  */
-async function startSession(
+async function startSession<Status extends 200 | 201>(
   c: Context<AppEnv>,
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
-  status: 200 | 201,
+  status: Status,
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);

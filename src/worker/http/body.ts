@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 import { log } from "../../shared/log";
 import { ApiError, problemResponse } from "../errors";
+import { fieldErrors, fieldLabel, ruleOf } from "./validation";
 
 /** Requests larger than this are refused with 413 (Workers itself accepts up to 100 MB; nothing here needs 1 KB). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -70,7 +71,7 @@ export async function readFormFields(c: Context): Promise<Record<string, string>
     throw new ApiError("validation_failed", { detail: "Content-Type must be application/x-www-form-urlencoded" });
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await bodyOf(() => c.req.arrayBuffer())))) {
-    if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", { detail: `${name} is repeated` });
+    if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", { detail: `${fieldLabel(name)} must be sent once` });
     fields[name] = value;
   }
   return fields;
@@ -78,12 +79,15 @@ export async function readFormFields(c: Context): Promise<Record<string, string>
 
 /** Validates already-read data against a schema: 400 `validation_failed` naming the first issue. */
 export function parseWith<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
-  const result = schema.safeParse(data);
-  if (!result.success) {
-    const errors = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
-    throw new ApiError("validation_failed", { detail: errors[0]?.message, extra: { errors } });
-  }
+  const result = schema.safeParse(data, { error: ruleOf });
+  if (!result.success) throw validationFailed(result.error);
   return result.data;
+}
+
+/** The one 400 `validation_failed` for a zod error: `errors` lists every issue, `detail` repeats the first. */
+export function validationFailed(error: z.ZodError): ApiError {
+  const errors = fieldErrors(error);
+  return new ApiError("validation_failed", { detail: errors[0]?.message, extra: { errors } });
 }
 
 /** The body as JSON, or `undefined` when there is no body at all. */

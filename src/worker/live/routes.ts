@@ -1,20 +1,59 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { BEARER_PROTOCOL_PREFIX, LIVE_PROTOCOL, LIVE_SESSION_HEADER, LIVE_TOKEN_EXP_HEADER } from "../../contract/live";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
+import { openApiRoutes, PUBLIC, problems } from "../http/openapi";
 import { verifiedCaller } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
 
-export const liveRoutes = new Hono<AppEnv>();
+export const liveRoutes = openApiRoutes<AppEnv>();
+
+const openLiveChannel = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "openLiveChannel",
+  summary: "The session's live channel (WebSocket, docs/live.md)",
+  description:
+    "The access token travels as a subprotocol entry, since browsers cannot set `Authorization` on a WebSocket and URLs end up in logs. Frames are `LiveEvent`s (client/wire.d.ts).",
+  tags: ["sessions"],
+  // The token is in a header no security scheme can name: see the `Sec-WebSocket-Protocol` parameter.
+  security: PUBLIC,
+  request: {
+    headers: z.object({
+      Upgrade: z.string().optional().meta({ description: "`websocket`; anything else is 426", example: "websocket" }),
+      "Sec-WebSocket-Protocol": z
+        .string()
+        .optional()
+        .meta({
+          description: `\`${LIVE_PROTOCOL}, ${BEARER_PROTOCOL_PREFIX}<access token>\``,
+          example: `${LIVE_PROTOCOL}, ${BEARER_PROTOCOL_PREFIX}eyJ…`,
+        }),
+    }),
+  },
+  responses: {
+    101: {
+      description: "Upgraded: the socket stays open while the session lives",
+      headers: {
+        "Sec-WebSocket-Protocol": {
+          description: `\`${LIVE_PROTOCOL}\``,
+          required: true,
+          schema: { type: "string", enum: [LIVE_PROTOCOL] },
+        },
+      },
+    },
+    ...problems("invalid_token", "upgrade_required", "registry_unavailable", "service_unavailable"),
+  },
+});
 
 /**
  * `GET /v1/sessions/live`: the per-session live channel (docs/live.md). Browsers cannot set
  * `Authorization` on a WebSocket, and URLs end up in logs, so the access token travels as a
  * subprotocol entry: `Sec-WebSocket-Protocol: sessions.v1, bearer.<jwt>`.
  */
-liveRoutes.get("/", async (c) => {
+liveRoutes.openapi(openLiveChannel, async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("upgrade_required", { headers: { Upgrade: "websocket" } });
   const offered = (c.req.header("Sec-WebSocket-Protocol") ?? "").split(",").map((entry) => entry.trim());
   const bearer = offered.find((entry) => entry.startsWith(BEARER_PROTOCOL_PREFIX));

@@ -9,7 +9,10 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
 /** Longest token accepted before any parsing or crypto (the header holds one short JWS). */
 export const MAX_ACCESS_TOKEN_LENGTH = 2048;
 
+/** The claims of a verified token: `jwtVerify` has required `iss` and `aud` to be this service's. */
 export interface AccessClaims extends JWTPayload {
+  iss: string;
+  aud: string | string[];
   sub: string;
   sid: string;
   jti: string;
