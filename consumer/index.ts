@@ -4,6 +4,7 @@ export type { RequireSessionOptions, SessionCheckMode } from "./options";
 export { requireSession, type SessionVariables, type VerifiedSession } from "./require-session";
 export type {
   AccessTokenClaims,
+  DpopRequestInfo,
   ListSessionsResult,
   RevokeAllSessionsResult,
   RevokeSessionResult,

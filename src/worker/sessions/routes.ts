@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { SESSION_ID } from "../../contract/ids";
+import type { Actor, NotFound, Refused } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { usersRepository } from "../../db/users";
 import type { AppEnv } from "../env";
@@ -18,12 +19,13 @@ const renameBody = z.object({ name: displayText(64) });
 export const meRoutes = new Hono<AppEnv>();
 
 meRoutes.get("/", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, sessionId, actor } = c.var.caller;
   const [session, user] = await Promise.all([
-    failClosed("registry", () => registryFor(c.env, userId).sessionGet(sessionId)),
+    failClosed("registry", () => registryFor(c.env, userId).sessionGet(actor)),
     failClosed("database", () => usersRepository(c.env.DB).findById(userId)),
   ]);
-  if (!session.ok || !user) throw new ApiError("invalid_token");
+  if (!session.ok) throw new ApiError(session.code);
+  if (!user) throw new ApiError("invalid_token");
   return c.json({ user: userJson(user), session: sessionJson(session.session, sessionId) });
 });
 allowMethods(meRoutes, "/", ["GET"]);
@@ -31,8 +33,8 @@ allowMethods(meRoutes, "/", ["GET"]);
 export const sessionRoutes = new Hono<AppEnv>();
 
 sessionRoutes.get("/", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
-  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionList(sessionId));
+  const { userId, sessionId, actor } = c.var.caller;
+  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionList(actor));
   if (!result.ok) throw new ApiError(result.code);
   return c.json({ sessions: result.sessions.map((session) => sessionJson(session, sessionId)) });
 });
@@ -41,28 +43,28 @@ sessionRoutes.get("/", requireAccessToken, async (c) => {
  * An id that cannot be a session id is not one of the caller's sessions (404), once the caller is
  * known to be live: a revoked caller learns nothing, whatever it asks for.
  */
-async function notASession(env: Env, userId: string, sessionId: string): Promise<{ ok: false; code: "not_found" | "invalid_token" }> {
-  const live = await failClosed("registry", () => registryFor(env, userId).sessionCheck(sessionId));
+async function notASession(env: Env, userId: string, actor: Actor): Promise<NotFound | Refused> {
+  const live = await failClosed("registry", () => registryFor(env, userId).sessionCheck(actor));
   return live.ok ? { ok: false, code: "not_found" } : live;
 }
 
 sessionRoutes.delete("/:id", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, actor } = c.var.caller;
   const target = c.req.param("id");
   const result = SESSION_ID.test(target)
-    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRevoke(sessionId, target))
-    : await notASession(c.env, userId, sessionId);
+    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRevoke(actor, target))
+    : await notASession(c.env, userId, actor);
   if (!result.ok) throw new ApiError(result.code);
   return c.body(null, 204);
 });
 
 sessionRoutes.patch("/:id", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, sessionId, actor } = c.var.caller;
   const { name } = await readJson(c, renameBody);
   const target = c.req.param("id");
   const result = SESSION_ID.test(target)
-    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRename(sessionId, target, name))
-    : await notASession(c.env, userId, sessionId);
+    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRename(actor, target, name))
+    : await notASession(c.env, userId, actor);
   if (!result.ok) throw new ApiError(result.code);
   return c.json(sessionJson(result.session, sessionId));
 });
