@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { log } from "../../shared/log";
-import { parseRefreshToken } from "../../shared/refresh-token";
+import { genuineRefreshToken } from "../../shared/refresh-token";
 import type { AppEnv } from "../env";
 import { unavailable } from "../errors";
 import { parseWith, readFormFields } from "../http/body";
@@ -54,9 +54,9 @@ oauthRoutes.post("/revoke", async (c) => {
 });
 
 async function revokeToken(env: Env, token: string): Promise<"refresh_token" | "access_token" | "unknown"> {
-  const refresh = parseRefreshToken(token);
+  // The tag is checked before anything is routed by the token: a forged one wakes no registry.
+  const refresh = await genuineRefreshToken(env, token);
   if (refresh) {
-    // The registry checks the token's tag; a forged one ends nothing.
     await failClosed("registry", () => registryFor(env, refresh.userId).signOutByRefreshToken(token));
     return "refresh_token";
   }
