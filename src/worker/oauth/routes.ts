@@ -29,14 +29,15 @@ oauthRoutes.post("/introspect", async (c) => {
   const form = await readFormFields(c);
   const clientId = await authenticateClient(c, form);
   const { token } = parseWith(tokenRequest, form);
-  const status = await checkAccessToken(c.env, token);
+  // RFC 9449 §6.2: the resource server checks the proof against the `cnf` answered here.
+  const status = await checkAccessToken(c.env, token, "by-caller");
   c.header("Cache-Control", "no-store");
-  if (!status.ok && status.code !== "invalid_token") throw unavailable(status.code);
+  if (!status.ok && (status.code === "registry_unavailable" || status.code === "service_unavailable")) throw unavailable(status.code);
   audit("token introspected", { clientId, active: status.ok });
   // RFC 7662 §2.2: an inactive token says nothing more, whatever the reason (unknown, expired, revoked).
   if (!status.ok) return c.json({ active: false });
-  const { sub, sid, exp, iat, iss, aud, jti } = status.claims;
-  return c.json({ active: true, sub, sid, exp, iat, iss, aud, jti, token_type: "Bearer" });
+  const { sub, sid, exp, iat, iss, aud, jti, cnf } = status.claims;
+  return c.json({ active: true, sub, sid, exp, iat, iss, aud, jti, token_type: cnf ? "DPoP" : "Bearer", ...(cnf ? { cnf } : {}) });
 });
 
 /**
