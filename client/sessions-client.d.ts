@@ -9,6 +9,12 @@
  *   Lock around the refresh (one tab rotates at a time) and share the result on a
  *   BroadcastChannel (same origin only), so the others skip their own refresh.
  * - A `session_revoked` for this session, from the live channel or a refused token, clears state.
+ * - DPoP (RFC 9449): the client keeps a non-extractable ECDSA P-256 key in IndexedDB and signs a
+ *   proof for sign-in (which binds the session to the key), every refresh, every API call and the
+ *   live channel, so a copied refresh cookie or access token is useless without this browser's key.
+ *   Tabs share the key (created once, under a Web Lock); the clock is corrected from `Date`, and a
+ *   `use_dpop_nonce` refusal is retried once with the server's nonce. Without IndexedDB or WebCrypto
+ *   the session is simply not bound.
  */
 export type LiveEvent = {
     type: string;
@@ -42,10 +48,13 @@ export declare class SessionsClient extends EventTarget {
     #private;
     baseUrl: string;
     refreshMarginMs: number;
-    /** @param {{ baseUrl?: string; refreshMarginSeconds?: number }} [options] */
+    /** Whether to bind sessions to a key of this browser (DPoP); on by default. */
+    dpop: boolean;
+    /** @param {{ baseUrl?: string; refreshMarginSeconds?: number; dpop?: boolean }} [options] */
     constructor(options?: {
         baseUrl?: string;
         refreshMarginSeconds?: number;
+        dpop?: boolean;
     });
     get signedIn(): boolean;
     /** The id of this browser's session (the token's `sid`), or null. */
@@ -73,3 +82,12 @@ export declare class SessionsClient extends EventTarget {
     /** Opens the live channel; events arrive as `live` events. Reconnects until signed out. */
     connectLive(): void;
 }
+export type DpopKey = {
+    pair: CryptoKeyPair;
+    jwk: {
+        kty: string;
+        crv: string;
+        x: string;
+        y: string;
+    };
+};
