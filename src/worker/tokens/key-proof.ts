@@ -49,14 +49,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function decodePart(part: string): unknown {
-  const bytes = fromBase64url(part);
-  if (bytes === null) return undefined;
+function parseJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Imported keys and their thumbprints, by algorithm and public members: a client signs every
+ * request with one key, so only its first proof in an isolate pays for the import and the
+ * thumbprint. Bounded; emptied when full (a flood of new keys costs imports, never memory).
+ */
+const imported = new Map<string, Promise<{ key: CryptoKey | Uint8Array; thumbprint: string }>>();
+const MAX_IMPORTED_KEYS = 1024;
+
+function importedKey(alg: ProofAlgorithm, jwk: JWK): Promise<{ key: CryptoKey | Uint8Array; thumbprint: string }> {
+  const id = `${alg}:${JSON.stringify(jwk)}`;
+  let pending = imported.get(id);
+  if (!pending) {
+    if (imported.size >= MAX_IMPORTED_KEYS) imported.clear();
+    pending = Promise.all([importJWK(jwk, alg), calculateJwkThumbprint(jwk, "sha256")]).then(([key, thumbprint]) => ({ key, thumbprint }));
+    // A key that fails to import is not remembered: the next proof tries again and fails the same way.
+    pending.catch(() => imported.delete(id));
+    imported.set(id, pending);
+  }
+  return pending;
 }
 
 /**
@@ -67,9 +86,9 @@ export async function verifyKeySignedJwt(proof: string, kind: KeyProofKind): Pro
   if (proof.length > kind.maxLength) return { ok: false, reason: "too_long" };
   const parts = proof.split(".");
   // Canonical base64url only: a lenient decoder would give one proof many spellings.
-  if (parts.length !== 3 || parts.some((part) => part.length === 0 || fromBase64url(part) === null))
-    return { ok: false, reason: "not_a_compact_jws" };
-  const header = decodePart(parts[0]!);
+  const decoded = parts.map((part) => (part.length === 0 ? null : fromBase64url(part)));
+  if (decoded.length !== 3 || decoded.includes(null)) return { ok: false, reason: "not_a_compact_jws" };
+  const header = parseJson(decoded[0]!);
   if (!isRecord(header)) return { ok: false, reason: "malformed_header" };
   if (header.typ !== kind.typ) return { ok: false, reason: "wrong_typ" };
   const alg = kind.algorithms.find((allowed) => allowed === header.alg);
@@ -80,15 +99,17 @@ export async function verifyKeySignedJwt(proof: string, kind: KeyProofKind): Pro
   const jwk = PUBLIC_KEY[alg](presented);
   if (jwk === null) return { ok: false, reason: "jwk_does_not_fit_alg" };
   let verified: Awaited<ReturnType<typeof compactVerify>>;
+  let thumbprint: string;
   try {
-    const key = await importJWK(jwk, alg);
+    const { key, thumbprint: ofKey } = await importedKey(alg, jwk);
     verified = await compactVerify(proof, key, { algorithms: [alg] });
+    thumbprint = ofKey;
   } catch (error) {
     if (error instanceof errors.JOSEError || error instanceof TypeError || error instanceof DOMException)
       return { ok: false, reason: error instanceof errors.JWSSignatureVerificationFailed ? "bad_signature" : "bad_key" };
     throw error;
   }
-  const payload = decodePart(parts[1]!);
+  const payload = parseJson(verified.payload);
   if (!isRecord(payload)) return { ok: false, reason: "malformed_payload" };
-  return { ok: true, header: verified.protectedHeader, payload, jwk, thumbprint: await calculateJwkThumbprint(jwk, "sha256") };
+  return { ok: true, header: verified.protectedHeader, payload, jwk, thumbprint };
 }
