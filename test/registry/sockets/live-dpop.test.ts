@@ -1,12 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { dpopKey, expectDpopChallenge, signInBound, signUpBound, withProof } from "../../support/dpop";
-import { expectProblem } from "../../support/http";
-import { upgrade } from "../../support/socket";
+import { expectProblem, signUp } from "../../support/http";
+import { connect, upgrade } from "../../support/socket";
 
 const LIVE = "https://auth.test/v1/sessions/live";
 
 /** A DPoP-bound session's live channel: browsers cannot set a DPoP header, so the proof is a third subprotocol entry. */
 describe("the live channel for a DPoP-bound session", () => {
+  it("should announce a bound sign-in to the user's other devices with binding dpop", async () => {
+    const laptop = await signUp();
+    const socket = await connect(laptop.accessToken);
+    await signInBound(laptop.email, await dpopKey());
+    const created = await socket.next();
+    expect(created).toMatchObject({ type: "session_created", session: { binding: "dpop", current: false } });
+    socket.socket.close(1000);
+  });
+
   it("should upgrade with the proof as a dpop. entry, for GET of the live URL (https or wss), and echo only sessions.v1", async () => {
     const key = await dpopKey();
     const device = await signUpBound(key);
