@@ -12,6 +12,12 @@
  * - The live socket lives no longer than the access token it was opened with: each new token is
  *   sent over the open socket (`authenticate`), so the socket lives on; if one is missed, the
  *   socket closes with 4003 and the client refreshes and reconnects.
+ * - DPoP (RFC 9449): the client keeps a non-extractable ECDSA P-256 key in IndexedDB and signs a
+ *   proof for sign-in (which binds the session to the key), every refresh, every API call and the
+ *   live channel, so a copied refresh cookie or access token is useless without this browser's key.
+ *   Tabs share the key (created once, under a Web Lock); the clock is corrected from `Date`, and a
+ *   `use_dpop_nonce` refusal is retried once with the server's nonce. Without IndexedDB or WebCrypto
+ *   the session is simply not bound.
  */
 export type LiveEvent = {
     type: string;
@@ -49,10 +55,13 @@ export declare class SessionsClient extends EventTarget {
     #private;
     baseUrl: string;
     refreshMarginMs: number;
-    /** @param {{ baseUrl?: string; refreshMarginSeconds?: number }} [options] */
+    /** Whether to bind sessions to a key of this browser (DPoP); on by default. */
+    dpop: boolean;
+    /** @param {{ baseUrl?: string; refreshMarginSeconds?: number; dpop?: boolean }} [options] */
     constructor(options?: {
         baseUrl?: string;
         refreshMarginSeconds?: number;
+        dpop?: boolean;
     });
     get signedIn(): boolean;
     /** The id of this browser's session (the token's `sid`), or null. */
@@ -80,3 +89,12 @@ export declare class SessionsClient extends EventTarget {
     /** Opens the live channel; events arrive as `live` events. Reconnects until signed out. */
     connectLive(): void;
 }
+export type DpopKey = {
+    pair: CryptoKeyPair;
+    jwk: {
+        kty: string;
+        crv: string;
+        x: string;
+        y: string;
+    };
+};

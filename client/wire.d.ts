@@ -22,6 +22,11 @@ export interface PlaceJson {
     colo: string | null;
     asn: number | null;
 }
+/**
+ * What a session is bound to for its whole life: nothing (its tokens are bearer secrets), a DPoP
+ * key (RFC 9449) held by the client, or (later) a DBSC key.
+ */
+export type SessionBinding = "none" | "dpop" | "dbsc";
 /** The HTTP contract's `Session`. */
 export interface SessionJson {
     id: string;
@@ -37,6 +42,7 @@ export interface SessionJson {
     created_at: string;
     last_active_at: string;
     expires_at: string;
+    binding: SessionBinding;
 }
 /** Why a session ended; recorded on the session and shown in its history. */
 export type RevokeReason = "signed_out" | "revoked_by_other_device" | "signed_out_everywhere" | "password_changed" | "refresh_token_reuse" | "session_limit" | "admin" | "service";
@@ -111,6 +117,19 @@ export interface SecurityEventDetails {
     /** The password changed; `other_sessions_signed_out` is null when the caller kept them. */
     password_changed: {
         other_sessions_signed_out: number | null;
+        place: PlaceJson;
+    };
+    /**
+     * A genuine refresh token of a DPoP-bound session came without a proof by the session's key (none,
+     * an invalid one, another key's, or a replayed one): refused, and the session left as it was. A
+     * valid refresh token without its key is a sign that it was copied off the device.
+     * `key_thumbprint` is the presented key's, when a proof verified.
+     */
+    dpop_proof_rejected: {
+        reason: "missing" | "invalid" | "wrong_key" | "replayed";
+        endpoint: "auth_refresh" | "oauth_token";
+        key_thumbprint: string | null;
+        device: DeviceJson;
         place: PlaceJson;
     };
 }

@@ -4,6 +4,7 @@ export type { RequireSessionOptions, SessionCheckMode } from "./options.js";
 export { requireSession, type SessionVariables, type VerifiedSession } from "./require-session.js";
 export type {
   AccessTokenClaims,
+  DpopRequestInfo,
   ListSessionsResult,
   RevokeAllSessionsResult,
   RevokeSessionResult,

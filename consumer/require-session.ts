@@ -1,9 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { dpopRefusal, dpopRequestOf, presentedToken } from "./dpop.js";
 import { JwksCache } from "./jwks.js";
 import { LivenessCache } from "./liveness-cache.js";
 import { type RequireSessionOptions, type ResolvedOptions, resolveOptions, type SessionCheckMode } from "./options.js";
 import { invalidToken, sessionServiceUnavailable } from "./responses.js";
-import type { AccessTokenClaims, SessionServiceBinding, VerifyResult } from "./rpc.js";
+import type { AccessTokenClaims, DpopRequestInfo, SessionServiceBinding, VerifyResult } from "./rpc.js";
 import { verifyLocally } from "./verify-local.js";
 
 export interface VerifiedSession {
@@ -19,8 +20,6 @@ export type SessionVariables = { session: VerifiedSession };
 
 const MAX_AUTHORIZATION_HEADER = 4096;
 const MAX_TOKEN_LENGTH = 2048;
-// RFC 6750 §2.1 b64token.
-const BEARER = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i;
 // A compact JWS: anything else is refused before it costs a round trip to the service.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Host is a placeholder: through a service binding the request goes to the bound Worker whatever the URL. */
@@ -38,18 +37,25 @@ export function requireSession(options: RequireSessionOptions): MiddlewareHandle
   return async (c, next) => {
     const authorization = c.req.header("Authorization");
     if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) return invalidToken();
-    const token = BEARER.exec(authorization)?.[1];
+    const presented = presentedToken(authorization);
+    const token = presented?.token;
     if (!token || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return invalidToken();
+    // The DPoP scheme: the service checks the proof against this request (RFC 9449 §7).
+    const dpop = presented.dpop ? dpopRequestOf(c.req.raw) : undefined;
     const nowMs = resolved.now();
 
     let session: VerifiedSession | Response;
     if (resolved.mode === "strict") {
-      session = await confirmWithService(resolved.binding!(c), token, resolved.mode);
+      session = await confirmWithService(resolved.binding!(c), token, resolved.mode, dpop);
     } else {
       const local = await verifyLocally(token, jwks, jwksFetcher(c, resolved), { ...resolved, nowMs });
       if (!local.ok) return local.code === "jwks_unavailable" ? sessionServiceUnavailable() : invalidToken();
       const { sub: userId, sid: sessionId } = local.claims;
-      if (resolved.mode === "stateless") {
+      if (local.claims.cnf !== undefined || dpop !== undefined) {
+        // Bound (or claimed to be): no local check can see a replayed proof, so the service decides, every time.
+        if (!resolved.binding) return dpopRefusal("invalid_token");
+        session = await confirmWithService(resolved.binding(c), token, resolved.mode, dpop);
+      } else if (resolved.mode === "stateless") {
         session = { userId, sessionId, claims: local.claims, liveness: "unchecked", mode: "stateless" };
       } else if (liveness.isLive(sessionId, nowMs)) {
         session = { userId, sessionId, claims: local.claims, liveness: "cached", mode: "cached" };
@@ -69,16 +75,20 @@ async function confirmWithService(
   binding: SessionServiceBinding,
   token: string,
   mode: SessionCheckMode,
+  dpop?: DpopRequestInfo,
 ): Promise<VerifiedSession | Response> {
   let result: VerifyResult;
   try {
-    result = await binding.verify(token);
+    result = dpop ? await binding.verify(token, dpop) : await binding.verify(token);
   } catch (error) {
     // The binding itself failed (service down, overloaded, not deployed): fail closed.
     console.error(JSON.stringify({ level: "error", msg: "session service call failed", error: String(error) }));
     return sessionServiceUnavailable();
   }
-  if (!result.ok) return result.code === "invalid_token" ? invalidToken() : sessionServiceUnavailable();
+  if (!result.ok && result.code === "use_dpop_nonce") return dpopRefusal("use_dpop_nonce", result.nonce);
+  if (!result.ok && result.code === "invalid_dpop_proof") return dpopRefusal("invalid_dpop_proof");
+  if (!result.ok && result.code === "invalid_token") return dpop ? dpopRefusal("invalid_token") : invalidToken();
+  if (!result.ok) return sessionServiceUnavailable();
   return { userId: result.userId, sessionId: result.sessionId, claims: result.claims, liveness: "confirmed", mode };
 }
 

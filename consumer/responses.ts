@@ -1,5 +1,5 @@
 /** The same problem+json shape as the session service (RFC 9457), so clients branch on one set of codes. */
-function problem(status: number, code: string, title: string, headers: Record<string, string>): Response {
+export function problem(status: number, code: string, title: string, headers: Record<string, string>): Response {
   return new Response(JSON.stringify({ type: `urn:edge-sessions:problem:${code}`, title, status, code }), {
     status,
     headers: { "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...headers },

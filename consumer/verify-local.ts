@@ -37,13 +37,16 @@ export async function verifyLocally(
       maxTokenAge: expect.maxTokenLifetimeSeconds,
       currentDate: new Date(expect.nowMs),
     });
-    const { iss, aud, sub, sid, jti, iat, exp } = payload;
+    const { iss, aud, sub, sid, jti, iat, exp, cnf } = payload;
     if (typeof sub !== "string" || !USER_ID.test(sub) || typeof sid !== "string" || !SESSION_ID.test(sid))
       return { ok: false, code: "invalid_token" };
     if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, code: "invalid_token" };
     // A far-future `exp` would outlive every revocation a stateless check cannot see.
     if (exp - iat > expect.maxTokenLifetimeSeconds) return { ok: false, code: "invalid_token" };
-    return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp } };
+    // A bound token (RFC 9449 §6.1) is only as good as its proof, which the caller has the service check.
+    const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+    if (cnf !== undefined && typeof jkt !== "string") return { ok: false, code: "invalid_token" };
+    return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...(typeof jkt === "string" ? { cnf: { jkt } } : {}) } };
   } catch (error) {
     if (error instanceof JwksUnavailableError) return { ok: false, code: "jwks_unavailable" };
     if (error instanceof errors.JOSEError || error instanceof TypeError || error instanceof SyntaxError)

@@ -87,6 +87,8 @@ function updateRow(row, session) {
   text(row, ".platform", [TYPE_LABELS[type], platform === name ? "" : platform].filter(Boolean).join(" · "));
   text(row, ".place", [placeOf(session.location), session.ip].filter(Boolean).join(" · ") || "Unknown location");
   text(row, ".active", activeText(session));
+  // DPoP: its tokens are worthless without a key that never leaves that device.
+  show(/** @type {HTMLElement} */ (row.querySelector(".binding")), session.binding === "dpop");
   row.querySelector(".sign-out-button")?.setAttribute("aria-label", session.current ? "Sign out of this device" : `Sign out ${name}`);
   row.querySelector(".rename-button")?.setAttribute("aria-label", `Rename ${name}`);
 }
@@ -360,6 +362,21 @@ function describeEvent(event) {
         sentence: "Someone reused an old sign-in token — that session was ended",
         flag: SUSPICIOUS,
         facts: [deviceFact(event, event.details.device), place ? `Token sent from ${place}` : ""],
+      };
+    }
+    case "dpop_proof_rejected": {
+      const place = placeText(event.details.place);
+      const why = {
+        missing: "It came without the proof of the device's key",
+        invalid: "Its proof of the device's key was not valid",
+        wrong_key: "It was signed with another key than the device's",
+        replayed: "It came with a proof that had been used before",
+      }[event.details.reason];
+      return {
+        icon: "alert",
+        sentence: "A sign-in token was used without its device's key — refused",
+        flag: SUSPICIOUS,
+        facts: [deviceFact(event, event.details.device), why ?? "", place ? `Token sent from ${place}` : ""],
       };
     }
     case "session_revoked":

@@ -45,6 +45,9 @@ export const Session = z
     created_at: iso,
     last_active_at: iso,
     expires_at: iso,
+    binding: z.enum(["none", "dpop", "dbsc"]).meta({
+      description: "What the session is bound to for its whole life: nothing (bearer tokens), a DPoP key (RFC 9449), or a DBSC key",
+    }),
   })
   .strict()
   .meta({ id: "Session", description: "A signed-in device. Unknown fields are `null`, never omitted." });
@@ -147,6 +150,19 @@ export const SecurityEventSchema = z
       "password_changed",
       z.object({ other_sessions_signed_out: z.number().int().nullable(), place: Place }).strict(),
       "The password changed; `other_sessions_signed_out` is null when the caller kept them.",
+    ),
+    event(
+      "dpop_proof_rejected",
+      z
+        .object({
+          reason: z.enum(["missing", "invalid", "wrong_key", "replayed"]),
+          endpoint: z.enum(["auth_refresh", "oauth_token"]),
+          key_thumbprint: z.string().nullable(),
+          device: Device,
+          place: Place,
+        })
+        .strict(),
+      "A genuine refresh token of a DPoP-bound session came without a proof by its key: refused, the session left as it was.",
     ),
   ])
   .meta({ id: "SecurityEvent", description: "One entry of the security history. Stable: clients branch on `type`." });

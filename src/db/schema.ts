@@ -43,6 +43,8 @@ export const sessions = sqliteTable(
     revokedAt: integer("revoked_at", { mode: "number" }),
     revokedReason: text("revoked_reason"),
     revokedBy: text("revoked_by"),
+    // "none", "dpop" (later "dbsc"): what the session is bound to for its whole life (never changes).
+    binding: text("binding").notNull().default("none"),
   },
   (table) => [
     // A user's live sessions, most recently active first (admin listing).

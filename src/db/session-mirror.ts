@@ -39,6 +39,7 @@ export function upsertMirrorRow(orm: DrizzleD1Database, row: SessionMirrorRow) {
         revokedAt: sql`coalesce(${sessions.revokedAt}, excluded.revoked_at)`,
         revokedReason: sql`coalesce(${sessions.revokedReason}, excluded.revoked_reason)`,
         revokedBy: sql`coalesce(${sessions.revokedBy}, excluded.revoked_by)`,
+        binding: sql`excluded.binding`,
       },
     });
 }

@@ -101,6 +101,7 @@ function mirrorRow(userId: string, row: RegistryRow): SessionMirrorRow {
     revokedAt: row.revoked_at,
     revokedReason: row.revoked_reason,
     revokedBy: row.revoked_by,
+    binding: row.binding,
   };
 }
 

@@ -1,6 +1,6 @@
 import { type DeviceInfo, deviceDetails, PLACE_FIELDS, type Place } from "../contract/place";
 import type { RevokeReason, SessionView } from "../contract/session";
-import type { DeviceJson } from "../contract/wire";
+import type { DeviceJson, SessionBinding } from "../contract/wire";
 import type { RegistryRow } from "./schema";
 
 const PLACE_COLUMNS = PLACE_FIELDS.join(", ");
@@ -31,12 +31,14 @@ export class SessionRows {
     refreshHash: Uint8Array<ArrayBuffer>;
     device: DeviceInfo;
     place: Place;
+    /** The DPoP key (RFC 7638 thumbprint) the session is bound to for its whole life, or null. */
+    dpopJkt: string | null;
   }): void {
-    const { id, now, expiresAt, refreshHash, device, place } = session;
+    const { id, now, expiresAt, refreshHash, device, place, dpopJkt } = session;
     this.sql.exec(
       `INSERT INTO sessions (id, created_at, expires_at, last_active_at, refresh_generation, refresh_hash,
-         device_name, browser, os, device_type, user_agent, ${PLACE_COLUMNS})
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
+         device_name, browser, os, device_type, user_agent, binding, dpop_jkt, ${PLACE_COLUMNS})
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
       id,
       now,
       expiresAt,
@@ -47,6 +49,8 @@ export class SessionRows {
       device.os,
       device.type,
       device.userAgent,
+      dpopJkt === null ? "none" : "dpop",
+      dpopJkt,
       ...placeValues(place),
     );
   }
@@ -132,5 +136,11 @@ export function sessionView(row: RegistryRow, liveActiveAt: number | undefined):
     createdAt: row.created_at,
     lastActiveAt: Math.max(row.last_active_at, liveActiveAt ?? 0),
     expiresAt: row.expires_at,
+    binding: sessionBinding(row.binding),
   };
+}
+
+/** The stored binding, as a known value: anything else would be a row from a newer schema, shown as bound to nothing it can prove. */
+function sessionBinding(value: string): SessionBinding {
+  return value === "dpop" || value === "dbsc" ? value : "none";
 }

@@ -57,6 +57,12 @@ const MIGRATIONS: readonly string[] = [
   // 3: an operator can disable the account (admin API); while set, no session is created or live.
   `CREATE TABLE account (id INTEGER PRIMARY KEY CHECK (id = 1), disabled_at INTEGER);
    INSERT INTO account (id, disabled_at) VALUES (1, NULL);`,
+  // 4: sessions bound to a key (DPoP, RFC 9449): what they are bound to, and the replay state's
+  // high-water mark, which survives a restart (docs/storage-schema.md, "DPoP replay state").
+  `ALTER TABLE sessions ADD COLUMN binding TEXT NOT NULL DEFAULT 'none';
+   ALTER TABLE sessions ADD COLUMN dpop_jkt TEXT;
+   CREATE TABLE dpop_replay (id INTEGER PRIMARY KEY CHECK (id = 1), accepted_until INTEGER NOT NULL);
+   INSERT INTO dpop_replay (id, accepted_until) VALUES (1, 0);`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {
@@ -94,6 +100,10 @@ export type RegistryRow = {
   longitude: number | null;
   colo: string | null;
   asn: number | null;
+  /** "none" or "dpop" (later "dbsc"): what the session is bound to, for its whole life. */
+  binding: string;
+  /** For a DPoP-bound session, the RFC 7638 thumbprint of its key. */
+  dpop_jkt: string | null;
   version: number;
   mirrored_version: number;
 };

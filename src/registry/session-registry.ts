@@ -1,25 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
+import { LIVE_REFUSAL_HEADER, liveProofOf } from "../contract/live";
 import { deviceDetails, type Place, placeDetails } from "../contract/place";
-import type {
-  Checked,
-  NotFound,
-  PasswordChange,
-  RefreshResult,
-  Refused,
-  Revoked,
-  SessionListResult,
-  SessionRegistryRpc,
-  SessionResult,
-  SignIn,
-  SignInResult,
-  TrustedActor,
+import {
+  type Actor,
+  actorId,
+  type Checked,
+  type NotFound,
+  type PasswordChange,
+  type RefreshProof,
+  type RefreshResult,
+  type Refused,
+  type Revoked,
+  type SessionListResult,
+  type SessionRegistryRpc,
+  type SessionResult,
+  type SignIn,
+  type SignInResult,
+  type TrustedActor,
 } from "../contract/registry";
 import { type RevokeReason, revokedBy, type SessionView, sessionJson } from "../contract/session";
-import { configFrom } from "../shared/config";
+import { configFrom, DPOP_CLOCK_SKEW_SECONDS } from "../shared/config";
 import { hashRefreshToken, mintFirstRefreshToken, refreshKeys } from "../shared/refresh-token";
 import { RegistryAccount } from "./account";
 import { CLOCK, type Clock, systemClock } from "./clock";
 import { SecurityHistory } from "./history";
+import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
 import { MirrorOutbox } from "./outbox";
 import { RiskWatch } from "./risk";
@@ -31,6 +36,10 @@ import { LiveSockets } from "./sockets";
 
 const refused: Refused = { ok: false, code: "invalid_token" };
 const notFound: NotFound = { ok: false, code: "not_found" };
+const refusedProof = (refusal: ProofRefusal): Refused => ({
+  ok: false,
+  code: refusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof",
+});
 
 /**
  * The authority on one user's sessions, and the only writer of their state. Every rotation and
@@ -56,6 +65,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #history: SecurityHistory;
   readonly #risk: RiskWatch;
   readonly #refreshWindows = new RefreshWindows();
+  readonly #keys: KeyBindings;
   readonly #sockets: LiveSockets;
   #alarmAt: number | null = null;
   #inTransaction = false;
@@ -92,6 +102,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       mirrorBy: (at) => this.#scheduleAlarm(at),
     });
     this.#live.load(now());
+    this.#keys = new KeyBindings(
+      sql,
+      () => ({ maxAgeMs: configFrom(this.env).dpop.proofMaxAgeSeconds * 1000, skewMs: DPOP_CLOCK_SKEW_SECONDS * 1000 }),
+      now(),
+    );
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -99,47 +114,51 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   // ---- a session acting for itself --------------------------------------------------------
 
-  sessionCheck(actor: string): Checked {
-    return this.#live.liveNow(actor, this[CLOCK]()) ? { ok: true } : refused;
+  sessionCheck(actor: Actor): Checked {
+    return this.#acting(actor, this[CLOCK]()) ?? { ok: true };
   }
 
-  sessionGet(actor: string): SessionResult {
-    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
-    return { ok: true, session: this.#view(actor) };
+  sessionGet(actor: Actor): SessionResult {
+    return this.#acting(actor, this[CLOCK]()) ?? { ok: true, session: this.#view(actorId(actor)) };
   }
 
-  sessionList(actor: string): SessionListResult | Refused {
-    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
-    return this.trustedList();
+  sessionList(actor: Actor): SessionListResult | Refused {
+    return this.#acting(actor, this[CLOCK]()) ?? this.trustedList();
   }
 
-  async sessionRevoke(actor: string, target: string): Promise<Revoked | Refused | NotFound> {
+  async sessionRevoke(actor: Actor, target: string): Promise<Revoked | Refused | NotFound> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
     // An idle session of the user is not listed, but it is theirs and has not ended: it can be ended.
     if (!this.#live.unended(target, now)) return notFound;
-    return this.#revokeAndFlush([target], target === actor ? "signed_out" : "revoked_by_other_device", actor, now);
+    const id = actorId(actor);
+    return this.#revokeAndFlush([target], target === id ? "signed_out" : "revoked_by_other_device", id, now);
   }
 
-  async sessionRename(actor: string, target: string, name: string): Promise<SessionResult | NotFound> {
+  async sessionRename(actor: Actor, target: string, name: string): Promise<SessionResult | NotFound> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
     if (!this.#live.alive(target, now)) return notFound;
     this.#rows.rename(target, name);
     await this.#flush();
     return { ok: true, session: this.#view(target) };
   }
 
-  async sessionRevokeOthers(actor: string, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
+  async sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
-    return this.#revokeAndFlush(this.#others(actor, now), reason, actor, now);
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    return this.#revokeAndFlush(this.#others(id, now), reason, id, now);
   }
 
-  async sessionRevokeAll(actor: string): Promise<Revoked | Refused> {
+  async sessionRevokeAll(actor: Actor): Promise<Revoked | Refused> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
-    return this.#revokeAndFlush(this.#live.unendedIds(now), "signed_out_everywhere", actor, now);
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    return this.#revokeAndFlush(this.#live.unendedIds(now), "signed_out_everywhere", actorId(actor), now);
   }
 
   async sessionSignOut(actor: string): Promise<Revoked> {
@@ -164,8 +183,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return actorLive ? { ok: true, revoked } : refused;
   }
 
-  async sessionMirrorHistory(actor: string): Promise<{ ok: true; mirrored: boolean } | Refused> {
-    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
+  async sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
     return { ok: true, mirrored: await this.#flush() };
   }
 
@@ -182,6 +202,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     // Every refusal is decided in the same synchronous step as the insert, so nothing that lands
     // between this call's awaits (a disable, a password change, another sign-in) is missed; so is
     // the session limit, so simultaneous sign-ins end with at most MAX_SESSIONS live sessions.
+    // The proof that binds the session is seen once, like any other (a replayed sign-in is refused);
+    // outside the transaction, as the replay cache's memory cannot be rolled back with it.
+    const proofRefusal = input.dpop ? this.#keys.remember(input.dpop, now) : null;
+    if (proofRefusal) return { ok: false, code: proofRefusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof" };
     const refusal = this.#atomically((): "account_disabled" | "credentials_changed" | "session_limit_reached" | null => {
       if (this.#account.disabled) return "account_disabled";
       // A password change recorded after this sign-in read the account: the password it checked is stale.
@@ -197,8 +221,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         return "session_limit_reached";
       }
       this.#revoke(plan.evict, "session_limit", sessionId, now);
-      this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place });
+      this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null });
       this.#live.add(sessionId, now, expiresAt, now);
+      if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
       this.#history.record({ type: "signed_in", sessionId, details: evidence }, now);
       this.#risk.signIn(sessionId, device, place, now);
       return null;
@@ -221,7 +246,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
    * ends the session. `place` is where the request came from: every successful refresh is checked
    * for impossible travel and for a change of country or network.
    */
-  async refresh(presented: string, place: Place): Promise<RefreshResult> {
+  async refresh(presented: string, place: Place, proof?: RefreshProof): Promise<RefreshResult> {
     const invalid = { ok: false, code: "invalid_refresh_token", reuseDetected: false } as const;
     const genuine = await presentedRefreshToken(this.env.REFRESH_TOKEN_SECRET, presented, this.#account.userId);
     if (!genuine) return invalid;
@@ -231,6 +256,24 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const now = this[CLOCK]();
     const row = this.#rows.get(token.sessionId);
     if (!row || row.revoked_at !== null || now >= row.expires_at || !this.#live.alive(row.id, now)) return invalid;
+    // A bound session's key is checked first: without it nothing happens, reuse detection included,
+    // so someone holding an old token but not the key cannot end the user's session either.
+    const bound = checkRefreshProof(this.#keys, row.id, proof, now);
+    if (!bound.ok) {
+      if (bound.code === "invalid_dpop_proof" && bound.event && this.#keys.recordRejection(row.id, now)) {
+        const { reason, jkt } = bound.event;
+        const details = {
+          reason,
+          endpoint: proof?.endpoint ?? "auth_refresh",
+          key_thumbprint: jkt,
+          device: rowDevice(row),
+          place: placeDetails(place),
+        };
+        this.#history.record({ type: "dpop_proof_rejected", sessionId: row.id, details }, now);
+        await this.#flush();
+      }
+      return { ok: false, code: bound.code };
+    }
     const config = configFrom(this.env);
     const rotation = rotationOf(row, genuine, now, config.refreshGraceSeconds * 1000);
 
@@ -246,7 +289,8 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       });
       this.#live.touched(row.id, now, rotation === "current");
       if (findings > 0) await this.#flush();
-      return { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at };
+      const jkt = this.#keys.keyOf(row.id);
+      return { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at, jkt };
     }
     if (rotation === "reuse") {
       // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
@@ -321,8 +365,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   override fetch(request: Request): Response {
     const upgrade = LiveSockets.upgradeOf(request);
     const now = this[CLOCK]();
-    if (upgrade === null || upgrade.tokenExpiresAt <= now || !this.#live.liveNow(upgrade.sessionId, now))
-      return new Response(null, { status: 401 });
+    if (upgrade === null || upgrade.tokenExpiresAt <= now) return new Response(null, { status: 401 });
+    const dpop = liveProofOf(request);
+    const refusal = this.#acting(dpop ? { sessionId: upgrade.sessionId, dpop } : upgrade.sessionId, now);
+    if (refusal) return new Response(null, { status: 401, headers: { [LIVE_REFUSAL_HEADER]: refusal.code } });
     // Back at the first of its idle deadline and its token's, to close the socket then.
     this.#scheduleAlarm(Math.min(this.#live.idleAt(upgrade.sessionId)!, upgrade.tokenExpiresAt));
     return this.#sockets.accept(upgrade.sessionId, upgrade.tokenExpiresAt);
@@ -353,7 +399,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const nextWebhook = await this.#history.webhooks.deliverDue();
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = this[CLOCK]();
-    this.#sockets.expired(this.#live.dropExpired(now), (id) => this.#live.has(id), now);
+    const expired = this.#live.dropExpired(now);
+    for (const id of expired) this.#keys.forget(id);
+    this.#sockets.expired(expired, (id) => this.#live.has(id), now);
     const nextDeadline = this.#sockets.sweep((id) => this.#live.idleAt(id), now);
     if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
     this.#refreshWindows.forgetEnded(now);
@@ -364,6 +412,20 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /**
+   * The one check of a session acting for itself: live, and for a bound session's request its
+   * proof's key and `jti` (one synchronous step, so one proof cannot pass twice). Null when it may act.
+   */
+  #acting(actor: Actor, now: number): Refused | null {
+    const id = actorId(actor);
+    if (!this.#live.alive(id, now)) return refused;
+    if (typeof actor !== "string") {
+      const refusal = this.#keys.admit(id, actor.dpop, now);
+      if (refusal) return refusedProof(refusal);
+    }
+    return this.#live.liveNow(id, now) ? null : refused;
+  }
 
   #view(sessionId: string): SessionView {
     return this.#live.view(this.#rows.get(sessionId)!);
@@ -394,7 +456,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
           );
       }
     });
-    for (const id of ending) this.#live.delete(id);
+    for (const id of ending) {
+      this.#live.delete(id);
+      this.#keys.forget(id);
+    }
     // Inside the revoking call, so the device is told and cut off before the caller hears "done".
     this.#sockets.ended(ending, reason, now);
     return ending.length;

@@ -34,6 +34,10 @@ const configSchema = z
     REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
     OAUTH_CLIENT_FAILURE_LIMIT: count(20, 1, 1000),
     OAUTH_CLIENT_FAILURE_WINDOW_SECONDS: seconds(900, 60, 86400),
+    // DPoP (RFC 9449): how old a proof may be, and server nonces (off unless "on").
+    DPOP_PROOF_MAX_AGE_SECONDS: seconds(60, 5, 300),
+    DPOP_NONCES: z.enum(["off", "on"]).default("off"),
+    DPOP_NONCE_LIFETIME_SECONDS: seconds(300, 30, 3600),
     // Cleanup (the cron trigger).
     SESSION_HISTORY_DAYS: count(30, 0, 3650),
     CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
@@ -45,6 +49,22 @@ const configSchema = z
     (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
     { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
   );
+
+/**
+ * Client clocks run a little fast or slow: a DPoP proof's `iat` may be this far ahead of the
+ * server's clock, and this much older than DPOP_PROOF_MAX_AGE_SECONDS (RFC 9449 §11.1). Answers
+ * carry `Date`, so a client can correct a clock that is further off.
+ */
+export const DPOP_CLOCK_SKEW_SECONDS = 5;
+
+export interface DpopSettings {
+  /** Oldest `iat` accepted, before the skew allowance. */
+  proofMaxAgeSeconds: number;
+  /** Whether proofs must carry a server nonce (RFC 9449 §8-9). */
+  nonces: boolean;
+  /** How long a nonce is accepted after it was issued; a new one is offered from half that age. */
+  nonceLifetimeSeconds: number;
+}
 
 export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
 
@@ -73,6 +93,7 @@ export interface Config {
   refreshPerSession: WindowLimit;
   /** Failed client authentications on the OAuth endpoints, per client address. */
   oauthClientFailuresPerIp: WindowLimit;
+  dpop: DpopSettings;
   sessionHistoryMs: number;
   securityEventRetentionMs: number;
   cleanupBatchSize: number;
@@ -139,6 +160,11 @@ export function configFrom(env: Env): Config {
     signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
     refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
     oauthClientFailuresPerIp: { limit: vars.OAUTH_CLIENT_FAILURE_LIMIT, windowMs: vars.OAUTH_CLIENT_FAILURE_WINDOW_SECONDS * 1000 },
+    dpop: {
+      proofMaxAgeSeconds: vars.DPOP_PROOF_MAX_AGE_SECONDS,
+      nonces: vars.DPOP_NONCES === "on",
+      nonceLifetimeSeconds: vars.DPOP_NONCE_LIFETIME_SECONDS,
+    },
     sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
     securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
     cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
@@ -9,7 +10,10 @@ import { limitBody } from "./http/body";
 import { allowMethods } from "./http/methods";
 import { openApiDocument, PUBLIC, problems, validationHook } from "./http/openapi";
 import { liveRoutes } from "./live/routes";
+import { isOAuthPath, oauthErrorResponse } from "./oauth/errors";
+import { oauthMetadataRoutes } from "./oauth/metadata";
 import { oauthRoutes } from "./oauth/routes";
+import { tokenRoutes } from "./oauth/token";
 import { requestLog } from "./ops/logging";
 import { healthRoutes } from "./ops/routes";
 import { meRoutes, sessionRoutes } from "./sessions/routes";
@@ -29,11 +33,13 @@ app.use("/.well-known/*", requireSettings);
 app.route("/", webRoutes);
 app.route("/", healthRoutes);
 app.route("/.well-known", jwksRoutes);
+app.route("/.well-known", oauthMetadataRoutes);
 app.route("/v1/auth", authRoutes);
 app.route("/v1/me", meRoutes);
 app.route("/v1/sessions/live", liveRoutes);
 app.route("/v1/sessions", sessionRoutes);
 app.route("/v1/oauth", oauthRoutes);
+app.route("/v1/oauth", tokenRoutes);
 app.route("/v1/security-events", securityEventRoutes);
 app.route("/v1/admin", adminRoutes);
 
@@ -57,11 +63,16 @@ let document: ReturnType<typeof openApiDocument> | undefined;
 app.openapi(getOpenApi, (c) => c.json((document ??= openApiDocument(app)) as { openapi: "3.1.0" }, 200));
 allowMethods(app, "/openapi.json", ["GET"]);
 
-app.notFound(() => problemResponse(new ApiError("not_found")));
+app.notFound((c) => errorResponse(c.req.path, new ApiError("not_found")));
 
 /** The one place errors become responses. Headers a handler already set (a cleared cookie) are kept. */
 app.onError((error, c) => {
   const apiError = toApiError(error);
-  const problem = problemResponse(apiError);
-  return c.newResponse(problem.body, { status: apiError.status, headers: problem.headers });
+  const response = errorResponse(c.req.path, apiError);
+  return c.newResponse(response.body, { status: response.status as ContentfulStatusCode, headers: response.headers });
 });
+
+/** problem+json everywhere, but OAuth's own error format under /v1/oauth/ (RFC 6749 §5.2). */
+function errorResponse(path: string, error: ApiError): Response {
+  return isOAuthPath(path) ? oauthErrorResponse(error) : problemResponse(error);
+}

@@ -2,6 +2,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigurationError } from "../shared/config";
 import { errorFacts, log } from "../shared/log";
+import { DPOP_ALGORITHMS } from "./tokens/dpop";
 
 /** Every stable error code the API can answer with. Clients branch on these, never on titles. */
 export type ErrorCode =
@@ -15,6 +16,9 @@ export type ErrorCode =
   | "invalid_token"
   | "invalid_refresh_token"
   | "invalid_client"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
+  | "unsupported_grant_type"
   | "csrf_rejected"
   | "session_limit_reached"
   | "rate_limited"
@@ -37,6 +41,9 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
   invalid_client: [401, "Client authentication failed"],
+  invalid_dpop_proof: [401, "The DPoP proof is missing or invalid"],
+  use_dpop_nonce: [401, "The DPoP proof must carry the server's nonce"],
+  unsupported_grant_type: [400, "The grant type is not supported"],
   csrf_rejected: [403, "Cross-origin request refused"],
   session_limit_reached: [409, "Too many active sessions"],
   rate_limited: [429, "Too many requests"],
@@ -49,6 +56,8 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
 };
 
 export interface ApiErrorOptions {
+  /** When the code's usual status does not fit the endpoint (a DPoP refusal is 400 at sign-in, 401 on a protected route). */
+  status?: ContentfulStatusCode;
   /** A sentence for a person (RFC 9457 `detail`); the title says what the code means. */
   detail?: string | undefined;
   headers?: Record<string, string>;
@@ -70,7 +79,7 @@ export class ApiError extends Error {
   ) {
     const [status, title] = errorTitles[code];
     super(options.detail ?? title);
-    this.status = status;
+    this.status = options.status ?? status;
     this.title = title;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
@@ -96,9 +105,26 @@ export function problemBody(error: ApiError) {
 
 export function problemResponse(error: ApiError): Response {
   const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...error.headers });
-  // RFC 6750 §3: a refused bearer token is announced in WWW-Authenticate.
-  if (error.code === "invalid_token") headers.set("WWW-Authenticate", 'Bearer error="invalid_token"');
+  const challenge = defaultChallenge(error);
+  if (challenge !== null && !headers.has("WWW-Authenticate")) headers.set("WWW-Authenticate", challenge);
   return new Response(JSON.stringify(problemBody(error)), { status: error.status, headers });
+}
+
+/**
+ * RFC 6750 §3: a refused bearer token is announced in WWW-Authenticate; RFC 9449 §7.1: so is a
+ * refused DPoP proof, with the algorithms accepted. A handler that knows the request's scheme sets
+ * its own (a DPoP-bound token refused as `invalid_token` is challenged as DPoP).
+ */
+function defaultChallenge(error: ApiError): string | null {
+  if (error.status !== 401) return null;
+  if (error.code === "invalid_token") return 'Bearer error="invalid_token"';
+  if (error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce") return dpopChallenge(error.code);
+  return null;
+}
+
+/** `WWW-Authenticate: DPoP error="…", algs="…"` (RFC 9449 §7.1). */
+export function dpopChallenge(error: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce"): string {
+  return `DPoP error="${error}", algs="${DPOP_ALGORITHMS.join(" ")}"`;
 }
 
 /**

@@ -242,6 +242,86 @@ test("renaming a device updates the list", async ({ browser, origin }) => {
   await laptop.context.close();
 });
 
+test("the page's session is bound to a non-extractable key of this browser, and says so", async ({ browser, origin }) => {
+  const email = `browser-dpop-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const listed = laptop.page.waitForResponse((response) => new URL(response.url()).pathname === "/v1/sessions" && response.ok());
+  await signIn(laptop, email, { signUp: true });
+  const { sessions } = await (await listed).json();
+  assert.deepEqual(
+    sessions.map((session) => [session.current, session.binding]),
+    [[true, "dpop"]],
+  );
+  await laptop.page.locator("li.device.current .binding", { hasText: "Bound to a key on this device" }).waitFor();
+  const key = await laptop.page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("edge-sessions");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction("keys").objectStore("keys").get("dpop");
+          get.onsuccess = () => resolve({ type: get.result.privateKey.type, extractable: get.result.privateKey.extractable });
+        };
+      }),
+  );
+  assert.deepEqual(key, { type: "private", extractable: false });
+  await laptop.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  assert.deepEqual(laptop.cspViolations, []);
+  await laptop.context.close();
+});
+
+test("a refresh cookie copied into another browser cannot refresh; the page it was copied from still can", async ({ browser, origin }) => {
+  const email = `browser-copied-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  await signIn(laptop, email, { signUp: true });
+  const cookies = await laptop.context.cookies();
+  assert.ok(cookies.some((cookie) => cookie.name === "__Host-refresh_token"));
+
+  const thief = await browser.newContext({ userAgent: USER_AGENTS.tablet, viewport: DESKTOP });
+  await thief.addCookies(cookies);
+  const page = await thief.newPage();
+  const refused = page.waitForResponse((response) => new URL(response.url()).pathname === "/v1/auth/refresh");
+  await page.goto(origin);
+  const response = await refused;
+  assert.equal(response.status(), 401);
+  assert.equal((await response.json()).code, "invalid_dpop_proof");
+  await page.locator("#auth-form").waitFor();
+  assert.ok(!(await page.locator("#devices").isVisible()));
+
+  // The session was not touched: the browser holding the key refreshes on reload and stays in.
+  const refreshed = laptop.page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/auth/refresh");
+  await laptop.page.reload();
+  assert.equal((await refreshed).status(), 200);
+  await laptop.page.locator("#devices").waitFor();
+  await historyItem(laptop.page, "A sign-in token was used without its device's key").waitFor({ timeout: 5000 });
+  await thief.close();
+  await laptop.context.close();
+});
+
+test("two tabs refresh the bound session at once and both stay signed in", async ({ browser, origin }) => {
+  const email = `browser-dpop-tabs-${Date.now().toString(36)}@example.com`;
+  const first = await openDevice(browser, origin, "laptop", DESKTOP);
+  await signIn(first, email, { signUp: true });
+  const second = await first.context.newPage();
+  await second.goto(origin);
+  await second.locator("#devices").waitFor();
+  const statuses = [];
+  first.context.on("response", (r) => new URL(r.url()).pathname === "/v1/auth/refresh" && statuses.push(r.status()));
+  for (let round = 0; round < 2; round++) {
+    await Promise.all([first.page.reload(), second.reload()]);
+    await Promise.all([first.page.locator("#devices").waitFor(), second.locator("#devices").waitFor()]);
+    await expectRowCount(first.page, 1);
+    await expectRowCount(second, 1);
+    for (const page of [first.page, second]) await page.locator("li.device.current .binding", { hasText: "Bound to a key" }).waitFor();
+  }
+  assert.ok(statuses.length >= 2, `refreshes: ${statuses.join(", ")}`);
+  assert.ok(
+    statuses.every((status) => status === 200),
+    `refreshes: ${statuses.join(", ")}`,
+  );
+  await first.context.close();
+});
+
 const historyItems = (page) => page.getByRole("list", { name: "Security history" }).getByRole("listitem");
 const historyItem = (page, sentence) => page.locator("#history-list > li.event", { has: page.locator(".sentence", { hasText: sentence }) });
 
@@ -371,6 +451,7 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
     ["session_revoked", { reason: "service", revoked_by: "service", by_session_id: null, device }],
     ["password_changed", { other_sessions_signed_out: 2, place }],
     ["password_changed", { other_sessions_signed_out: null, place }],
+    ["dpop_proof_rejected", { reason: "wrong_key", endpoint: "auth_refresh", key_thumbprint: "k".repeat(43), device, place }],
     ["account_recovered_by_email", {}],
     ["", null],
   ].map(([type, details], i) => ({
@@ -412,6 +493,7 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
       "Signed out by a connected service",
       "Password changed",
       "Password changed",
+      "Suspicious: A sign-in token was used without its device's key — refused",
       "Account recovered by email",
       "Security event",
     ],
@@ -432,6 +514,11 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
   assert.deepEqual(entries[5].facts, ["Kitchen iPad · Mobile Safari on iOS", "Token sent from London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[14].facts, ["On Kitchen iPad", "2 other devices were signed out", "London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[15].facts, ["On Kitchen iPad", "Other devices stayed signed in", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[16].facts, [
+    "Kitchen iPad · Mobile Safari on iOS",
+    "It was signed with another key than the device's",
+    "Token sent from London, United Kingdom · 203.0.113.7",
+  ]);
   assert.equal(await laptop.page.locator("#history-list time").first().textContent(), "5 minutes ago");
   assert.deepEqual(laptop.cspViolations, []);
   await laptop.context.close();

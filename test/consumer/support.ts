@@ -21,9 +21,10 @@ export function countingBinding() {
   const counts = { verify: 0, fetch: 0 };
   const state = { broken: false };
   const binding: SessionServiceBinding = {
-    verify: (token) => {
+    verify: (token, request) => {
       counts.verify++;
-      return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.verify(token);
+      if (state.broken) return Promise.reject(new Error("network connection lost"));
+      return request === undefined ? env.SESSION_SERVICE.verify(token) : env.SESSION_SERVICE.verify(token, request);
     },
     fetch: (input, init) => {
       counts.fetch++;
@@ -36,11 +37,22 @@ export function countingBinding() {
   return { binding, counts, state };
 }
 
-/** A consumer app with one protected route, built in the test so its clock and binding are controlled. */
+/** Where the consumer app answers (`app.request` resolves paths against it): what its DPoP proofs name. */
+export const CONSUMER_URL = "http://localhost/";
+
+/**
+ * A consumer app with one protected route, built in the test so its clock and binding are controlled.
+ * Sends `Bearer <token>`, or with `dpop` (a proof for GET CONSUMER_URL) `DPoP <token>` and the proof.
+ */
 export function consumerApp(options: Omit<RequireSessionOptions, "issuer" | "audience">) {
   const app = new Hono<{ Variables: SessionVariables }>();
   app.get("/", requireSession({ ...TOKENS, ...options }), (c) => c.json(c.get("session")));
-  return (token?: string) => app.request("/", { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  return (token?: string, dpop?: string | null) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.Authorization = `${dpop === undefined ? "Bearer" : "DPoP"} ${token}`;
+    if (dpop) headers.DPoP = dpop;
+    return app.request("/", { headers });
+  };
 }
 
 /** A well-formed access token signed by a key the service never published. */

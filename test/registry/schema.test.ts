@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { migrateRegistrySchema } from "../../src/registry/schema";
 import type { SessionRegistry } from "../../src/registry/session-registry";
-import { signInOn } from "../support/http";
+import { me, signInOn } from "../support/http";
 import { registry } from "../support/registry";
 
 describe("the registry schema migrations from version 1", () => {
@@ -11,7 +11,11 @@ describe("the registry schema migrations from version 1", () => {
     const result = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Wind this registry back to what version 1 left behind.
-      sql.exec("DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+      sql.exec(
+        `DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; DROP TABLE dpop_replay;
+         ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
+         UPDATE meta SET value = '1' WHERE key = 'schema_version'`,
+      );
       migrateRegistrySchema(sql);
       return {
         version: sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value,
@@ -22,6 +26,30 @@ describe("the registry schema migrations from version 1", () => {
         events: sql.exec("SELECT count(*) AS n FROM events").one().n,
       };
     });
-    expect(result).toEqual({ version: "3", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
+    expect(result).toEqual({ version: "4", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
+  });
+
+  it("should give a version-3 registry's sessions binding none and an empty DPoP replay state, and keep them working", async () => {
+    const [laptop] = await signInOn("laptop", "phone");
+    const result = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
+      const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+      sql.exec(
+        `DROP TABLE dpop_replay; ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
+         UPDATE meta SET value = '3' WHERE key = 'schema_version'`,
+      );
+      migrateRegistrySchema(sql);
+      return {
+        bindings: sql.exec<{ binding: string; dpop_jkt: string | null }>("SELECT binding, dpop_jkt FROM sessions").toArray(),
+        mark: sql.exec("SELECT accepted_until FROM dpop_replay").one().accepted_until,
+      };
+    });
+    expect(result).toEqual({
+      bindings: [
+        { binding: "none", dpop_jkt: null },
+        { binding: "none", dpop_jkt: null },
+      ],
+      mark: 0,
+    });
+    expect((await me(laptop!.accessToken)).status).toBe(200);
   });
 });

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/worker/app";
 import { expectProblem, ORIGIN, signUp } from "../support/http";
+import { expectOAuthError } from "../support/oauth";
 import { document, held } from "../support/openapi";
 
 afterEach(() => {
@@ -104,7 +105,7 @@ describe("misconfiguration", () => {
       headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
       body: "token=x",
     });
-    await expectProblem(response, 503, "service_unavailable");
+    await expectOAuthError(response, 503, "temporarily_unavailable");
     expect(touched).toEqual([]);
     expect(errors.map((line) => JSON.parse(line).setting)).toEqual(["INTROSPECTION_CLIENTS"]);
     expect(errors.join("\n")).not.toContain("not-a-digest");

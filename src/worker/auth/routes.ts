@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { DpopProof } from "../../contract/dpop";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { type UserRow, usersRepository } from "../../db/users";
@@ -14,12 +15,14 @@ import { readJson, readOptionalJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
 import { openApiRoutes } from "../http/openapi";
-import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
+import { admitSignIn, clientAddress, countAttempt } from "../limits/limits";
 import { verifiedCaller } from "../sessions/guard";
 import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
+import { dpopRefused } from "../tokens/dpop-http";
 import { loadKeySet } from "../tokens/keys";
+import { signInProof, tokenType } from "./binding";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
 import {
   changePassword,
@@ -35,6 +38,7 @@ import {
   signupBody,
 } from "./operations";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
+import { type Refreshed, refreshSession } from "./refresh";
 
 // Each operation (operations.ts) names its guard in `middleware`, run before the handler.
 export const authRoutes = openApiRoutes<AppEnv>();
@@ -42,6 +46,7 @@ export const authRoutes = openApiRoutes<AppEnv>();
 authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
   assertCookieSignInSameOrigin(c, body);
+  const dpop = await signInProof(c);
   // Before the PBKDF2 work: mass signups from one address are refused cheaply.
   const config = configFrom(c.env);
   await countAttempt(c.env, `signup-ip:${clientAddress(c)}`, config.signupPerIp);
@@ -56,7 +61,7 @@ authRoutes.openapi(signUp, async (c) => {
   const users = usersRepository(c.env.DB);
   if (!(await failClosed("database", () => users.insert(user)))) throw new ApiError("email_taken");
   try {
-    return await startSession(c, user, body, 201);
+    return await startSession(c, user, body, 201, dpop);
   } catch (error) {
     // No account without its first session: undo the insert so the email can sign up again.
     await users.remove(user.id).catch((undo) => log("error", "signup undo failed", errorFacts(undo)));
@@ -67,6 +72,7 @@ authRoutes.openapi(signUp, async (c) => {
 authRoutes.openapi(logIn, async (c) => {
   const body = await readJson(c, loginBody);
   assertCookieSignInSameOrigin(c, body);
+  const dpop = await signInProof(c);
   // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
   // lookup runs beside them, since it reveals nothing until the password has been checked.
   const [admitted, found] = await Promise.allSettled([
@@ -97,7 +103,7 @@ authRoutes.openapi(logIn, async (c) => {
     await released;
     throw new ApiError("account_disabled");
   }
-  const [, response] = await Promise.all([released, startSession(c, user, body, 200)]);
+  const [, response] = await Promise.all([released, startSession(c, user, body, 200, dpop)]);
   return response;
 });
 
@@ -108,28 +114,21 @@ authRoutes.openapi(refreshTokens, async (c) => {
   const viaCookie = body === undefined;
   const presented = body?.refresh_token ?? cookie;
   if (viaCookie && presented !== undefined) assertSameOrigin(c);
-  const refused = () => {
-    if (viaCookie && cookie !== undefined) clearRefreshCookie(c);
-    return new ApiError("invalid_refresh_token");
-  };
-  const token = await genuineRefreshToken(c.env, presented);
-  if (!token) throw refused();
-  const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
-  const place = describePlace(c.req.raw);
-  const result = await failClosed("registry", () => registryFor(c.env, token.userId).refresh(token.raw, place));
-  // The session keeps its token: a 429 is not a refusal, so the cookie stays.
-  if (!result.ok && result.code === "rate_limited") throw rateLimited(result.retryAfterSeconds);
-  if (!result.ok) throw refused();
-  const config = configFrom(c.env);
-  const accessToken = await signAccessToken(keys, config, result);
-  c.header("Cache-Control", "no-store");
-  if (viaCookie) setRefreshCookie(c, result.refreshToken, (result.expiresAt - Date.now()) / 1000);
+  let refreshed: Refreshed;
+  try {
+    refreshed = await refreshSession(c, presented, "auth_refresh", 401);
+  } catch (error) {
+    // Only a refused token clears the cookie: a 429 or a refused DPoP proof leaves the session as it was.
+    if (error instanceof ApiError && error.code === "invalid_refresh_token" && viaCookie && cookie !== undefined) clearRefreshCookie(c);
+    throw error;
+  }
+  if (viaCookie) setRefreshCookie(c, refreshed.refreshToken, (refreshed.expiresAt - Date.now()) / 1000);
   return c.json(
     {
-      access_token: accessToken,
-      token_type: "Bearer" as const,
-      expires_in: config.accessTokenTtlSeconds,
-      ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
+      access_token: refreshed.accessToken,
+      token_type: refreshed.tokenType,
+      expires_in: refreshed.expiresIn,
+      ...(viaCookie ? {} : { refresh_token: refreshed.refreshToken }),
     },
     200,
   );
@@ -142,7 +141,10 @@ authRoutes.openapi(logOut, async (c) => {
   if (authorization !== undefined) {
     // Signature and claims, not liveness: logging out an ended session is a success (idempotent),
     // and so is logging out with a token that has just expired.
-    const caller = await verifiedCaller(c.env, authorization, { acceptExpired: true });
+    // A DPoP-bound token needs its proof here too; its jti is not checked for replay, since a replay
+    // could only end the session again.
+    const request = { method: c.req.method, url: c.req.url, dpop: c.req.header("DPoP") ?? null };
+    const caller = await verifiedCaller(c.env, authorization, { acceptExpired: true }, request);
     await failClosed("registry", () => registryFor(c.env, caller.userId).sessionSignOut(caller.sessionId));
   }
   if (cookie !== undefined) {
@@ -156,15 +158,15 @@ authRoutes.openapi(logOut, async (c) => {
 });
 
 authRoutes.openapi(logOutOthers, async (c) => {
-  const { userId, sessionId } = c.var.caller;
-  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(sessionId, "revoked_by_other_device"));
+  const { userId, actor } = c.var.caller;
+  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(actor, "revoked_by_other_device"));
   if (!result.ok) throw new ApiError(result.code);
   return c.json({ revoked: result.revoked }, 200);
 });
 
 authRoutes.openapi(logOutAll, async (c) => {
-  const { userId, sessionId } = c.var.caller;
-  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeAll(sessionId));
+  const { userId, actor } = c.var.caller;
+  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeAll(actor));
   if (!result.ok) throw new ApiError(result.code);
   clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
@@ -178,9 +180,9 @@ authRoutes.openapi(logOutAll, async (c) => {
  */
 authRoutes.openapi(changePassword, async (c) => {
   const body = await readJson(c, passwordBody);
-  const { userId, sessionId } = c.var.caller;
+  const { userId, sessionId, actor } = c.var.caller;
   const registry = registryFor(c.env, userId);
-  const live = await failClosed("registry", () => registry.sessionCheck(sessionId));
+  const live = await failClosed("registry", () => registry.sessionCheck(actor));
   if (!live.ok) throw new ApiError(live.code);
   const users = usersRepository(c.env.DB);
   const user = await failClosed("database", () => users.findById(userId));
@@ -233,6 +235,7 @@ async function startSession<Status extends 200 | 201>(
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
   status: Status,
+  dpop: DpopProof | undefined,
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
@@ -244,7 +247,7 @@ async function startSession<Status extends 200 | 201>(
   try {
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;
-    created = await failClosed("registry", () => registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt }));
+    created = await failClosed("registry", () => registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop }));
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
     // exists that nobody holds a token for. Best effort; ending is idempotent.
@@ -254,6 +257,7 @@ async function startSession<Status extends 200 | 201>(
   // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
   if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
   if (!created.ok && created.code === "credentials_changed") throw new ApiError("invalid_credentials");
+  if (!created.ok && created.code !== "session_limit_reached") throw await dpopRefused(c.env, created.code, 400);
   if (!created.ok) {
     // Names no session and no device: the caller proved the password, but the list is for signed-in users.
     throw new ApiError("session_limit_reached", {
@@ -261,7 +265,8 @@ async function startSession<Status extends 200 | 201>(
       extra: { max_sessions: created.maxSessions },
     });
   }
-  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
+  const jkt = dpop?.jkt ?? null;
+  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id, jkt });
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";
   if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);
@@ -270,7 +275,7 @@ async function startSession<Status extends 200 | 201>(
       user: userJson(user),
       session: sessionJson(created.session, created.session.id),
       access_token: accessToken,
-      token_type: "Bearer" as const,
+      token_type: tokenType(jkt),
       expires_in: config.accessTokenTtlSeconds,
       ...(inBody ? { refresh_token: created.refreshToken } : {}),
     },

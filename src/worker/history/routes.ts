@@ -73,10 +73,10 @@ const listSecurityEvents = createRoute({
  * registry pushes anything still in its outbox first, so the history is as fresh as the live channel.
  */
 securityEventRoutes.openapi(listSecurityEvents, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, actor } = c.var.caller;
   const { limit, cursor } = parseWith(query, c.req.query());
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  const ready = await failClosed("registry", () => registryFor(c.env, userId).sessionMirrorHistory(sessionId));
+  const ready = await failClosed("registry", () => registryFor(c.env, userId).sessionMirrorHistory(actor));
   if (!ready.ok) throw new ApiError(ready.code);
   const notBefore = Date.now() - configFrom(c.env).securityEventRetentionDays * 86_400_000;
   const rows = await failClosed("database", () =>

@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 import { log } from "../../shared/log";
-import { ApiError, problemResponse } from "../errors";
+import { ApiError } from "../errors";
 import { fieldErrors, fieldLabel, ruleOf } from "./validation";
 
 /** Requests larger than this are refused with 413 (Workers itself accepts up to 100 MB; nothing here needs 1 KB). */
@@ -16,7 +16,10 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export function limitBody(): MiddlewareHandler {
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: () => problemResponse(new ApiError("payload_too_large", { detail: `The limit is ${MAX_BODY_BYTES} bytes` })),
+    // Thrown, so app.onError renders it in the format of its path (OAuth JSON under /v1/oauth/).
+    onError: () => {
+      throw new ApiError("payload_too_large", { detail: `The limit is ${MAX_BODY_BYTES} bytes` });
+    },
   });
   return async (c, next) => {
     let handedOn = false;
@@ -27,7 +30,7 @@ export function limitBody(): MiddlewareHandler {
       });
     } catch (error) {
       // Only the body read is bodyLimit's own; what the rest of the app throws passes untouched.
-      if (handedOn || error instanceof HTTPException) throw error;
+      if (handedOn || error instanceof HTTPException || error instanceof ApiError) throw error;
       throw clientHungUp();
     }
   };

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { log } from "../../shared/log";
-import { parseRefreshToken } from "../../shared/refresh-token";
+import { genuineRefreshToken } from "../../shared/refresh-token";
 import type { AppEnv } from "../env";
 import { unavailable } from "../errors";
 import { parseWith, readFormFields } from "../http/body";
@@ -58,7 +58,12 @@ const Introspection = z
         iss: z.string(),
         aud: z.union([z.string(), z.array(z.string())]),
         jti: z.string(),
-        token_type: z.literal("Bearer"),
+        token_type: z.enum(["Bearer", "DPoP"]),
+        cnf: z
+          .object({ jkt: z.string() })
+          .strict()
+          .optional()
+          .meta({ description: "RFC 9449 §6.2: the thumbprint of the key a DPoP-bound token is bound to" }),
       })
       .strict(),
   ])
@@ -103,14 +108,16 @@ oauthRoutes.openapi(introspect, async (c) => {
   const form = await readFormFields(c);
   const clientId = await authenticateClient(c, form);
   const { token } = parseWith(tokenRequest, form);
-  const status = await checkAccessToken(c.env, token);
+  // RFC 9449 §6.2: the resource server checks the proof against the `cnf` answered here.
+  const status = await checkAccessToken(c.env, token, "by-caller");
   c.header("Cache-Control", "no-store");
-  if (!status.ok && status.code !== "invalid_token") throw unavailable(status.code);
+  if (!status.ok && (status.code === "registry_unavailable" || status.code === "service_unavailable")) throw unavailable(status.code);
   audit("token introspected", { clientId, active: status.ok });
   // RFC 7662 §2.2: an inactive token says nothing more, whatever the reason (unknown, expired, revoked).
   if (!status.ok) return c.json({ active: false as const }, 200);
-  const { sub, sid, exp, iat, iss, aud, jti } = status.claims;
-  return c.json({ active: true as const, sub, sid, exp, iat, iss, aud, jti, token_type: "Bearer" as const }, 200);
+  const { sub, sid, exp, iat, iss, aud, jti, cnf } = status.claims;
+  const token_type = cnf ? ("DPoP" as const) : ("Bearer" as const);
+  return c.json({ active: true as const, sub, sid, exp, iat, iss, aud, jti, token_type, ...(cnf ? { cnf } : {}) }, 200);
 });
 
 /**
@@ -128,9 +135,9 @@ oauthRoutes.openapi(revoke, async (c) => {
 });
 
 async function revokeToken(env: Env, token: string): Promise<"refresh_token" | "access_token" | "unknown"> {
-  const refresh = parseRefreshToken(token);
+  // The tag is checked before anything is routed by the token: a forged one wakes no registry.
+  const refresh = await genuineRefreshToken(env, token);
   if (refresh) {
-    // The registry checks the token's tag; a forged one ends nothing.
     await failClosed("registry", () => registryFor(env, refresh.userId).signOutByRefreshToken(token));
     return "refresh_token";
   }

@@ -17,8 +17,10 @@ export function userJson(user: { id: string; email: string; createdAt: number })
 }
 
 const tokenFields = {
-  access_token: z.string().meta({ description: "A JWT (RFC 9068 `at+jwt`) for `Authorization: Bearer`" }),
-  token_type: z.literal("Bearer"),
+  access_token: z.string().meta({ description: "A JWT (RFC 9068 `at+jwt`) for `Authorization: Bearer`, or `DPoP` for a bound session" }),
+  token_type: z
+    .enum(["Bearer", "DPoP"])
+    .meta({ description: '"DPoP" for a session bound to a DPoP key (its tokens carry `cnf.jkt`, RFC 9449 §5)' }),
   expires_in: z.number().int().positive().meta({ description: "Seconds until the access token expires" }),
   refresh_token: z
     .string()

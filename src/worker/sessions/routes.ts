@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { SESSION_ID } from "../../contract/ids";
+import type { Actor, NotFound, Refused } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { Session } from "../../contract/wire-schema";
 import { usersRepository } from "../../db/users";
@@ -16,7 +17,7 @@ import { Me, userJson } from "./json";
 import { registryFor } from "./registry-client";
 
 const renameBody = z.object({ name: displayText(64).meta({ description: "The device's new name", example: "Work laptop" }) });
-const sessionId = z.object({
+const sessionIdParam = z.object({
   id: z.string().meta({
     description: "A session id (`ses_…`); an id that is not one of the caller's live sessions is 404",
     example: "ses_0123456789abcdefghijkl",
@@ -40,12 +41,13 @@ const getMe = createRoute({
 });
 
 meRoutes.openapi(getMe, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, sessionId, actor } = c.var.caller;
   const [session, user] = await Promise.all([
-    failClosed("registry", () => registryFor(c.env, userId).sessionGet(sessionId)),
+    failClosed("registry", () => registryFor(c.env, userId).sessionGet(actor)),
     failClosed("database", () => usersRepository(c.env.DB).findById(userId)),
   ]);
-  if (!session.ok || !user) throw new ApiError("invalid_token");
+  if (!session.ok) throw new ApiError(session.code);
+  if (!user) throw new ApiError("invalid_token");
   return c.json({ user: userJson(user), session: sessionJson(session.session, sessionId) }, 200);
 });
 allowMethods(meRoutes, "/", ["GET"]);
@@ -70,8 +72,8 @@ const listSessions = createRoute({
 });
 
 sessionRoutes.openapi(listSessions, async (c) => {
-  const { userId, sessionId } = c.var.caller;
-  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionList(sessionId));
+  const { userId, sessionId, actor } = c.var.caller;
+  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionList(actor));
   if (!result.ok) throw new ApiError(result.code);
   return c.json({ sessions: result.sessions.map((session) => sessionJson(session, sessionId)) }, 200);
 });
@@ -80,8 +82,8 @@ sessionRoutes.openapi(listSessions, async (c) => {
  * An id that cannot be a session id is not one of the caller's sessions (404), once the caller is
  * known to be live: a revoked caller learns nothing, whatever it asks for.
  */
-async function notASession(env: Env, userId: string, sessionId: string): Promise<{ ok: false; code: "not_found" | "invalid_token" }> {
-  const live = await failClosed("registry", () => registryFor(env, userId).sessionCheck(sessionId));
+async function notASession(env: Env, userId: string, actor: Actor): Promise<NotFound | Refused> {
+  const live = await failClosed("registry", () => registryFor(env, userId).sessionCheck(actor));
   return live.ok ? { ok: false, code: "not_found" } : live;
 }
 
@@ -93,7 +95,7 @@ const revokeSession = createRoute({
   tags: ["sessions"],
   security: ACCESS_TOKEN,
   middleware: [requireAccessToken],
-  request: { params: sessionId },
+  request: { params: sessionIdParam },
   responses: {
     204: { description: "The session is ended: its access and refresh tokens are refused from now on" },
     ...problems("invalid_token", "not_found", "payload_too_large", "registry_unavailable", "service_unavailable"),
@@ -101,11 +103,11 @@ const revokeSession = createRoute({
 });
 
 sessionRoutes.openapi(revokeSession, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, actor } = c.var.caller;
   const target = c.req.param("id");
   const result = SESSION_ID.test(target)
-    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRevoke(sessionId, target))
-    : await notASession(c.env, userId, sessionId);
+    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRevoke(actor, target))
+    : await notASession(c.env, userId, actor);
   if (!result.ok) throw new ApiError(result.code);
   return c.body(null, 204);
 });
@@ -118,7 +120,7 @@ const renameSession = createRoute({
   tags: ["sessions"],
   security: ACCESS_TOKEN,
   middleware: [requireAccessToken],
-  request: { params: sessionId, body: jsonRequest(renameBody) },
+  request: { params: sessionIdParam, body: jsonRequest(renameBody) },
   responses: {
     200: { description: "The renamed session", content: { "application/json": { schema: Session } } },
     ...problems("validation_failed", "payload_too_large", "invalid_token", "not_found", "registry_unavailable", "service_unavailable"),
@@ -126,12 +128,12 @@ const renameSession = createRoute({
 });
 
 sessionRoutes.openapi(renameSession, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+  const { userId, sessionId, actor } = c.var.caller;
   const { name } = await readJson(c, renameBody);
   const target = c.req.param("id");
   const result = SESSION_ID.test(target)
-    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRename(sessionId, target, name))
-    : await notASession(c.env, userId, sessionId);
+    ? await failClosed("registry", () => registryFor(c.env, userId).sessionRename(actor, target, name))
+    : await notASession(c.env, userId, actor);
   if (!result.ok) throw new ApiError(result.code);
   return c.json(sessionJson(result.session, sessionId), 200);
 });

@@ -1,4 +1,5 @@
 import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { JWK_THUMBPRINT } from "../../contract/dpop";
 import { SESSION_ID, USER_ID } from "../../contract/ids";
 import type { Config } from "../../shared/config";
 import { fromBase64url, randomId } from "../../shared/encoding";
@@ -18,6 +19,8 @@ export interface AccessClaims extends JWTPayload {
   jti: string;
   iat: number;
   exp: number;
+  /** RFC 9449 §6.1: the token of a DPoP-bound session names its key; it is worthless without a proof by that key. */
+  cnf?: { jkt: string };
 }
 
 export type AccessTokenCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: string };
@@ -25,11 +28,11 @@ export type AccessTokenCheck = { ok: true; claims: AccessClaims } | { ok: false;
 export async function signAccessToken(
   keys: KeySet,
   config: Config,
-  subject: { userId: string; sessionId: string },
+  subject: { userId: string; sessionId: string; jkt?: string | null | undefined },
   nowMs = Date.now(),
 ): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ sid: subject.sessionId })
+  return new SignJWT({ sid: subject.sessionId, ...(subject.jkt ? { cnf: { jkt: subject.jkt } } : {}) })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
     .setIssuer(config.issuer)
     .setAudience(config.audience)
@@ -68,12 +71,21 @@ export async function verifyAccessTokenSignature(
     if (typeof sid !== "string" || !SESSION_ID.test(sid)) return { ok: false, reason: "bad_sid" };
     if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
     if (exp - iat > config.accessTokenTtlSeconds) return { ok: false, reason: "lifetime_exceeded" };
+    if (payload.cnf !== undefined && !isDpopConfirmation(payload.cnf)) return { ok: false, reason: "bad_cnf" };
     return { ok: true, claims: payload as AccessClaims };
   } catch (error) {
     if (error instanceof errors.JOSEError) return { ok: false, reason: error.code };
     if (error instanceof TypeError || error instanceof SyntaxError) return { ok: false, reason: "malformed" };
     throw error;
   }
+}
+
+/** `cnf` of our own tokens is `{ jkt }` and nothing else: any other confirmation method is not ours. */
+function isDpopConfirmation(cnf: unknown): cnf is { jkt: string } {
+  if (typeof cnf !== "object" || cnf === null || Array.isArray(cnf)) return false;
+  const keys = Object.keys(cnf);
+  const { jkt } = cnf as { jkt?: unknown };
+  return keys.length === 1 && typeof jkt === "string" && JWK_THUMBPRINT.test(jkt);
 }
 
 /**

@@ -147,6 +147,9 @@ function DeviceTemplate() {
           <p class="meta platform"></p>
           <p class="meta place"></p>
           <p class="meta active"></p>
+          <p class="meta binding" hidden>
+            Bound to a key on this device
+          </p>
           <form class="rename" hidden>
             <label>
               <span class="visually-hidden">New name for this device</span>

@@ -12,6 +12,7 @@ describe("renaming a device", () => {
     const session = (await response.json()) as any;
     expect(session).toMatchObject({ id: phone!.sessionId, current: false, device: { name: "Ada's phone", os: "iOS", type: "mobile" } });
     expect(Object.keys(session).sort()).toEqual([
+      "binding",
       "created_at",
       "current",
       "device",
