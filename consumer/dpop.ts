@@ -1,5 +1,5 @@
-import { problem } from "./responses";
-import type { DpopRequestInfo } from "./rpc";
+import { problem } from "./responses.js";
+import type { DpopRequestInfo } from "./rpc.js";
 
 /**
  * DPoP-bound tokens (RFC 9449) at a consumer. The proof's `jti` can only be checked against the
