@@ -93,7 +93,8 @@ describe("misconfiguration", () => {
       // A placeholder for each path parameter: the setting is checked before any route looks at it.
       const path = template.replace(/\{[^}]+\}/g, "x");
       const { response, touched } = await fetchWith({ JWT_SIGNING_KEYS: undefined }, path, { method: method.toUpperCase() });
-      await expectProblem(response, 503, "service_unavailable");
+      if (template.startsWith("/v1/oauth/")) await expectOAuthError(response, 503, "temporarily_unavailable");
+      else await expectProblem(response, 503, "service_unavailable");
       expect(touched, `${method} ${template}`).toEqual([]);
     }
   });
