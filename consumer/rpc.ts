@@ -13,6 +13,13 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /**
+   * When the user last proved who they are in this session (seconds; RFC 9470 §4 / OIDC), and how
+   * (RFC 8176 values: `pwd`, or `hwk`/`swk` plus `pin`/`user` for a passkey). Absent only from
+   * tokens minted before the service issued them; `requireFresh` treats that as not recent.
+   */
+  auth_time?: number;
+  amr?: string[];
 }
 
 export type VerifyResult =
@@ -28,6 +35,8 @@ export interface SessionInfo {
   createdAt: number;
   lastActiveAt: number;
   expiresAt: number;
+  /** How the session was signed in. */
+  signInMethod: "password" | "passkey";
 }
 
 /** Every failure is a value: a thrown error loses its fields on the way across RPC. */

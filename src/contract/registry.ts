@@ -1,3 +1,5 @@
+import type { AuthContext, RegistrationResponseJSON, SignInProof, StepUpProof } from "./auth";
+import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
 import type { SessionView } from "./session";
 
@@ -13,7 +15,7 @@ import type { SessionView } from "./session";
  * - sign-in, refresh and refresh-token sign-out: a credential, not a session, is presented;
  * - `trusted…` and `admin…`: trusted code on the user's behalf (the RPC entrypoint, the admin API).
  */
-export interface SessionRegistryRpc extends SessionCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+export interface SessionRegistryRpc extends SessionCalls, PasskeyCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
 
 export interface SessionCalls {
   /** The per-request liveness check: memory only, no storage read. */
@@ -34,6 +36,32 @@ export interface SessionCalls {
   sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused>;
   /** Before a history read from D1: pushes (or joins a push of) everything D1 still lacks. */
   sessionMirrorHistory(actor: string): Promise<{ ok: true; mirrored: boolean } | Refused>;
+  /**
+   * Step-up (RFC 9470): renews the actor's `auth_time` and `amr` after a fresh proof; no new
+   * session. A passkey assertion is checked here against the challenge this session was given.
+   */
+  sessionReauthenticate(
+    actor: string,
+    proof: StepUpProof,
+    place: Place,
+  ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials>;
+}
+
+/**
+ * The account's passkeys (WebAuthn), managed by one of its sessions. Adding or removing one is a
+ * change to the ways into the account: the Worker asks for a recent proof before it calls these.
+ */
+export interface PasskeyCalls {
+  /** A single-use challenge for this session, replacing any earlier one for the same purpose. */
+  sessionPasskeyChallenge(actor: string, purpose: "registration" | "reauthentication"): PasskeyChallenge | Refused;
+  /** Verifies a registration answering this session's registration challenge, and stores the passkey. */
+  sessionPasskeyRegister(
+    actor: string,
+    registration: { response: RegistrationResponseJSON; name: string | null; place: Place },
+  ): Promise<PasskeyResult | Refused | PasskeyRejected>;
+  sessionPasskeyList(actor: string): PasskeyListResult | Refused;
+  sessionPasskeyRename(actor: string, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound>;
+  sessionPasskeyRemove(actor: string, passkeyId: string, place: Place): Promise<{ ok: true } | Refused | NotFound>;
 }
 
 export interface CredentialCalls {
@@ -64,6 +92,8 @@ export type TrustedActor = "service" | "admin";
 
 export type Refused = { ok: false; code: "invalid_token" };
 export type NotFound = { ok: false; code: "not_found" };
+/** A proof that did not hold: the same answer whatever was wrong with it. */
+export type InvalidCredentials = { ok: false; code: "invalid_credentials" };
 export type Checked = { ok: true } | Refused;
 /** How many sessions the call ended (0 when there was nothing left to end). */
 export type Revoked = { ok: true; revoked: number };
@@ -77,16 +107,20 @@ export interface SignIn {
   place: Place;
   /** When the password this sign-in checked was set (0 if never changed): a later change refuses it. */
   credentialsSeenAt: number;
+  /** How the user proved who they are; absent means a password the caller checked. A passkey assertion is verified by the registry. */
+  proof?: SignInProof;
 }
 
 export type SignInResult =
-  | { ok: true; session: SessionView; refreshToken: string }
+  | { ok: true; session: SessionView; refreshToken: string; auth: AuthContext }
+  | InvalidCredentials
   | { ok: false; code: "session_limit_reached"; maxSessions: number }
   | { ok: false; code: "account_disabled" }
   | { ok: false; code: "credentials_changed" };
 
 export type RefreshResult =
-  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
+  /** `auth` is the session's, unchanged: a refresh is not a proof of who the user is. */
+  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; auth: AuthContext }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
   | { ok: false; code: "rate_limited"; retryAfterSeconds: number };
 

@@ -35,5 +35,6 @@ export function sessionJson(session: SessionView, currentSessionId: string | nul
     created_at: iso(session.createdAt),
     last_active_at: iso(session.lastActiveAt),
     expires_at: iso(session.expiresAt),
+    sign_in_method: session.signInMethod,
   };
 }

@@ -1,3 +1,4 @@
+import { AUTH_METHODS, type AuthContext, type AuthMethod } from "../contract/auth";
 import { type DeviceInfo, deviceDetails, PLACE_FIELDS, type Place } from "../contract/place";
 import type { RevokeReason, SessionView } from "../contract/session";
 import type { DeviceJson } from "../contract/wire";
@@ -31,17 +32,21 @@ export class SessionRows {
     refreshHash: Uint8Array<ArrayBuffer>;
     device: DeviceInfo;
     place: Place;
+    auth: AuthContext;
   }): void {
-    const { id, now, expiresAt, refreshHash, device, place } = session;
+    const { id, now, expiresAt, refreshHash, device, place, auth } = session;
     this.sql.exec(
       `INSERT INTO sessions (id, created_at, expires_at, last_active_at, refresh_generation, refresh_hash,
-         device_name, browser, os, device_type, user_agent, ${PLACE_COLUMNS})
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
+         auth_time, amr, sign_in_method, device_name, browser, os, device_type, user_agent, ${PLACE_COLUMNS})
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
       id,
       now,
       expiresAt,
       now,
       refreshHash,
+      auth.authTime,
+      JSON.stringify(auth.amr),
+      auth.signInMethod,
       device.name,
       device.browser,
       device.os,
@@ -78,6 +83,11 @@ export class SessionRows {
       ...placeValues(place),
       sessionId,
     );
+  }
+
+  /** A step-up: the session's latest proof, which every later access token of the session carries. Not mirrored. */
+  reauthenticated(sessionId: string, authTime: number, amr: AuthMethod[]): void {
+    this.sql.exec("UPDATE sessions SET auth_time = ?, amr = ? WHERE id = ?", authTime, JSON.stringify(amr), sessionId);
   }
 
   rename(sessionId: string, name: string): void {
@@ -119,6 +129,16 @@ export function rowDevice(row: Pick<RegistryRow, "device_name" | "browser" | "os
   return deviceDetails({ name: row.device_name, browser: row.browser, os: row.os, type: row.device_type });
 }
 
+/** The session's latest proof, as its access tokens carry it. Unknown stored values are dropped, never passed on. */
+export function rowAuth(row: Pick<RegistryRow, "auth_time" | "amr" | "sign_in_method">): AuthContext {
+  let amr: AuthMethod[] = [];
+  try {
+    const stored: unknown = JSON.parse(row.amr);
+    if (Array.isArray(stored)) amr = stored.filter((value): value is AuthMethod => AUTH_METHODS.includes(value as AuthMethod));
+  } catch {}
+  return { authTime: row.auth_time, amr, signInMethod: row.sign_in_method === "passkey" ? "passkey" : "password" };
+}
+
 /**
  * A stored row as the registry answers for it. `liveActiveAt` is the activity held in memory,
  * which may be ahead of storage (activity is persisted at most once a minute).
@@ -132,5 +152,6 @@ export function sessionView(row: RegistryRow, liveActiveAt: number | undefined):
     createdAt: row.created_at,
     lastActiveAt: Math.max(row.last_active_at, liveActiveAt ?? 0),
     expiresAt: row.expires_at,
+    signInMethod: row.sign_in_method === "passkey" ? "passkey" : "password",
   };
 }
