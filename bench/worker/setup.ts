@@ -37,7 +37,11 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
   const config = configFrom(env);
   const tokenFor = async (count: number) => {
     const { userId, sessions } = await userWithSessions(env, count, request);
-    return signAccessToken(keys, config, { userId, sessionId: sessions[0]!.sessionId });
+    return signAccessToken(keys, config, {
+      userId,
+      sessionId: sessions[0]!.sessionId,
+      auth: { authTime: Date.now(), amr: ["pwd"], signInMethod: "password" },
+    });
   };
   const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100) };
 

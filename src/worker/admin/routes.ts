@@ -11,6 +11,7 @@ import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
 import { email } from "../http/validation";
 import { reconcileUser } from "../ops/reconcile";
+import { adminPasskeyList } from "../passkeys/admin";
 import { registryFor } from "../sessions/registry-client";
 import { requireAdmin } from "./auth";
 
@@ -99,6 +100,12 @@ adminRoutes.post("/users/:id/reconcile", async (c) => {
   return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed });
 });
 
+/** The account's passkeys as the D1 mirror holds them (the registry alone holds their public keys). */
+adminRoutes.get("/users/:id/passkeys", async (c) => {
+  const user = await existingUser(c);
+  return c.json({ passkeys: await failClosed("database", () => adminPasskeyList(c.env.DB, user.id)) });
+});
+
 adminRoutes.get("/stats", async (c) => {
   const now = Date.now();
   const stats = await failClosed("database", () => sessionStats(c.env.DB, now));
@@ -117,6 +124,7 @@ allowMethods(adminRoutes, "/users/:id", ["GET"]);
 allowMethods(adminRoutes, "/users/:id/sessions", ["GET"]);
 allowMethods(adminRoutes, "/users/:id/sessions/revoke-all", ["POST"]);
 allowMethods(adminRoutes, "/users/:id/sessions/:sid", ["DELETE"]);
+allowMethods(adminRoutes, "/users/:id/passkeys", ["GET"]);
 for (const action of ["disable", "enable", "reconcile"]) allowMethods(adminRoutes, `/users/:id/${action}`, ["POST"]);
 allowMethods(adminRoutes, "/stats", ["GET"]);
 

@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import type { SignInProof } from "../../contract/auth";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { type UserRow, usersRepository } from "../../db/users";
@@ -16,6 +17,7 @@ import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
 import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
+import { authenticationResponse } from "../passkeys/validation";
 import { requireAccessToken, verifiedCaller } from "../sessions/guard";
 import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
@@ -32,11 +34,19 @@ const signupBody = z.object({
 });
 const loginBody = signupBody.extend({ password: presentedPassword });
 const refreshBody = z.object({ refresh_token: z.string().max(512) });
-const passwordBody = z.object({
-  current_password: presentedPassword,
-  new_password: newPassword,
-  sign_out_others: z.boolean().default(true),
-});
+const passwordBody = z
+  .object({
+    // The current password, or (for an account with passkeys) an assertion answering this
+    // session's step-up challenge (POST /v1/auth/reauthenticate/options).
+    current_password: presentedPassword.optional(),
+    response: authenticationResponse.optional(),
+    new_password: newPassword,
+    sign_out_others: z.boolean().default(true),
+  })
+  .refine((body) => (body.current_password === undefined) !== (body.response === undefined), {
+    message: "send current_password or a passkey response, not both",
+    path: ["current_password"],
+  });
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -183,7 +193,12 @@ authRoutes.post("/password", requireAccessToken, async (c) => {
   const users = usersRepository(c.env.DB);
   const user = await failClosed("database", () => users.findById(userId));
   if (!user) throw new ApiError("invalid_token");
-  if (!(await verifyPassword(body.current_password, user.passwordHash))) throw new ApiError("invalid_credentials");
+  if (body.response !== undefined) {
+    const proved = await failClosed("registry", () =>
+      registry.sessionReauthenticate(sessionId, { method: "passkey", response: body.response! }, describePlace(c.req.raw)),
+    );
+    if (!proved.ok) throw new ApiError(proved.code);
+  } else if (!(await verifyPassword(body.current_password!, user.passwordHash))) throw new ApiError("invalid_credentials");
   const passwordHash = await hashPassword(body.new_password);
   let signedOutOthers: number | null = null;
   if (body.sign_out_others) {
@@ -224,13 +239,15 @@ function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transpor
 
 /**
  * Records a new session in the user's registry, then answers with its tokens. The signing key is
- * loaded first, so a misconfigured key fails the request before any session exists.
+ * loaded first, so a misconfigured key fails the request before any session exists. Every sign-in
+ * comes through here, a passkey's too (`proof`, verified by the registry in the same call).
  */
-async function startSession(
+export async function startSession(
   c: Context<AppEnv>,
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
   status: 200 | 201,
+  proof: SignInProof = { method: "password" },
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
@@ -242,7 +259,7 @@ async function startSession(
   try {
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;
-    created = await failClosed("registry", () => registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt }));
+    created = await failClosed("registry", () => registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, proof }));
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
     // exists that nobody holds a token for. Best effort; ending is idempotent.
@@ -252,6 +269,8 @@ async function startSession(
   // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
   if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
   if (!created.ok && created.code === "credentials_changed") throw new ApiError("invalid_credentials");
+  if (!created.ok && created.code === "invalid_credentials")
+    throw new ApiError("invalid_credentials", { detail: "The passkey could not be verified" });
   if (!created.ok) {
     // Names no session and no device: the caller proved the password, but the list is for signed-in users.
     throw new ApiError("session_limit_reached", {
@@ -259,7 +278,7 @@ async function startSession(
       extra: { max_sessions: created.maxSessions },
     });
   }
-  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
+  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id, auth: created.auth });
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";
   if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);

@@ -29,8 +29,10 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
   async verify(token: string): Promise<VerifyResult> {
     const status = await checkAccessToken(this.env, token);
     if (!status.ok) return status;
-    const { iss, aud, sub, sid, jti, iat, exp } = status.claims;
-    return { ok: true, userId: sub, sessionId: sid, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp } };
+    const { iss, aud, sub, sid, jti, iat, exp, auth_time, amr } = status.claims;
+    // The authentication context (RFC 9470 §4), so a service can ask for a recent proof (consumer `requireFresh`).
+    const context = auth_time === undefined ? {} : { auth_time, amr: amr! };
+    return { ok: true, userId: sub, sessionId: sid, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...context } };
   }
 
   async listSessions(userId: string): Promise<ListSessionsResult> {
