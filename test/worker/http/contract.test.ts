@@ -19,7 +19,7 @@ describe("HTTP conventions", () => {
     const header = JSON.parse(atob(accessToken.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")));
     expect(header).toEqual({ alg: "EdDSA", kid: "test", typ: "at+jwt" });
     const claims = JSON.parse(atob(accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
-    expect(Object.keys(claims).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual(["amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "sid", "sub"]);
     expect(claims.exp - claims.iat).toBe(600);
   });
 
