@@ -577,7 +577,7 @@ async function enter() {
 
 // ---- wiring ------------------------------------------------------------------------------------
 
-const passkeys = setUpPasskeys({ client, notify, onSignedIn: enter, ago });
+const passkeys = setUpPasskeys({ client, notify, onSignedIn: enter, onChanged: () => void loadHistory(), ago });
 
 client.addEventListener("live", (event) => {
   const live = /** @type {CustomEvent} */ (event).detail;

@@ -29,10 +29,11 @@ export class StepUpCancelled extends Error {
  *   client: import("./sessions-client.js").SessionsClient;
  *   notify: (text: string, tone?: "info" | "alert") => void;
  *   onSignedIn: () => Promise<void>;
+ *   onChanged: () => void;
  *   ago: (at: number) => string;
- * }} page
+ * }} page `onChanged`: a passkey was added or removed (the security history has a new entry).
  */
-export function setUpPasskeys({ client, notify, onSignedIn, ago }) {
+export function setUpPasskeys({ client, notify, onSignedIn, onChanged, ago }) {
   /** @type {any[]} */
   let passkeys = [];
   /** @type {AbortController | null} */
@@ -174,6 +175,7 @@ export function setUpPasskeys({ client, notify, onSignedIn, ago }) {
       try {
         await withStepUp(() => client.api(`/v1/passkeys/${encodeURIComponent(passkey.id)}`, { method: "DELETE" }));
         notify(`Removed the passkey ${passkey.name}.`);
+        onChanged();
         await load();
         $("passkeys-title").focus();
       } catch (error) {
@@ -192,6 +194,7 @@ export function setUpPasskeys({ client, notify, onSignedIn, ago }) {
       const response = await createPasskey(options);
       const added = await client.api("/v1/passkeys", { method: "POST", json: { response } });
       notify(`Added the passkey ${added.name}.`);
+      onChanged();
       await load();
     } catch (failure) {
       if (failure instanceof StepUpCancelled) return;

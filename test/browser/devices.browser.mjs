@@ -337,6 +337,10 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
     ["session_revoked", { reason: "service", revoked_by: "service", by_session_id: null, device }],
     ["password_changed", { other_sessions_signed_out: 2, place }],
     ["password_changed", { other_sessions_signed_out: null, place }],
+    ["signed_in", { device, place, method: "passkey", passkey: { id: "cred1", name: "Work key" } }],
+    ["passkey_added", { passkey: { id: "cred1", name: "Work key" }, backed_up: false, device, place }],
+    ["passkey_removed", { passkey: { id: "cred1", name: "Work key" }, device, place }],
+    ["passkey_counter_regressed", { passkey: { id: "cred1", name: "Work key" }, stored_counter: 7, presented_counter: 3, place }],
     ["account_recovered_by_email", {}],
     ["", null],
   ].map(([type, details], i) => ({
@@ -378,6 +382,10 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
       "Signed out by a connected service",
       "Password changed",
       "Password changed",
+      "Signed in with a passkey",
+      "Passkey added",
+      "Passkey removed",
+      "Suspicious: A sign-in with a passkey was refused: the passkey may have been copied",
       "Account recovered by email",
       "Security event",
     ],
@@ -398,6 +406,9 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
   assert.deepEqual(entries[5].facts, ["Kitchen iPad · Mobile Safari on iOS", "Token sent from London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[14].facts, ["On Kitchen iPad", "2 other devices were signed out", "London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[15].facts, ["On Kitchen iPad", "Other devices stayed signed in", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[16].facts, ["Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7", "Passkey: Work key"]);
+  assert.deepEqual(entries[17].facts, ["Passkey: Work key", "Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7"]);
+  assert.equal(entries[19].facts.at(-1), "Remove this passkey if you did not copy it yourself.");
   assert.equal(await laptop.page.locator("#history-list time").first().textContent(), "5 minutes ago");
   assert.deepEqual(laptop.cspViolations, []);
   await laptop.context.close();

@@ -248,7 +248,7 @@ function StepUpDialog() {
         <h2 id="step-up-title">Confirm it's you</h2>
         <p class="muted">This change needs a recent sign-in. Enter your password, or use a passkey.</p>
         <input type="text" name="username" id="step-up-username" autocomplete="username" hidden />
-        <label for="step-up-password">Password</label>
+        <label for="step-up-password">Your password</label>
         <input id="step-up-password" name="password" type="password" autocomplete="current-password" />
         <p id="step-up-error" class="error" role="alert" hidden></p>
         <div class="actions">
