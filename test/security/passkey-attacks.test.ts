@@ -52,13 +52,13 @@ describe("passkey registration refuses what WebAuthn §7.1 refuses, and stores n
     });
   }
 
-  it("should accept a registration challenge once: the same response posted again is refused", async () => {
+  it("should accept a registration challenge once: a second authenticator answering the same options is refused", async () => {
     const device = await signUp();
     const options = await (await registrationOptions(device)).json<any>();
-    const response = await authenticator().create(options);
-    const post = () => call("/v1/passkeys", { method: "POST", token: device.accessToken, json: { response } });
-    expect((await post()).status).toBe(201);
-    await expectProblem(await post(), 400, "passkey_rejected");
+    const post = (response: unknown) => call("/v1/passkeys", { method: "POST", token: device.accessToken, json: { response } });
+    expect((await post(await authenticator().create(options))).status).toBe(201);
+    const problem = await expectProblem(await post(await authenticator().create(options)), 400, "passkey_rejected");
+    expect((problem as any).detail).toMatch(/unknown, used or expired/);
     expect(await passkeyCount(device)).toBe(1);
   });
 
@@ -83,6 +83,33 @@ describe("passkey registration refuses what WebAuthn §7.1 refuses, and stores n
       400,
       "passkey_rejected",
     );
+  });
+});
+
+describe("passkey step-up refuses a replayed or misdirected assertion", () => {
+  const stepUpOptions = async (device: SignedIn) =>
+    (await call("/v1/auth/reauthenticate/options", { method: "POST", token: device.accessToken })).json<any>();
+  const stepUp = (device: SignedIn, response: unknown) =>
+    call("/v1/auth/reauthenticate", { method: "POST", token: device.accessToken, json: { response } });
+
+  it("should accept a step-up challenge once, even from a synced passkey whose counter never moves", async () => {
+    const { device, auth } = await withPasskey(authenticator({ counterStep: 0 }));
+    const response = await auth.get(await stepUpOptions(device));
+    expect((await stepUp(device, response)).status).toBe(200);
+    await expectProblem(await stepUp(device, response), 401, "invalid_credentials");
+  });
+
+  it("should refuse a step-up assertion made for another session's challenge, even of the same account", async () => {
+    const { device, auth } = await withPasskey(authenticator({ counterStep: 0 }));
+    const other = await signIn(device.email, "phone");
+    const response = await auth.get(await stepUpOptions(device));
+    await expectProblem(await stepUp(other, response), 401, "invalid_credentials");
+  });
+
+  it("should refuse a sign-in assertion presented as a step-up: its challenge is not this session's", async () => {
+    const { device, auth } = await withPasskey(authenticator({ counterStep: 0 }));
+    await stepUpOptions(device);
+    await expectProblem(await stepUp(device, await auth.get(await signInOptions())), 401, "invalid_credentials");
   });
 });
 
