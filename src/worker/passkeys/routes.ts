@@ -157,7 +157,7 @@ function userIdOf(userHandle: string | null | undefined): string | null {
 }
 
 /** The challenge `clientDataJSON` answers, read only to find which signed challenge to check. */
-export function challengeOf(clientDataJSON: string): string | null {
+function challengeOf(clientDataJSON: string): string | null {
   const bytes = fromBase64url(clientDataJSON);
   if (!bytes) return null;
   try {
