@@ -19,10 +19,13 @@ import { signAccessToken } from "../tokens/access";
 import { loadKeySet } from "../tokens/keys";
 import { verifyPassword } from "./password";
 
-const reauthenticateBody = z.union([
-  z.object({ password: presentedPassword }).strict(),
-  z.object({ response: authenticationResponse }).strict(),
-]);
+/** The password or a passkey assertion, exactly one (unknown fields are ignored, as everywhere). */
+const reauthenticateBody = z
+  .object({ password: presentedPassword.optional(), response: authenticationResponse.optional() })
+  .refine((body) => (body.password === undefined) !== (body.response === undefined), {
+    message: "send password or a passkey response, not both",
+    path: ["password"],
+  });
 
 /**
  * Step-up without a new session (RFC 9470): the signed-in user proves who they are again, with the
@@ -60,7 +63,7 @@ reauthenticateRoutes.post("/reauthenticate", requireAccessToken, async (c) => {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const attempt = await admitSignIn(c, user.email);
   let proof: StepUpProof;
-  if ("password" in body) {
+  if (body.password !== undefined) {
     let valid: boolean;
     try {
       valid = await verifyPassword(body.password, user.passwordHash);
@@ -74,7 +77,7 @@ reauthenticateRoutes.post("/reauthenticate", requireAccessToken, async (c) => {
     }
     proof = { method: "password", credentialsSeenAt: user.passwordChangedAt ?? 0 };
   } else {
-    proof = { method: "passkey", response: body.response };
+    proof = { method: "passkey", response: body.response! };
   }
   let result: Awaited<ReturnType<typeof registry.sessionReauthenticate>>;
   try {

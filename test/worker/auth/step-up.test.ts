@@ -96,6 +96,16 @@ describe("step-up: a recent proof for actions that add or remove a way in (RFC 9
     await expectProblem(await reauthenticateWithPassword(account, PASSWORD), 429, "rate_limited");
   });
 
+  it("should take exactly one proof: neither or both is 400 validation_failed", async () => {
+    const account = await signUp();
+    for (const json of [{}, { password: PASSWORD, response: { id: "x" } }, { password: "" }])
+      await expectProblem(
+        await call("/v1/auth/reauthenticate", { method: "POST", token: account.accessToken, json }),
+        400,
+        "validation_failed",
+      );
+  });
+
   it("should answer 404 for passkey step-up options on an account without passkeys", async () => {
     const account = await signUp();
     await expectProblem(await call("/v1/auth/reauthenticate/options", { method: "POST", token: account.accessToken }), 404, "not_found");
