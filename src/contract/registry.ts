@@ -1,4 +1,6 @@
+import type { AuthContext, RegistrationResponseJSON, SignInProof, StepUpProof } from "./auth";
 import type { DpopProof } from "./dpop";
+import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
 import type { SessionView } from "./session";
 
@@ -16,7 +18,7 @@ import type { SessionView } from "./session";
  * - sign-in, refresh and refresh-token sign-out: a credential, not a session, is presented;
  * - `trusted…` and `admin…`: trusted code on the user's behalf (the RPC entrypoint, the admin API).
  */
-export interface SessionRegistryRpc extends SessionCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+export interface SessionRegistryRpc extends SessionCalls, PasskeyCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
 
 /**
  * The session a call acts for: its id, or (a DPoP-bound session's access token) its id and the
@@ -51,6 +53,32 @@ export interface SessionCalls {
   sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused>;
   /** Before a history read from D1: pushes (or joins a push of) everything D1 still lacks. */
   sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused>;
+  /**
+   * Step-up (RFC 9470): renews the actor's `auth_time` and `amr` after a fresh proof; no new
+   * session. A passkey assertion is checked here against the challenge this session was given.
+   */
+  sessionReauthenticate(
+    actor: Actor,
+    proof: StepUpProof,
+    place: Place,
+  ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials>;
+}
+
+/**
+ * The account's passkeys (WebAuthn), managed by one of its sessions. Adding or removing one is a
+ * change to the ways into the account: the Worker asks for a recent proof before it calls these.
+ */
+export interface PasskeyCalls {
+  /** A single-use challenge for this session, replacing any earlier one for the same purpose. */
+  sessionPasskeyChallenge(actor: Actor, purpose: "registration" | "reauthentication"): PasskeyChallenge | Refused;
+  /** Verifies a registration answering this session's registration challenge, and stores the passkey. */
+  sessionPasskeyRegister(
+    actor: Actor,
+    registration: { response: RegistrationResponseJSON; name: string | null; place: Place },
+  ): Promise<PasskeyResult | Refused | PasskeyRejected>;
+  sessionPasskeyList(actor: Actor): PasskeyListResult | Refused;
+  sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound>;
+  sessionPasskeyRemove(actor: Actor, passkeyId: string, place: Place): Promise<{ ok: true } | Refused | NotFound>;
 }
 
 export interface CredentialCalls {
@@ -87,6 +115,8 @@ export type TrustedActor = "service" | "admin";
 /** The actor is not live (`invalid_token`), or its DPoP proof is refused: another key, seen before, or made before a restart without a fresh nonce. */
 export type Refused = { ok: false; code: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" };
 export type NotFound = { ok: false; code: "not_found" };
+/** A proof that did not hold: the same answer whatever was wrong with it. */
+export type InvalidCredentials = { ok: false; code: "invalid_credentials" };
 export type Checked = { ok: true } | Refused;
 /** How many sessions the call ended (0 when there was nothing left to end). */
 export type Revoked = { ok: true; revoked: number };
@@ -102,10 +132,13 @@ export interface SignIn {
   credentialsSeenAt: number;
   /** A DPoP proof that came with the sign-in: the session is bound to its key for its whole life. */
   dpop?: DpopProof | undefined;
+  /** How the user proved who they are; absent means a password the caller checked. A passkey assertion is verified by the registry. */
+  proof?: SignInProof;
 }
 
 export type SignInResult =
-  | { ok: true; session: SessionView; refreshToken: string }
+  | { ok: true; session: SessionView; refreshToken: string; auth: AuthContext }
+  | InvalidCredentials
   | { ok: false; code: "session_limit_reached"; maxSessions: number }
   | { ok: false; code: "account_disabled" }
   | { ok: false; code: "credentials_changed" }
@@ -122,8 +155,11 @@ export type RefreshProof = { endpoint: RefreshEndpoint } & (
 export type RefreshEndpoint = "auth_refresh" | "oauth_token";
 
 export type RefreshResult =
-  /** `jkt`: the session's key, for the access token's `cnf` (null for an unbound session). */
-  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; jkt: string | null }
+  /**
+   * `jkt`: the session's key, for the access token's `cnf` (null for an unbound session); `auth` is
+   * the session's, unchanged: a refresh is not a proof of who the user is.
+   */
+  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; jkt: string | null; auth: AuthContext }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
   | { ok: false; code: "rate_limited"; retryAfterSeconds: number }
   | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };

@@ -12,6 +12,7 @@ import {
   SET_REFRESH_COOKIE,
 } from "../http/openapi";
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { authenticationResponse } from "../passkeys/validation";
 import { requireAccessToken } from "../sessions/guard";
 import { AuthResult, Revoked, TokenResult } from "../sessions/json";
 
@@ -32,11 +33,19 @@ export const loginBody = signupBody.extend({ password: presentedPassword });
 
 export const refreshBody = z.object({ refresh_token: z.string().max(512) });
 
-export const passwordBody = z.object({
-  current_password: presentedPassword,
-  new_password: newPassword,
-  sign_out_others: z.boolean().default(true),
-});
+export const passwordBody = z
+  .object({
+    // The current password, or (for an account with passkeys) an assertion answering this
+    // session's step-up challenge (POST /v1/auth/reauthenticate/options).
+    current_password: presentedPassword.optional(),
+    response: authenticationResponse.optional(),
+    new_password: newPassword,
+    sign_out_others: z.boolean().default(true),
+  })
+  .refine((body) => (body.current_password === undefined) !== (body.response === undefined), {
+    message: "send current_password or a passkey response, not both",
+    path: ["current_password"],
+  });
 
 const signedIn = (description: string) => ({
   description,
