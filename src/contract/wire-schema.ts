@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { DeviceJson, PlaceJson, PositionJson, RevokedBy, RevokeReason, SecurityEvent, SessionJson } from "./wire";
+import type { DeviceJson, PasskeyJson, PlaceJson, PositionJson, RevokedBy, RevokeReason, SecurityEvent, SessionJson } from "./wire";
 
 /**
  * The wire shapes of wire.ts as zod schemas, for the OpenAPI document (the `id`s name its
@@ -39,6 +39,18 @@ export const SignInMethod = z.enum(["password", "passkey"]);
 
 /** A passkey as security events name it. */
 export const PasskeyRef = z.object({ id: z.string(), name: z.string() }).strict().meta({ id: "PasskeyRef" });
+
+export const Passkey = z
+  .object({
+    id: z.string().meta({ description: "The credential id (base64url), as the authenticator reports it" }),
+    name: z.string(),
+    created_at: iso,
+    last_used_at: iso.nullable(),
+    backed_up: z.boolean().meta({ description: "The authenticator says the key is backed up (synced) elsewhere (WebAuthn BS flag)" }),
+    transports: z.array(z.string()).meta({ description: "AuthenticatorTransport hints from the registration" }),
+  })
+  .strict()
+  .meta({ id: "Passkey", description: "One of the account's passkeys (WebAuthn credentials)" });
 
 export const Session = z
   .object({
@@ -208,6 +220,7 @@ exactly<Same<z.output<typeof Device>, DeviceJson>>();
 exactly<Same<z.output<typeof Place>, PlaceJson>>();
 exactly<Same<z.output<typeof Position>, PositionJson>>();
 exactly<Same<z.output<typeof Session>, SessionJson>>();
+exactly<Same<z.output<typeof Passkey>, PasskeyJson>>();
 exactly<Same<z.output<typeof SecurityEventSchema>, SecurityEvent>>();
 exactly<Same<(typeof REVOKE_REASONS)[number], RevokeReason>>();
 exactly<Same<(typeof REVOKED_BY)[number], RevokedBy>>();

@@ -196,10 +196,37 @@ adminRoutes.openapi(reconcile, async (c) => {
   return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed }, 200);
 });
 
+const AdminPasskey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    created_at: z.iso.datetime(),
+    last_used_at: z.iso.datetime().nullable(),
+    backup_eligible: z.boolean(),
+    backed_up: z.boolean(),
+    transports: z.array(z.string()),
+    aaguid: z.string().meta({ description: "The authenticator model's AAGUID, as it reported it (attestation is not verified)" }),
+  })
+  .strict()
+  .meta({ id: "AdminPasskey" });
+
+const listUserPasskeys = createRoute({
+  ...common,
+  method: "get",
+  path: "/users/{id}/passkeys",
+  operationId: "adminListPasskeys",
+  summary: "A user's passkeys: what they are and when used, never a key",
+  request: { params: userPath },
+  responses: {
+    200: answer("The passkeys", z.object({ passkeys: z.array(AdminPasskey) }).strict()),
+    ...problems(...ADMIN_REFUSALS),
+  },
+});
+
 /** The account's passkeys as the D1 mirror holds them (the registry alone holds their public keys). */
-adminRoutes.get("/users/:id/passkeys", async (c) => {
+adminRoutes.openapi(listUserPasskeys, async (c) => {
   const user = await existingUser(c);
-  return c.json({ passkeys: await failClosed("database", () => adminPasskeyList(c.env.DB, user.id)) });
+  return c.json({ passkeys: await failClosed("database", () => adminPasskeyList(c.env.DB, user.id)) }, 200);
 });
 
 const stats = createRoute({

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { StepUpProof } from "../../contract/auth";
 import { usersRepository } from "../../db/users";
@@ -9,8 +9,10 @@ import { ApiError } from "../errors";
 import { readJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
+import { ACCESS_TOKEN, ACCESS_TOKEN_REFUSALS, jsonRequest, NO_STORE, openApiRoutes, problems } from "../http/openapi";
 import { presentedPassword } from "../http/validation";
 import { admitSignIn } from "../limits/limits";
+import { RequestOptions } from "../passkeys/operations";
 import { authenticationOptions } from "../passkeys/options";
 import { authenticationResponse } from "../passkeys/validation";
 import { requireAccessToken } from "../sessions/guard";
@@ -35,16 +37,69 @@ const reauthenticateBody = z
  * "always creates a new session", which is what this avoids: the session, its device entry and its
  * refresh token stay as they are.
  */
-export const reauthenticateRoutes = new Hono<AppEnv>();
+export const reauthenticateRoutes = openApiRoutes<AppEnv>();
+
+const common = { tags: ["accounts"], security: ACCESS_TOKEN, middleware: [requireAccessToken] };
+
+const StepUpToken = z
+  .object({
+    access_token: z.string().meta({ description: "A new access token for the same session, with a fresh `auth_time` and `amr`" }),
+    token_type: z.enum(["Bearer", "DPoP"]),
+    expires_in: z.number().int().positive(),
+  })
+  .strict()
+  .meta({ id: "StepUpToken" });
+
+const reauthenticationOptions = createRoute({
+  ...common,
+  method: "post",
+  path: "/reauthenticate/options",
+  operationId: "reauthenticationOptions",
+  summary: "Start a passkey step-up: options listing the account's passkeys",
+  responses: {
+    200: {
+      description: "The request options",
+      headers: { "Cache-Control": NO_STORE },
+      content: { "application/json": { schema: RequestOptions } },
+    },
+    ...problems(...ACCESS_TOKEN_REFUSALS, "not_found", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+const reauthenticate = createRoute({
+  ...common,
+  method: "post",
+  path: "/reauthenticate",
+  operationId: "reauthenticate",
+  summary: "Prove who you are again (RFC 9470 step-up), in the same session",
+  description: "With the password or an assertion answering `/reauthenticate/options`. Limited like a sign-in.",
+  request: { body: jsonRequest(reauthenticateBody) },
+  responses: {
+    200: {
+      description: "A new access token",
+      headers: { "Cache-Control": NO_STORE },
+      content: { "application/json": { schema: StepUpToken } },
+    },
+    ...problems(
+      "validation_failed",
+      ...ACCESS_TOKEN_REFUSALS,
+      "invalid_credentials",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
 
 /** The assertion options for a passkey step-up: the account's passkeys, and a challenge for this session only. */
-reauthenticateRoutes.post("/reauthenticate/options", requireAccessToken, async (c) => {
+reauthenticateRoutes.openapi(reauthenticationOptions, async (c) => {
   const { userId, actor } = c.var.caller;
   const challenge = await failClosed("registry", () => registryFor(c.env, userId).sessionPasskeyChallenge(actor, "reauthentication"));
   if (!challenge.ok) throw new ApiError(challenge.code);
   if (challenge.passkeys.length === 0) throw new ApiError("not_found", { detail: "This account has no passkeys; use the password" });
   c.header("Cache-Control", "no-store");
-  return c.json(await authenticationOptions(configFrom(c.env).relyingParty, challenge.challenge, challenge.passkeys));
+  return c.json(await authenticationOptions(configFrom(c.env).relyingParty, challenge.challenge, challenge.passkeys), 200);
 });
 
 /**
@@ -52,7 +107,7 @@ reauthenticateRoutes.post("/reauthenticate/options", requireAccessToken, async (
  * wrong password or a refused assertion against the account. The caller must be live before the
  * password is even checked.
  */
-reauthenticateRoutes.post("/reauthenticate", requireAccessToken, async (c) => {
+reauthenticateRoutes.openapi(reauthenticate, async (c) => {
   const body = await readJson(c, reauthenticateBody);
   const { userId, sessionId, actor } = c.var.caller;
   const registry = registryFor(c.env, userId);
@@ -101,11 +156,14 @@ reauthenticateRoutes.post("/reauthenticate", requireAccessToken, async (c) => {
     jkt: c.var.caller.claims.cnf?.jkt ?? null,
   });
   c.header("Cache-Control", "no-store");
-  return c.json({
-    access_token: accessToken,
-    token_type: tokenType(c.var.caller.claims.cnf?.jkt ?? null),
-    expires_in: config.accessTokenTtlSeconds,
-  });
+  return c.json(
+    {
+      access_token: accessToken,
+      token_type: tokenType(c.var.caller.claims.cnf?.jkt ?? null),
+      expires_in: config.accessTokenTtlSeconds,
+    },
+    200,
+  );
 });
 
 allowMethods(reauthenticateRoutes, "/reauthenticate", ["POST"]);

@@ -71,6 +71,10 @@ const FieldError = z
 const EXTENSIONS: Partial<Record<ErrorCode, Record<string, z.ZodType>>> = {
   validation_failed: { errors: z.array(FieldError).optional().meta({ description: "Every problem found; `detail` repeats the first" }) },
   session_limit_reached: { max_sessions: z.number().int().positive().meta({ description: "The account's limit of active sessions" }) },
+  step_up_required: {
+    max_age: z.number().int().positive().meta({ description: "RFC 9470 `max_age`: how recent, in seconds, the proof must be" }),
+  },
+  passkey_limit_reached: { max_passkeys: z.number().int().positive().meta({ description: "How many passkeys one account may hold" }) },
   // RFC 6749 §5.2: OAuth clients read `error`.
   invalid_client: { error: z.literal("invalid_client") },
   invalid_request: { error: z.literal("invalid_request") },
@@ -135,6 +139,12 @@ const HEADERS_OF: Partial<Record<ErrorCode, Record<string, { text: string; alway
     "WWW-Authenticate": {
       text: 'RFC 6749 §5.2: `Basic realm="edge-sessions", charset="UTF-8"` (introspection, revocation)',
       always: false,
+    },
+  },
+  step_up_required: {
+    "WWW-Authenticate": {
+      text: 'RFC 9470 §3: `Bearer error="insufficient_user_authentication", max_age=…`: prove who you are again (POST /v1/auth/reauthenticate)',
+      always: true,
     },
   },
   admin_unauthorized: { "WWW-Authenticate": { text: '`Bearer realm="admin"`', always: true } },

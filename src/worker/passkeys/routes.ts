@@ -1,5 +1,3 @@
-import { Hono } from "hono";
-import { z } from "zod";
 import { USER_ID } from "../../contract/ids";
 import { MAX_PASSKEYS, passkeyJson } from "../../contract/passkeys";
 import type { Actor, NotFound, Refused } from "../../contract/registry";
@@ -10,34 +8,35 @@ import { mintSignInChallenge, readSignInChallenge } from "../../shared/sign-in-c
 import { signInProof } from "../auth/binding";
 import { assertSameOrigin } from "../auth/cookies";
 import { startSession } from "../auth/routes";
-import { requireRecentAuthentication } from "../auth/step-up";
 import { describePlace } from "../devices/device";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { readJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { displayText, tokenTransport } from "../http/validation";
+import { openApiRoutes } from "../http/openapi";
 import { admitSignIn } from "../limits/limits";
-import { requireAccessToken } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
+import {
+  listPasskeysRoute,
+  passkeySignInBody,
+  passkeySignInOptionsRoute,
+  passkeySignInRoute,
+  registerBody,
+  registerPasskeyRoute,
+  registrationOptionsRoute,
+  removePasskeyRoute,
+  renameBody,
+  renamePasskeyRoute,
+} from "./operations";
 import { authenticationOptions, registrationOptions } from "./options";
-import { authenticationResponse, registrationResponse } from "./validation";
 
 /** Credential ids as the path carries them: base64url, at most 1023 bytes (WebAuthn §7.1). */
 const PASSKEY_ID = /^[A-Za-z0-9_-]{1,1364}$/;
-const registerBody = z.object({ response: registrationResponse, name: displayText(64).nullish() });
-const renameBody = z.object({ name: displayText(64) });
-const passkeySignInBody = z.object({
-  response: authenticationResponse,
-  device_name: displayText(64).nullish(),
-  token_transport: tokenTransport,
-});
-
 /** `/v1/passkeys`: the signed-in user's passkeys. Adding or removing one needs a recent proof (RFC 9470). */
-export const passkeyRoutes = new Hono<AppEnv>();
+export const passkeyRoutes = openApiRoutes<AppEnv>();
 
-passkeyRoutes.post("/registration/options", requireAccessToken, requireRecentAuthentication(), async (c) => {
+passkeyRoutes.openapi(registrationOptionsRoute, async (c) => {
   const { userId, actor } = c.var.caller;
   // The email names the account in the authenticator's account picker (WebAuthn `user.name`).
   const [challenge, user] = await Promise.all([
@@ -47,14 +46,14 @@ passkeyRoutes.post("/registration/options", requireAccessToken, requireRecentAut
   if (!challenge.ok || !user) throw new ApiError("invalid_token");
   if (challenge.passkeys.length >= MAX_PASSKEYS) throw new ApiError("passkey_limit_reached", { extra: { max_passkeys: MAX_PASSKEYS } });
   c.header("Cache-Control", "no-store");
-  return c.json(await registrationOptions(configFrom(c.env).relyingParty, challenge, user.email));
+  return c.json(await registrationOptions(configFrom(c.env).relyingParty, challenge, user.email), 200);
 });
 
 /**
  * Not behind the step-up guard itself: the registration challenge it answers was issued to this
  * session under a recent proof, is single-use, and expires within minutes.
  */
-passkeyRoutes.post("/", requireAccessToken, async (c) => {
+passkeyRoutes.openapi(registerPasskeyRoute, async (c) => {
   const { userId, actor } = c.var.caller;
   const body = await readJson(c, registerBody);
   const registration = { response: body.response, name: body.name ?? null, place: describePlace(c.req.raw) };
@@ -67,14 +66,14 @@ passkeyRoutes.post("/", requireAccessToken, async (c) => {
   return c.json(passkeyJson(result.passkey), 201);
 });
 
-passkeyRoutes.get("/", requireAccessToken, async (c) => {
+passkeyRoutes.openapi(listPasskeysRoute, async (c) => {
   const { userId, actor } = c.var.caller;
   const result = await failClosed("registry", () => registryFor(c.env, userId).sessionPasskeyList(actor));
   if (!result.ok) throw new ApiError(result.code);
-  return c.json({ passkeys: result.passkeys.map(passkeyJson) });
+  return c.json({ passkeys: result.passkeys.map(passkeyJson) }, 200);
 });
 
-passkeyRoutes.patch("/:id", requireAccessToken, async (c) => {
+passkeyRoutes.openapi(renamePasskeyRoute, async (c) => {
   const { userId, actor } = c.var.caller;
   const { name } = await readJson(c, renameBody);
   const id = c.req.param("id");
@@ -83,10 +82,10 @@ passkeyRoutes.patch("/:id", requireAccessToken, async (c) => {
     ? await failClosed("registry", () => registry.sessionPasskeyRename(actor, id, name))
     : await notAPasskey(c.env, userId, actor);
   if (!result.ok) throw new ApiError(result.code);
-  return c.json(passkeyJson(result.passkey));
+  return c.json(passkeyJson(result.passkey), 200);
 });
 
-passkeyRoutes.delete("/:id", requireAccessToken, requireRecentAuthentication(), async (c) => {
+passkeyRoutes.openapi(removePasskeyRoute, async (c) => {
   const { userId, actor } = c.var.caller;
   const id = c.req.param("id");
   const result = PASSKEY_ID.test(id)
@@ -111,12 +110,12 @@ async function notAPasskey(env: Env, userId: string, actor: Actor): Promise<NotF
  * credential; conditional mediation on the devices page). The challenge is stateless until used
  * (src/shared/sign-in-challenge.ts), so asking for options costs no storage.
  */
-export const passkeySignInRoutes = new Hono<AppEnv>();
+export const passkeySignInRoutes = openApiRoutes<AppEnv>();
 
-passkeySignInRoutes.post("/passkey/options", async (c) => {
+passkeySignInRoutes.openapi(passkeySignInOptionsRoute, async (c) => {
   const challenge = await mintSignInChallenge(c.env.REFRESH_TOKEN_SECRET);
   c.header("Cache-Control", "no-store");
-  return c.json(await authenticationOptions(configFrom(c.env).relyingParty, challenge));
+  return c.json(await authenticationOptions(configFrom(c.env).relyingParty, challenge), 200);
 });
 
 /**
@@ -125,7 +124,7 @@ passkeySignInRoutes.post("/passkey/options", async (c) => {
  * account the response names (or, for a user handle that names none, against that handle, so an
  * unknown account is limited exactly like a real one).
  */
-passkeySignInRoutes.post("/passkey", async (c) => {
+passkeySignInRoutes.openapi(passkeySignInRoute, async (c) => {
   const body = await readJson(c, passkeySignInBody);
   if (body.token_transport === "cookie") assertSameOrigin(c);
   // A DPoP proof binds the new session to the client's key, as at password sign-in.
