@@ -16,6 +16,10 @@ import { validationFailed } from "./body";
  * gate refuses types this API accepts (`application/vnd.api.v2+json`, `application/json ; charset=utf-8`,
  * RFC 9110 §8.3.1), it reads an optional JSON body that is empty as malformed, and it would validate
  * an OAuth form before the client is authenticated.
+ *
+ * One file past 300 lines on purpose: problem responses, OAuth errors, headers and security
+ * schemes share one table of codes and headers (`HEADERS_OF`, `EXTENSIONS`), and the document is
+ * only consistent while one module owns it.
  */
 
 /** Any validator the library does run (path parameters) ends as the API's own 400, through `app.onError`. */
