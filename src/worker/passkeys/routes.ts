@@ -9,7 +9,7 @@ import { fromBase64url } from "../../shared/encoding";
 import { mintSignInChallenge, readSignInChallenge } from "../../shared/sign-in-challenge";
 import { signInProof } from "../auth/binding";
 import { assertSameOrigin } from "../auth/cookies";
-import { startSession } from "../auth/routes";
+import { startSession } from "../auth/start-session";
 import { requireRecentAuthentication } from "../auth/step-up";
 import { describePlace } from "../devices/device";
 import type { AppEnv } from "../env";
