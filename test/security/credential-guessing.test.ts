@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { history, login, PLACES } from "../support/devices";
 import { call, expectProblem, freshIp, me, ORIGIN, PASSWORD, type SignedIn, signInOn, signUp, USER_AGENTS } from "../support/http";
+import { authenticator, reauthenticateWithPassword, registerPasskey, signInOptions } from "../support/passkeys";
 
 const WRONG = "not the password at all";
 const NEW_PASSWORD = "a much better passphrase";
@@ -107,6 +108,29 @@ describe("device cookies: strangers cannot lock the owner out", () => {
     expect(Number(over.headers.get("Retry-After"))).toBeGreaterThan(0);
     // The device's failures were its own: another device (without the credential) still gets in.
     expect((await loginWith(owner.email, undefined)).status).toBe(200);
+  });
+
+  it("should let a known device sign in with a passkey and step up with the password while strangers have locked the account", async () => {
+    const owner = await signUp();
+    const auth = authenticator();
+    await registerPasskey(owner, auth);
+    const token = await deviceTokenOf(await loginWith(owner.email, undefined));
+    await lockOutStrangers(owner.email);
+
+    const assertion = await auth.get(await signInOptions());
+    const passkey = await call("/v1/auth/passkey", {
+      method: "POST",
+      json: { response: assertion, token_transport: "body", device_token: token },
+    });
+    expect(passkey.status).toBe(200);
+    const stepUp = await call("/v1/auth/reauthenticate", {
+      method: "POST",
+      token: owner.accessToken,
+      json: { password: PASSWORD, device_token: token },
+    });
+    expect(stepUp.status).toBe(200);
+    // Without the credential, the same step-up draws on the locked account's budget.
+    await expectProblem(await reauthenticateWithPassword(owner, PASSWORD), 429, "rate_limited");
   });
 
   it("should set the credential as an HttpOnly, Secure, SameSite=Strict __Host- cookie for browsers, and honour it", async () => {

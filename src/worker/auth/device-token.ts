@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { configFrom } from "../../shared/config";
 import { base64url, digestsEqual, fromBase64url, randomBytes } from "../../shared/encoding";
 import { refreshKeys } from "../../shared/refresh-token";
+import type { AppEnv } from "../env";
 
 /**
  * Device credentials, after OWASP's "Slow Down Online Guessing Attacks with Device Cookies": a
@@ -70,6 +72,16 @@ export async function knownDevice(
 
 export function readDeviceCookie(c: Context): string | undefined {
   return getCookie(c, DEVICE_COOKIE, "host");
+}
+
+/** The credential a request presents: the body's `device_token` (body transport) wins over the cookie. */
+export function presentedDeviceToken(c: Context, fromBody: string | undefined): string | undefined {
+  return fromBody ?? readDeviceCookie(c);
+}
+
+/** The known device behind a request, for a password or passkey attempt on `account` (limits.ts picks its budget). */
+export function deviceOf(c: Context<AppEnv>, account: Account | undefined, fromBody: string | undefined) {
+  return knownDevice(c.env, account, presentedDeviceToken(c, fromBody), configFrom(c.env).deviceTokenTtlSeconds);
 }
 
 /** HttpOnly and SameSite=Strict like the refresh cookie; it outlives sessions (a signed-out device stays known). */

@@ -17,7 +17,7 @@ import { verifiedCaller } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
 import { signInProof } from "./binding";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
-import { knownDevice, mintDeviceToken, readDeviceCookie, setDeviceCookie } from "./device-token";
+import { deviceOf, mintDeviceToken, presentedDeviceToken, readDeviceCookie, setDeviceCookie } from "./device-token";
 import {
   changePassword,
   logIn,
@@ -71,13 +71,11 @@ authRoutes.openapi(logIn, async (c) => {
   // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
   // lookup runs beside them, since it reveals nothing until the password has been checked. A
   // device credential is checked against the account first: it picks the failure budget.
-  const presentedDevice = body.device_token ?? readDeviceCookie(c);
   const lookup = failClosed("database", () => usersRepository(c.env.DB).findByEmail(body.email));
-  const config = configFrom(c.env);
   const device =
-    presentedDevice === undefined
+    presentedDeviceToken(c, body.device_token) === undefined
       ? Promise.resolve(null)
-      : lookup.then((found) => knownDevice(c.env, found, presentedDevice, config.deviceTokenTtlSeconds));
+      : lookup.then((found) => deviceOf(c, found, body.device_token));
   const [admitted, found] = await Promise.allSettled([device.then((known) => admitSignIn(c, body.email, known)), lookup]);
   if (admitted.status === "rejected") throw admitted.reason;
   const attempt = admitted.value;

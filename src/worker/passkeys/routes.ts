@@ -9,6 +9,7 @@ import { fromBase64url } from "../../shared/encoding";
 import { mintSignInChallenge, readSignInChallenge } from "../../shared/sign-in-challenge";
 import { signInProof } from "../auth/binding";
 import { assertSameOrigin } from "../auth/cookies";
+import { deviceOf, MAX_DEVICE_TOKEN_LENGTH } from "../auth/device-token";
 import { startSession } from "../auth/start-session";
 import { requireRecentAuthentication } from "../auth/step-up";
 import { describePlace } from "../devices/device";
@@ -32,6 +33,8 @@ const passkeySignInBody = z.object({
   response: authenticationResponse,
   device_name: displayText(64).nullish(),
   token_transport: tokenTransport,
+  // As at login: this device's credential for the account, so a failure counts against its own budget.
+  device_token: z.string().max(MAX_DEVICE_TOKEN_LENGTH).optional(),
 });
 
 /** `/v1/passkeys`: the signed-in user's passkeys. Adding or removing one needs a recent proof (RFC 9470). */
@@ -132,7 +135,8 @@ passkeySignInRoutes.post("/passkey", async (c) => {
   const dpop = await signInProof(c);
   const userId = userIdOf(body.response.response.userHandle);
   const user = userId === null ? undefined : await failClosed("database", () => usersRepository(c.env.DB).findById(userId));
-  const attempt = await admitSignIn(c, user?.email ?? `passkey-user-handle:${body.response.response.userHandle ?? ""}`);
+  const device = await deviceOf(c, user, body.device_token);
+  const attempt = await admitSignIn(c, user?.email ?? `passkey-user-handle:${body.response.response.userHandle ?? ""}`, device);
   const challenge = challengeOf(body.response.response.clientDataJSON);
   const signed = challenge !== null && (await readSignInChallenge(c.env.REFRESH_TOKEN_SECRET, challenge)) !== null;
   if (!user || !signed) {
