@@ -51,6 +51,12 @@ export interface SessionCalls {
   sessionSignOut(actor: string): Promise<Revoked>;
   /** After the new password hash is stored: see `PasswordChange`. */
   sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused>;
+  /**
+   * A wrong `current_password` on a password change by this session: recorded as
+   * `password_check_failed` with the session's device. By id, not proof: the request's proof was
+   * already spent on its liveness check.
+   */
+  sessionPasswordCheckFailed(actor: string, place: Place): Promise<Checked>;
   /** Before a history read from D1: pushes (or joins a push of) everything D1 still lacks. */
   sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused>;
   /**
@@ -95,6 +101,11 @@ export interface CredentialCalls {
   refresh(presented: string, place: Place, proof?: RefreshProof): Promise<RefreshResult>;
   /** Logout with a refresh cookie: any genuine token of the session ends it. */
   signOutByRefreshToken(presented: string): Promise<Revoked>;
+  /**
+   * A wrong password for this (existing) account at sign-in: recorded as `sign_in_failed`. The
+   * Worker never calls it for an unknown email, so no registry exists for one.
+   */
+  signInFailed(attempt: FailedSignIn): Promise<{ ok: true }>;
 }
 
 export interface TrustedCalls {
@@ -104,7 +115,8 @@ export interface TrustedCalls {
   trustedRevokeAll(by: TrustedActor): Promise<Revoked>;
   /** Ends every session, idle ones included (reason "admin"), and refuses new ones until `adminEnable`. */
   adminDisable(): Promise<Revoked>;
-  adminEnable(): { ok: true };
+  /** Lets sign-ins in again; recorded as `account_enabled`, as the disable is as `account_disabled`. */
+  adminEnable(): Promise<{ ok: true }>;
   /** Consistency repair: queues every row for D1 again and pushes it; answers the ids the registry holds. */
   adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }>;
 }
@@ -143,6 +155,13 @@ export type SignInResult =
   | { ok: false; code: "account_disabled" }
   | { ok: false; code: "credentials_changed" }
   | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };
+
+/** Where a failed sign-in came from, and whether it carried the account's device credential. */
+export interface FailedSignIn {
+  device: DeviceInfo;
+  place: Place;
+  knownDevice: boolean;
+}
 
 /**
  * What came with a refresh, for a DPoP-bound session to check: a proof that passed the Worker's

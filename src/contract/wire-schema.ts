@@ -137,6 +137,22 @@ export const SecurityEventSchema = z
       "A new session.",
     ),
     event(
+      "sign_in_failed",
+      z.object({ device: Device, place: Place, known_device: z.boolean() }).strict(),
+      "A wrong password for this account at sign-in; never the password nor the email as typed. `known_device`: the attempt carried this account's device credential.",
+    ),
+    event(
+      "password_check_failed",
+      z.object({ device: Device, place: Place }).strict(),
+      "A wrong `current_password` on a password change, from the session the event names.",
+    ),
+    event(
+      "account_disabled",
+      z.object({ actor: z.literal("admin"), sessions_ended: z.number().int() }).strict(),
+      "An operator disabled the account through the admin API.",
+    ),
+    event("account_enabled", z.object({ actor: z.literal("admin") }).strict(), "An operator enabled the account through the admin API."),
+    event(
       "sign_in_refused",
       z.object({ reason: z.literal("session_limit"), max_sessions: z.number().int(), device: Device, place: Place }).strict(),
       "A correct password refused by the session-limit policy.",

@@ -103,6 +103,18 @@ export interface SecurityEventDetails {
     method?: SignInMethod;
     passkey?: PasskeyRefJson | null;
   };
+  /**
+   * A wrong password for this account at sign-in (no session: `session_id` is null). Never the
+   * password, nor the email as it was typed. `known_device`: the attempt came with this account's
+   * device credential (docs/operations.md, device cookies), so it is one of the user's own devices.
+   */
+  sign_in_failed: { device: DeviceJson; place: PlaceJson; known_device: boolean };
+  /** A wrong `current_password` on a password change, from the session the event names. */
+  password_check_failed: { device: DeviceJson; place: PlaceJson };
+  /** An operator disabled the account through the admin API; `sessions_ended` counts what it signed out. */
+  account_disabled: { actor: "admin"; sessions_ended: number };
+  /** An operator enabled the account through the admin API. */
+  account_enabled: { actor: "admin" };
   /** A correct password refused by the session-limit policy. */
   sign_in_refused: { reason: "session_limit"; max_sessions: number; device: DeviceJson; place: PlaceJson };
   /** A sign-in from a kind of device (browser, OS, form factor) this user has not used before. */

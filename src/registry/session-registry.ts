@@ -7,6 +7,7 @@ import {
   type Actor,
   actorId,
   type Checked,
+  type FailedSignIn,
   type InvalidCredentials,
   type NotFound,
   type PasswordChange,
@@ -197,6 +198,17 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     });
     await this.#flush();
     return actorLive ? { ok: true, revoked } : refused;
+  }
+
+  async sessionPasswordCheckFailed(actor: string, place: Place): Promise<Checked> {
+    const now = this[CLOCK]();
+    // Recorded even if the session ended since its liveness check: the guess was made.
+    const row = this.#rows.get(actor);
+    if (!row) return refused;
+    const details = { device: rowDevice(row), place: placeDetails(place) };
+    this.#atomically(() => this.#history.record({ type: "password_check_failed", sessionId: actor, details }, now));
+    await this.#flush();
+    return { ok: true };
   }
 
   async sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused> {
@@ -444,6 +456,14 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return token ? this.sessionSignOut(token.sessionId) : { ok: true, revoked: 0 };
   }
 
+  async signInFailed(attempt: FailedSignIn): Promise<{ ok: true }> {
+    const now = this[CLOCK]();
+    const details = { device: deviceDetails(attempt.device), place: placeDetails(attempt.place), known_device: attempt.knownDevice };
+    this.#atomically(() => this.#history.record({ type: "sign_in_failed", sessionId: null, details }, now));
+    await this.#flush();
+    return { ok: true };
+  }
+
   // ---- trusted code on the user's behalf ----------------------------------------------------
 
   trustedList(): SessionListResult {
@@ -470,14 +490,21 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const revoked = this.#atomically(() => {
       const ending = this.#live.unendedIds(now);
       this.#account.disable(now);
-      return this.#revoke(ending, "admin", null, now);
+      const count = this.#revoke(ending, "admin", null, now);
+      this.#history.record({ type: "account_disabled", sessionId: null, details: { actor: "admin", sessions_ended: count } }, now);
+      return count;
     });
-    if (revoked > 0) await this.#flush();
+    await this.#flush();
     return { ok: true, revoked };
   }
 
-  adminEnable(): { ok: true } {
-    this.#account.enable();
+  async adminEnable(): Promise<{ ok: true }> {
+    const now = this[CLOCK]();
+    this.#atomically(() => {
+      this.#account.enable();
+      this.#history.record({ type: "account_enabled", sessionId: null, details: { actor: "admin" } }, now);
+    });
+    await this.#flush();
     return { ok: true };
   }
 

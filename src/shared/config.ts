@@ -31,6 +31,9 @@ const configSchema = z
     LOGIN_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
     LOGIN_ACCOUNT_FAILURE_LIMIT: count(10, 1, 1000),
     LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(900, 60, 86400),
+    // Device cookies (OWASP): each known device's own failure budget, over the account's window.
+    LOGIN_DEVICE_FAILURE_LIMIT: count(5, 1, 1000),
+    DEVICE_TOKEN_TTL_SECONDS: seconds(90 * 86400, 86400, 400 * 86400),
     SIGNUP_IP_LIMIT: count(30, 1, 100_000),
     SIGNUP_IP_WINDOW_SECONDS: seconds(60, 1, 86400),
     REFRESH_SESSION_LIMIT: count(30, 1, 100_000),
@@ -96,7 +99,12 @@ export interface Config {
   /** Where security events are POSTed, signed; null when off. */
   securityWebhookUrl: string | null;
   loginPerIp: WindowLimit;
+  /** Failed sign-ins per account from devices without its device credential, together. */
   loginFailuresPerAccount: WindowLimit;
+  /** Failed sign-ins per known device (device credential), and failed password checks per session. */
+  loginFailuresPerDevice: WindowLimit;
+  /** How long a device credential stays valid after the sign-in that issued it. */
+  deviceTokenTtlSeconds: number;
   signupPerIp: WindowLimit;
   refreshPerSession: WindowLimit;
   /** Failed client authentications on the OAuth endpoints, per client address. */
@@ -218,6 +226,8 @@ export function configFrom(env: Env): Config {
     securityWebhookUrl: webhookUrl(vars.SECURITY_WEBHOOK_URL),
     loginPerIp: { limit: vars.LOGIN_IP_LIMIT, windowMs: vars.LOGIN_IP_WINDOW_SECONDS * 1000 },
     loginFailuresPerAccount: { limit: vars.LOGIN_ACCOUNT_FAILURE_LIMIT, windowMs: vars.LOGIN_ACCOUNT_WINDOW_SECONDS * 1000 },
+    loginFailuresPerDevice: { limit: vars.LOGIN_DEVICE_FAILURE_LIMIT, windowMs: vars.LOGIN_ACCOUNT_WINDOW_SECONDS * 1000 },
+    deviceTokenTtlSeconds: vars.DEVICE_TOKEN_TTL_SECONDS,
     signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
     refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
     oauthClientFailuresPerIp: { limit: vars.OAUTH_CLIENT_FAILURE_LIMIT, windowMs: vars.OAUTH_CLIENT_FAILURE_WINDOW_SECONDS * 1000 },

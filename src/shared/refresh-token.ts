@@ -26,6 +26,8 @@ export interface RefreshToken {
 export interface RefreshKeys {
   tag: CryptoKey;
   successor: CryptoKey;
+  /** Signs device credentials (src/worker/auth/device-token.ts): one secret, one key per purpose (HKDF info). */
+  device: CryptoKey;
 }
 
 const MAX_REFRESH_TOKEN_LENGTH = 256;
@@ -58,7 +60,11 @@ async function deriveKeys(material: Uint8Array<ArrayBuffer>): Promise<RefreshKey
       false,
       ["sign"],
     );
-  return { tag: await derive("refresh-token-tag/v1"), successor: await derive("refresh-token-successor/v1") };
+  return {
+    tag: await derive("refresh-token-tag/v1"),
+    successor: await derive("refresh-token-successor/v1"),
+    device: await derive("device-token/v1"),
+  };
 }
 
 export function parseRefreshToken(raw: unknown): RefreshToken | null {

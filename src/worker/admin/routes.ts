@@ -6,6 +6,7 @@ import { iso, sessionJson } from "../../contract/session";
 import { sessionHistory } from "../../db/session-mirror";
 import { LIFETIME_WINDOW_MS, sessionStats } from "../../db/stats";
 import { type UserRow, usersRepository } from "../../db/users";
+import { type LogFields, log } from "../../shared/log";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { parseWith } from "../http/body";
@@ -116,6 +117,7 @@ adminRoutes.openapi(revokeUserSession, async (c) => {
   if (!SESSION_ID.test(sessionId)) throw new ApiError("not_found");
   const { revoked } = await failClosed("registry", () => registryFor(c.env, user.id).trustedRevoke(sessionId, "admin"));
   if (!revoked) throw new ApiError("not_found");
+  audit("session revoked by an admin", user, { session_id: sessionId, revoked });
   return c.body(null, 204);
 });
 
@@ -135,6 +137,7 @@ const revokeAllUserSessions = createRoute({
 adminRoutes.openapi(revokeAllUserSessions, async (c) => {
   const user = await existingUser(c);
   const { revoked } = await failClosed("registry", () => registryFor(c.env, user.id).trustedRevokeAll("admin"));
+  audit("all sessions revoked by an admin", user, { revoked });
   return c.json({ revoked }, 200);
 });
 
@@ -158,6 +161,7 @@ adminRoutes.openapi(disableUser, async (c) => {
   const { revoked } = await failClosed("registry", () => registryFor(c.env, user.id).adminDisable());
   const at = user.disabledAt ?? Date.now();
   await failClosed("database", () => usersRepository(c.env.DB).setDisabled(user.id, at));
+  audit("account disabled by an admin", user, { revoked });
   return c.json({ user: adminUserJson({ ...user, disabledAt: at }), revoked }, 200);
 });
 
@@ -176,6 +180,7 @@ adminRoutes.openapi(enableUser, async (c) => {
   const user = await existingUser(c);
   await failClosed("database", () => usersRepository(c.env.DB).setDisabled(user.id, null));
   await failClosed("registry", () => registryFor(c.env, user.id).adminEnable());
+  audit("account enabled by an admin", user);
   return c.json({ user: adminUserJson({ ...user, disabledAt: null }) }, 200);
 });
 
@@ -262,6 +267,14 @@ allowMethods(adminRoutes, "/users/:id/sessions/:sid", ["DELETE"]);
 allowMethods(adminRoutes, "/users/:id/passkeys", ["GET"]);
 for (const action of ["disable", "enable", "reconcile"]) allowMethods(adminRoutes, `/users/:id/${action}`, ["POST"]);
 allowMethods(adminRoutes, "/stats", ["GET"]);
+
+/**
+ * The audit line of an admin action, naming the account it acted on (the request line cannot: it
+ * names the caller, and an admin is no user). Ids and counts only, never the email.
+ */
+function audit(msg: string, target: UserRow, fields: LogFields = {}): void {
+  log("info", msg, { actor: "admin", target_user_id: target.id, ...fields });
+}
 
 async function existingUser(c: Context<AppEnv>): Promise<UserRow> {
   const id = c.req.param("id") ?? "";

@@ -10,11 +10,13 @@ import {
   PUBLIC,
   problems,
   SET_REFRESH_COOKIE,
+  SIGN_IN_COOKIES,
 } from "../http/openapi";
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
 import { authenticationResponse } from "../passkeys/validation";
 import { requireAccessToken } from "../sessions/guard";
 import { AuthResult, Revoked, TokenResult } from "../sessions/json";
+import { MAX_DEVICE_TOKEN_LENGTH } from "./device-token";
 
 /**
  * The operations of /v1/auth as the OpenAPI document describes them: their bodies (which the
@@ -29,7 +31,15 @@ export const signupBody = z.object({
   token_transport: tokenTransport,
 });
 
-export const loginBody = signupBody.extend({ password: presentedPassword });
+export const loginBody = signupBody.extend({
+  password: presentedPassword,
+  // What an earlier sign-in on this device returned (body transport; browsers hold it as a cookie).
+  // Any string up to the length is taken: one that does not verify is an unknown device, not an error.
+  device_token: z.string().max(MAX_DEVICE_TOKEN_LENGTH).optional().meta({
+    description:
+      "The `device_token` an earlier sign-in of this account on this device returned (body transport). With it, failed sign-ins count against this device's own budget, not the account's (docs/operations.md, device cookies).",
+  }),
+});
 
 export const refreshBody = z.object({ refresh_token: z.string().max(512) });
 
@@ -49,7 +59,7 @@ export const passwordBody = z
 
 const signedIn = (description: string) => ({
   description,
-  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
+  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SIGN_IN_COOKIES },
   content: { "application/json": { schema: AuthResult } },
 });
 
@@ -195,11 +205,21 @@ export const changePassword = createRoute({
   middleware: [requireAccessToken],
   request: { body: jsonRequest(passwordBody) },
   responses: {
-    204: { description: "The new password is stored" },
+    204: {
+      description: "The new password is stored",
+      headers: {
+        "Set-Cookie": {
+          description:
+            "When the request carried a device cookie: a fresh `__Host-device_token` (the change ended every earlier device credential)",
+          schema: { type: "string" },
+        },
+      },
+    },
     ...problems(
       "validation_failed",
       ...ACCESS_TOKEN_REFUSALS,
       "invalid_credentials",
+      "rate_limited",
       "payload_too_large",
       "registry_unavailable",
       "service_unavailable",

@@ -20,11 +20,16 @@ import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
 import { loadKeySet } from "../tokens/keys";
 import { tokenType } from "./binding";
+import { deviceOf, MAX_DEVICE_TOKEN_LENGTH } from "./device-token";
 import { verifyPassword } from "./password";
 
 /** The password or a passkey assertion, exactly one (unknown fields are ignored, as everywhere). */
 const reauthenticateBody = z
-  .object({ password: presentedPassword.optional(), response: authenticationResponse.optional() })
+  .object({
+    password: presentedPassword.optional(),
+    response: authenticationResponse.optional(),
+    device_token: z.string().max(MAX_DEVICE_TOKEN_LENGTH).optional(),
+  })
   .refine((body) => (body.password === undefined) !== (body.response === undefined), {
     message: "send password or a passkey response, not both",
     path: ["password"],
@@ -117,7 +122,8 @@ reauthenticateRoutes.openapi(reauthenticate, async (c) => {
   ]);
   if (!live.ok || !user) throw new ApiError("invalid_token");
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
-  const attempt = await admitSignIn(c, user.email);
+  // A known device (its cookie or `device_token`) draws on its own failure budget, as at login.
+  const attempt = await admitSignIn(c, user.email, await deviceOf(c, user, body.device_token));
   let proof: StepUpProof;
   if (body.password !== undefined) {
     let valid: boolean;

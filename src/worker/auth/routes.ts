@@ -1,8 +1,4 @@
 import type { Context } from "hono";
-import type { SignInProof } from "../../contract/auth";
-import type { DpopProof } from "../../contract/dpop";
-import type { SignInResult } from "../../contract/registry";
-import { sessionJson } from "../../contract/session";
 import { type UserRow, usersRepository } from "../../db/users";
 import { configFrom } from "../../shared/config";
 import { randomId } from "../../shared/encoding";
@@ -16,15 +12,12 @@ import { readJson, readOptionalJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
 import { openApiRoutes } from "../http/openapi";
-import { admitSignIn, clientAddress, countAttempt } from "../limits/limits";
+import { admitPasswordCheck, admitSignIn, clientAddress, countAttempt } from "../limits/limits";
 import { verifiedCaller } from "../sessions/guard";
-import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
-import { signAccessToken } from "../tokens/access";
-import { dpopRefused } from "../tokens/dpop-http";
-import { loadKeySet } from "../tokens/keys";
-import { signInProof, tokenType } from "./binding";
+import { signInProof } from "./binding";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
+import { deviceOf, mintDeviceToken, presentedDeviceToken, readDeviceCookie, setDeviceCookie } from "./device-token";
 import {
   changePassword,
   logIn,
@@ -40,6 +33,7 @@ import {
 } from "./operations";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
 import { type Refreshed, refreshSession } from "./refresh";
+import { startSession } from "./start-session";
 
 // Each operation (operations.ts) names its guard in `middleware`, run before the handler.
 export const authRoutes = openApiRoutes<AppEnv>();
@@ -75,11 +69,14 @@ authRoutes.openapi(logIn, async (c) => {
   assertCookieSignInSameOrigin(c, body);
   const dpop = await signInProof(c);
   // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
-  // lookup runs beside them, since it reveals nothing until the password has been checked.
-  const [admitted, found] = await Promise.allSettled([
-    admitSignIn(c, body.email),
-    failClosed("database", () => usersRepository(c.env.DB).findByEmail(body.email)),
-  ]);
+  // lookup runs beside them, since it reveals nothing until the password has been checked. A
+  // device credential is checked against the account first: it picks the failure budget.
+  const lookup = failClosed("database", () => usersRepository(c.env.DB).findByEmail(body.email));
+  const device =
+    presentedDeviceToken(c, body.device_token) === undefined
+      ? Promise.resolve(null)
+      : lookup.then((found) => deviceOf(c, found, body.device_token));
+  const [admitted, found] = await Promise.allSettled([device.then((known) => admitSignIn(c, body.email, known)), lookup]);
   if (admitted.status === "rejected") throw admitted.reason;
   const attempt = admitted.value;
   let user: UserRow | undefined;
@@ -96,6 +93,7 @@ authRoutes.openapi(logIn, async (c) => {
   }
   if (!user || !valid) {
     await attempt.settle("failed");
+    if (user) recordFailedSignIn(c, user.id, (await device) !== null);
     throw new ApiError("invalid_credentials");
   }
   const released = attempt.settle("succeeded");
@@ -193,7 +191,7 @@ authRoutes.openapi(changePassword, async (c) => {
       registry.sessionReauthenticate(sessionId, { method: "passkey", response: body.response! }, describePlace(c.req.raw)),
     );
     if (!proved.ok) throw new ApiError(proved.code);
-  } else if (!(await verifyPassword(body.current_password!, user.passwordHash))) throw new ApiError("invalid_credentials");
+  } else await checkCurrentPassword(c, user, body.current_password!);
   const passwordHash = await hashPassword(body.new_password);
   let signedOutOthers: number | null = null;
   if (body.sign_out_others) {
@@ -217,8 +215,53 @@ authRoutes.openapi(changePassword, async (c) => {
   } catch (error) {
     log("error", "password change not recorded in the registry", errorFacts(error));
   }
+  // The change ended every device credential of the account (device-token.ts); a browser that
+  // held one gets a fresh one, so the device that changed the password stays known.
+  if (readDeviceCookie(c) !== undefined) {
+    const token = await mintDeviceToken(c.env, { id: userId, passwordChangedAt: changedAt }, changedAt);
+    setDeviceCookie(c, token, configFrom(c.env).deviceTokenTtlSeconds);
+  }
   return c.body(null, 204);
 });
+
+/**
+ * `current_password`, limited per session and per account before the PBKDF2 work (limits.ts); each
+ * wrong one is recorded in the user's history as `password_check_failed` before the 401, so the
+ * owner sees it on every device.
+ */
+async function checkCurrentPassword(c: Context<AppEnv>, user: UserRow, password: string): Promise<void> {
+  const { sessionId } = c.var.caller;
+  const attempt = await admitPasswordCheck(c, user.id, sessionId);
+  let valid: boolean;
+  try {
+    valid = await verifyPassword(password, user.passwordHash);
+  } catch (error) {
+    await attempt.settle("succeeded");
+    throw error;
+  }
+  await attempt.settle(valid ? "succeeded" : "failed");
+  if (valid) return;
+  await failClosed("registry", () => registryFor(c.env, user.id).sessionPasswordCheckFailed(sessionId, describePlace(c.req.raw)));
+  throw new ApiError("invalid_credentials");
+}
+
+/**
+ * `sign_in_failed` in the account's history, after the answer: the registry call would otherwise
+ * make a wrong password for a real account slower than one for an unknown email (which has no
+ * history, and must not get one). Best effort: a lost event is logged, and the limits held anyway.
+ * Only the device and the place: never the password, nor the email as it was typed.
+ */
+function recordFailedSignIn(c: Context<AppEnv>, userId: string, knownDevice: boolean): void {
+  const attempt = {
+    device: describeDevice(c.req.header("User-Agent"), null, clientHintsFrom(c.req.raw.headers)),
+    place: describePlace(c.req.raw),
+    knownDevice,
+  };
+  const recorded = registryFor(c.env, userId)
+    .signInFailed(attempt)
+    .catch((error: unknown) => log("error", "failed sign-in not recorded", { user_id: userId, ...errorFacts(error) }));
+  c.executionCtx.waitUntil(recorded);
+}
 
 for (const path of ["/signup", "/login", "/refresh", "/logout", "/logout-others", "/logout-all", "/password"]) {
   allowMethods(authRoutes, path, ["POST"]);
@@ -230,67 +273,4 @@ for (const path of ["/signup", "/login", "/refresh", "/logout", "/logout-others"
  */
 function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transport: "cookie" | "body" }): void {
   if (body.token_transport === "cookie") assertSameOrigin(c);
-}
-
-/**
- * Records a new session in the user's registry, then answers with its tokens. The signing key is
- * loaded first, so a misconfigured key fails the request before any session exists. Every sign-in
- * comes through here, a passkey's too (`proof`, verified by the registry in the same call).
- */
-export async function startSession<Status extends 200 | 201>(
-  c: Context<AppEnv>,
-  user: UserRow,
-  body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
-  status: Status,
-  dpop: DpopProof | undefined,
-  proof: SignInProof = { method: "password" },
-) {
-  const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
-  const config = configFrom(c.env);
-  const device = describeDevice(c.req.header("User-Agent"), body.device_name, clientHintsFrom(c.req.raw.headers));
-  const place = describePlace(c.req.raw);
-  const registry = registryFor(c.env, user.id);
-  const sessionId = randomId("ses");
-  let created: SignInResult;
-  try {
-    // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
-    const credentialsSeenAt = user.passwordChangedAt ?? 0;
-    created = await failClosed("registry", () =>
-      registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop, proof }),
-    );
-  } catch (error) {
-    // The registry may have recorded the session before its answer was lost: end it, so no session
-    // exists that nobody holds a token for. Best effort; ending is idempotent.
-    await failClosed("registry", () => registry.sessionSignOut(sessionId)).catch(() => undefined);
-    throw error;
-  }
-  // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
-  if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
-  if (!created.ok && created.code === "credentials_changed") throw new ApiError("invalid_credentials");
-  if (!created.ok && created.code === "invalid_credentials")
-    throw new ApiError("invalid_credentials", { detail: "The passkey could not be verified" });
-  if (!created.ok && created.code !== "session_limit_reached") throw await dpopRefused(c.env, created.code, 400);
-  if (!created.ok) {
-    // Names no session and no device: the caller proved the password, but the list is for signed-in users.
-    throw new ApiError("session_limit_reached", {
-      detail: `This account already has the maximum of ${created.maxSessions} active sessions; sign out on another device first`,
-      extra: { max_sessions: created.maxSessions },
-    });
-  }
-  const jkt = dpop?.jkt ?? null;
-  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id, auth: created.auth, jkt });
-  c.header("Cache-Control", "no-store");
-  const inBody = body.token_transport === "body";
-  if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);
-  return c.json(
-    {
-      user: userJson(user),
-      session: sessionJson(created.session, created.session.id),
-      access_token: accessToken,
-      token_type: tokenType(jkt),
-      expires_in: config.accessTokenTtlSeconds,
-      ...(inBody ? { refresh_token: created.refreshToken } : {}),
-    },
-    status,
-  );
 }

@@ -290,6 +290,12 @@ export const SET_REFRESH_COOKIE: HeaderObject = {
   description: "With the cookie transport: `__Host-refresh_token=<token>; Max-Age=<seconds>; Path=/; HttpOnly; Secure; SameSite=Strict`",
   schema: string,
 };
+/** A sign-in's: the refresh cookie, and the device credential that makes this browser a known device. */
+export const SIGN_IN_COOKIES: HeaderObject = {
+  description:
+    "With the cookie transport, two cookies: `__Host-refresh_token=<token>; Max-Age=<seconds>; Path=/; HttpOnly; Secure; SameSite=Strict` and `__Host-device_token=<credential>; Max-Age=<DEVICE_TOKEN_TTL_SECONDS>; Path=/; HttpOnly; Secure; SameSite=Strict` (docs/operations.md, device cookies)",
+  schema: string,
+};
 export const CLEAR_REFRESH_COOKIE: HeaderObject = {
   description: "Clears the refresh cookie: `__Host-refresh_token=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Strict`",
   required: true,

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { LimitDecision, RateLimiterRpc } from "../../contract/limiter";
 import { configFrom, type WindowLimit } from "../../shared/config";
 import { base64url, sha256 } from "../../shared/encoding";
+import type { KnownDevice } from "../auth/device-token";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
@@ -56,33 +57,71 @@ export async function countAttempt(env: Env, key: string, limit: WindowLimit): P
   if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
 }
 
-/** A sign-in attempt admitted by both limits; it must be settled once the password is checked. */
+/** A password attempt admitted by every limit; it must be settled once the password is checked. */
 export interface SignInAttempt {
   settle(outcome: "failed" | "succeeded"): Promise<void>;
 }
 
+/** A failure budget: one limiter's key and its limit. */
+interface Budget {
+  key: string;
+  limit: WindowLimit;
+}
+
 /**
  * Runs before any PBKDF2 work, so a locked-out account or a flooding IP costs two small Durable
- * Object calls. The path is the same for known and unknown emails (the user is not looked up yet).
- * Every attempt counts against the IP; against the account only failures count, and a success
- * does not reset the count (see docs/operations.md).
+ * Object calls. The path is the same for known and unknown emails. Every attempt counts against
+ * the IP; only failures count against the failure budget, and a success does not reset it
+ * (docs/operations.md). The budget is the device's own when the attempt carries this account's
+ * device credential (device-token.ts), else the account's, shared by every unknown device: so
+ * strangers' guesses never lock out the owner's known devices, and each known device may fail
+ * only LOGIN_DEVICE_FAILURE_LIMIT times (OWASP, device cookies).
  */
-export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string): Promise<SignInAttempt> {
+export async function admitSignIn(c: Context<AppEnv>, normalizedEmail: string, device: KnownDevice | null = null): Promise<SignInAttempt> {
   const config = configFrom(c.env);
-  const account = limiterFor(c.env, await accountKey(normalizedEmail));
-  const accountLimit = config.loginFailuresPerAccount;
-  const [byIp, byAccount] = await Promise.all([
-    failClosed("limiter", () => limiterFor(c.env, `ip:${clientAddress(c)}`).hit(config.loginPerIp)),
-    failClosed("limiter", () => account.acquire(accountLimit)),
+  const budget: Budget = device
+    ? { key: `device:${device.userId}:${device.nonce}`, limit: config.loginFailuresPerDevice }
+    : { key: await accountKey(normalizedEmail), limit: config.loginFailuresPerAccount };
+  return admitFailures(c.env, [budget], { key: `ip:${clientAddress(c)}`, limit: config.loginPerIp });
+}
+
+/**
+ * A password change's check of `current_password`, limited like a sign-in: the failures of one
+ * session, and of every session of the account together (a thief with several stolen sessions
+ * gets no more guesses). Its own keys, not the sign-in budgets: strangers failing to sign in do
+ * not stop a signed-in owner from changing the password.
+ */
+export function admitPasswordCheck(c: Context<AppEnv>, userId: string, sessionId: string): Promise<SignInAttempt> {
+  const config = configFrom(c.env);
+  return admitFailures(c.env, [
+    { key: `password-session:${sessionId}`, limit: config.loginFailuresPerDevice },
+    { key: `password-account:${userId}`, limit: config.loginFailuresPerAccount },
   ]);
-  if (!byAccount.allowed || !byIp.allowed) {
-    if (byAccount.allowed) await failClosed("limiter", () => account.settle(byAccount.lease, false, accountLimit));
-    const retry = Math.max(byIp.allowed ? 0 : byIp.retryAfterSeconds, byAccount.allowed ? 0 : byAccount.retryAfterSeconds);
-    throw rateLimited(retry);
+}
+
+/**
+ * Reserves one failure in each budget (the limiter's `acquire`: parallel guesses cannot slip past
+ * a check-then-count gap), and counts the attempt against `attempts` if given. Refused if any is
+ * full, with the longest wait; the reservations already made are given back.
+ */
+async function admitFailures(env: Env, budgets: Budget[], attempts?: Budget): Promise<SignInAttempt> {
+  const limiters = budgets.map((budget) => limiterFor(env, budget.key));
+  const [byAttempts, ...leases] = await Promise.all([
+    attempts ? failClosed("limiter", () => limiterFor(env, attempts.key).hit(attempts.limit)) : ({ allowed: true } as const),
+    ...limiters.map((limiter, i) => failClosed("limiter", () => limiter.acquire(budgets[i]!.limit))),
+  ]);
+  const settleAll = (failed: boolean) =>
+    Promise.all(
+      leases.map((lease, i) =>
+        lease!.allowed ? failClosed("limiter", () => limiters[i]!.settle(lease.lease, failed, budgets[i]!.limit)) : undefined,
+      ),
+    ).then(() => undefined);
+  const refusals = [byAttempts, ...leases].flatMap((decision) => (decision!.allowed ? [] : [decision!.retryAfterSeconds]));
+  if (refusals.length > 0) {
+    await settleAll(false);
+    throw rateLimited(Math.max(...refusals));
   }
-  return {
-    settle: (outcome) => failClosed("limiter", () => account.settle(byAccount.lease, outcome === "failed", accountLimit)),
-  };
+  return { settle: (outcome) => settleAll(outcome === "failed") };
 }
 
 /**

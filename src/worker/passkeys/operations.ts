@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { Passkey } from "../../contract/wire-schema";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../auth/device-token";
 import { requireRecentAuthentication } from "../auth/step-up";
 import {
   ACCESS_TOKEN,
@@ -32,6 +33,8 @@ export const passkeySignInBody = z.object({
   response: authenticationResponse,
   device_name: displayText(64).nullish(),
   token_transport: tokenTransport,
+  // As at login: this device's credential for the account, so a failure counts against its own budget.
+  device_token: z.string().max(MAX_DEVICE_TOKEN_LENGTH).optional(),
 });
 
 const CreationOptions = z

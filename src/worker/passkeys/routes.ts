@@ -7,7 +7,8 @@ import { fromBase64url } from "../../shared/encoding";
 import { mintSignInChallenge, readSignInChallenge } from "../../shared/sign-in-challenge";
 import { signInProof } from "../auth/binding";
 import { assertSameOrigin } from "../auth/cookies";
-import { startSession } from "../auth/routes";
+import { deviceOf } from "../auth/device-token";
+import { startSession } from "../auth/start-session";
 import { describePlace } from "../devices/device";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -131,7 +132,8 @@ passkeySignInRoutes.openapi(passkeySignInRoute, async (c) => {
   const dpop = await signInProof(c);
   const userId = userIdOf(body.response.response.userHandle);
   const user = userId === null ? undefined : await failClosed("database", () => usersRepository(c.env.DB).findById(userId));
-  const attempt = await admitSignIn(c, user?.email ?? `passkey-user-handle:${body.response.response.userHandle ?? ""}`);
+  const device = await deviceOf(c, user, body.device_token);
+  const attempt = await admitSignIn(c, user?.email ?? `passkey-user-handle:${body.response.response.userHandle ?? ""}`, device);
   const challenge = challengeOf(body.response.response.clientDataJSON);
   const signed = challenge !== null && (await readSignInChallenge(c.env.REFRESH_TOKEN_SECRET, challenge)) !== null;
   if (!user || !signed) {

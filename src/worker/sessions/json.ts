@@ -30,7 +30,15 @@ const tokenFields = {
 
 /** The contract's `AuthResult`: a new session and its tokens. */
 export const AuthResult = z
-  .object({ user: User, session: Session, ...tokenFields })
+  .object({
+    user: User,
+    session: Session,
+    ...tokenFields,
+    device_token: z.string().optional().meta({
+      description:
+        'Only with `"token_transport": "body"`: this device\'s credential for the account, to send back as `device_token` at later sign-ins (browsers get it as the `__Host-device_token` cookie). Changes at each sign-in; a password change ends it.',
+    }),
+  })
   .strict()
   .meta({ id: "AuthResult" });
 
