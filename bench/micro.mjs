@@ -5,7 +5,7 @@ import { percentile, round } from "./stats.mjs";
 export const VARIANTS = [
   { key: "stateless", label: "(1) stateless: verify only" },
   { key: "consumer_stateless", label: "(1b) consumer stateless: verifyLocally (JWKS)" },
-  { key: "floor", label: "(2) floor: verify + no-op DO RPC" },
+  { key: "floor", label: "(2) floor: verify + no-op RPC on the same registry" },
   { key: "strict", label: "(3) strict: verify + registry sessionCheck(sid)" },
   { key: "strict_rpc", label: "(3b) consumer strict: SessionService.verify over RPC" },
   { key: "dpop_strict", label: "(3d) strict, DPoP-bound: proof checks + registry key, jti, liveness" },

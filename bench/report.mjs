@@ -10,7 +10,7 @@ import { percentile, round, table } from "./stats.mjs";
 const IN_MEMORY_BYTES_PER_SESSION_ESTIMATE = 130;
 
 const TARGETS = {
-  strict_over_floor: { max: 1.15, text: "<= 1.15" },
+  strict_over_floor: { max: 1.1, text: "<= 1.10" },
   strict_over_d1_per_request: { max: 1 / 1.8, text: "<= 0.556 (1.8x faster)" },
   strict_over_better_auth: { max: 1, text: "< 1" },
   cached_over_stateless: { max: 1.25, text: "<= 1.25" },

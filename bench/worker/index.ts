@@ -3,9 +3,9 @@ import { cleanupPass, queryPlans, registryFootprint } from "./storage";
 import { type BenchState, operations, prepare } from "./variants";
 
 export { RateLimiter } from "../../src/limiter/rate-limiter";
-export { SessionRegistry } from "../../src/registry/session-registry";
 export { SessionService } from "../../src/worker/rpc/session-service";
-export { MeasuredSessionRegistry, NoopObject } from "./objects";
+// The project's registry plus the floor's no-op method, bound as SESSION_REGISTRY (objects.ts).
+export { BenchSessionRegistry as SessionRegistry, MeasuredSessionRegistry } from "./objects";
 
 interface Batch {
   name: string;

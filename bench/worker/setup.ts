@@ -1,4 +1,5 @@
 import { usersRepository } from "../../src/db/users";
+import type { SessionRegistry } from "../../src/registry/session-registry";
 import { configFrom } from "../../src/shared/config";
 import { randomId } from "../../src/shared/encoding";
 import { hashPassword } from "../../src/worker/auth/password";
@@ -18,7 +19,13 @@ export async function migrate(env: BenchEnv, statements: string[]): Promise<void
 }
 
 /** A user with `count` live sessions, created through the registry exactly as sign-in does (bound to a DPoP key with `bound`). */
-export async function userWithSessions(env: BenchEnv, count: number, request: Request, namespace = env.SESSION_REGISTRY, bound = false) {
+export async function userWithSessions(
+  env: BenchEnv,
+  count: number,
+  request: Request,
+  namespace: DurableObjectNamespace<SessionRegistry> = env.SESSION_REGISTRY,
+  bound = false,
+) {
   const userId = randomId("usr");
   const device = describeDevice(USER_AGENT, null);
   const place = describePlace(request);

@@ -14,7 +14,7 @@ import { failClosed } from "../../src/worker/http/fail-closed";
 import { verifiedCaller } from "../../src/worker/sessions/guard";
 import { registryFor } from "../../src/worker/sessions/registry-client";
 import { signAccessToken, verifyAccessTokenSignature } from "../../src/worker/tokens/access";
-import { checkAccessToken } from "../../src/worker/tokens/check";
+import { checkAccessToken, verifyAccessToken } from "../../src/worker/tokens/check";
 import { checkDpopProof } from "../../src/worker/tokens/dpop";
 import { loadKeySet } from "../../src/worker/tokens/keys";
 import { peerAuthFor } from "./better-auth";
@@ -92,10 +92,17 @@ export const operations: Record<string, Operation> = {
   consumer_stateless: async (env, state) => {
     if (!(await consumerVerify(env, state.tokens.s1)).ok) throw new Error("token refused");
   },
-  /** (2) The floor: the same verification plus one Durable Object round trip that does nothing. */
+  /**
+   * (2) The floor: what strict does, with the registry's work taken out. The same verification,
+   * then the same user's registry, its stub built as registryFor builds it, called through the same
+   * failClosed with the same argument, on a method that answers at once.
+   */
   floor: async (env, state) => {
-    const claims = await signatureOnly(env, state.tokens.s1);
-    if (!(await env.NOOP.get(env.NOOP.idFromName(claims.sub)).ping())) throw new Error("unreachable");
+    const signature = await verifyAccessToken(env, state.tokens.s1);
+    if (!signature.ok) throw new Error("token refused");
+    const { sub, sid } = signature.claims;
+    const live = await failClosed("registry", () => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(sub)).benchNoop(sid));
+    if (!live.ok) throw new Error("unreachable");
   },
   /** (3) This service's strict check: verification plus the user's registry `sessionCheck(sid)`. */
   strict: (env, state) => strict(env, state.tokens.s1),
