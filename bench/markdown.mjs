@@ -48,6 +48,47 @@ if (!r.load.skipped) {
     ],
   ];
   for (const line of lines) out.push(row(line));
+  const p = l.revocation_probe;
+  out.push("");
+  out.push(head(["revocation, from the revoking call's 204", "p50 ms", "p99 ms", "notes"]));
+  out.push(
+    row([
+      "live socket hears `session_revoked`",
+      p.revocation_to_socket_p50_ms,
+      p.revocation_to_socket_p99_ms,
+      `${p.revocations} revocations; ${p.socket_frame_before_response} frames came before the 204 (counted as 0; raw p50 ${p.revocation_to_socket_raw_p50_ms} ms); ${p.socket_frames_missing} missing`,
+    ]),
+  );
+  out.push(
+    row([
+      "the device's next request answered (refused)",
+      p.revocation_to_refusal_p50_ms,
+      p.revocation_to_refusal_p99_ms,
+      `${p.accepted_after_revoke} of ${p.revocations} accepted`,
+    ]),
+  );
+  out.push("");
+  out.push(
+    head([
+      "scope (route, or registry method)",
+      "calls",
+      "D1 statements / 1,000",
+      "D1 writes / 1,000",
+      "SQLite writes / 1,000",
+      "SQLite rows written / 1,000",
+    ]),
+  );
+  for (const [scope, t] of Object.entries(l.storage))
+    out.push(
+      row([
+        `\`${scope}\``,
+        t.calls,
+        t.per_1000.d1_statements,
+        t.per_1000.d1_writes,
+        t.per_1000.sqlite_writes,
+        t.per_1000.sqlite_rows_written,
+      ]),
+    );
 }
 const tables = out.join("\n");
 const target = process.argv[2] === "--write" ? process.argv[3] : undefined;

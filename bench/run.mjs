@@ -1,7 +1,7 @@
 // `npm run bench`: micro-benchmarks in a bench Worker, then a mixed HTTP load against the real
 // service under `wrangler dev`. Starts what it needs, stops all of it, prints a table and writes
 // bench/results.json. Tunables (environment): BENCH_ROUNDS, BENCH_TARGET_MS, BENCH_LOAD_SECONDS,
-// BENCH_LOAD_CONNECTIONS, BENCH_LOAD_USERS, BENCH_SKIP_LOAD=1.
+// BENCH_LOAD_CONNECTIONS, BENCH_LOAD_USERS, BENCH_REVOCATIONS, BENCH_SKIP_LOAD=1.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -81,6 +81,7 @@ async function load() {
       devicesPerUser: 3,
       durationSeconds: setting("BENCH_LOAD_SECONDS", 20),
       connections: setting("BENCH_LOAD_CONNECTIONS", 16),
+      revocations: setting("BENCH_REVOCATIONS", 200),
       log,
     });
   } finally {
