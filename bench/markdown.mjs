@@ -24,6 +24,10 @@ out.push("");
 out.push(head(["live sessions in one registry", "SQLite bytes"]));
 for (const p of r.footprint.points) out.push(row([p.sessions, p.storageBytes]));
 out.push("");
+out.push(head(["one registry: mode", "concurrent callers", "checks/s", "p50 ms", "p99 ms", "max ms", "errors"]));
+for (const x of r.one_registry_under_pressure ?? [])
+  out.push(row([x.mode, x.callers, x.checks_per_s, x.p50_ms, x.p99_ms, x.max_ms, JSON.stringify(x.errors).replaceAll('"', "")]));
+out.push("");
 out.push(head(["query", "plan"]));
 for (const q of r.query_plans)
   out.push(row([q.name, q.plan.length ? q.plan.map((line) => `\`${line}\``).join("<br>") : `(none) ${q.note ?? ""}`]));

@@ -101,6 +101,7 @@ export function report(micro, load, meta) {
     cleanup,
     footprint,
     query_plans: micro.queryPlans,
+    one_registry_under_pressure: micro.pressure,
     load: load ?? { requests: null, errors_5xx: null, accepted_after_revoke: null, skipped: true },
   };
   print(results);
@@ -121,6 +122,21 @@ function print(r) {
     table([
       ["ratio", "value", "paired", "target", "met"],
       ...Object.entries(r.targets).map(([name, t]) => [name, t.value, r.paired_ratios[name] ?? "", t.target, t.met ? "yes" : "MISSED"]),
+    ]),
+  );
+  out.push("\nOne user's registry under concurrent callers (each awaits its answer, then asks again):\n");
+  out.push(
+    table([
+      ["mode", "callers", "checks/s", "p50 ms", "p99 ms", "max ms", "errors"],
+      ...r.one_registry_under_pressure.map((x) => [
+        x.mode,
+        x.callers,
+        x.checks_per_s,
+        x.p50_ms,
+        x.p99_ms,
+        x.max_ms,
+        JSON.stringify(x.errors),
+      ]),
     ]),
   );
   out.push("\nCleanup of expired D1 mirror rows (the cron job's deleteBatch, CLEANUP_BATCH_SIZE rows per batch):\n");

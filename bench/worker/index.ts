@@ -1,3 +1,4 @@
+import { pressure } from "./pressure";
 import { setUp } from "./setup";
 import { cleanupPass, queryPlans, registryFootprint } from "./storage";
 import { type BenchState, operations, prepare } from "./variants";
@@ -51,6 +52,10 @@ export default {
           return Response.json(await queryPlans(env));
         case "/cleanup":
           return Response.json(await cleanupPass(env, body.expired as number));
+        case "/pressure": {
+          const { state, mode, callers, ms } = body as { state: BenchState; mode: "strict" | "registry"; callers: number; ms: number };
+          return Response.json(await pressure(env, state.tokens.pressure, mode, callers, ms));
+        }
         case "/footprint":
           return Response.json(await registryFootprint(env, request, body.steps as number[]));
         default:

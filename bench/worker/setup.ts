@@ -54,7 +54,8 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
       auth: { authTime: Date.now(), amr: ["pwd"], signInMethod: "password" },
     });
   };
-  const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100) };
+  // `pressure`: a user of its own, so the registry-under-pressure runs do not warm the timed ones.
+  const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100), pressure: await tokenFor(1) };
 
   const refreshUser = await userWithSessions(env, 1, request);
   refreshChain.token = refreshUser.sessions[0]!.refreshToken;

@@ -23,7 +23,7 @@ import { DPOP_REFRESH_URL, DPOP_RESOURCE_URL, fillPool, nextProof } from "./dpop
 /** What /setup made and the driver hands back with every round. */
 export interface BenchState {
   /** Access tokens of users holding 1, 10 and 100 live sessions (the token is one of them). */
-  tokens: { s1: string; s10: string; s100: string };
+  tokens: { s1: string; s10: string; s100: string; pressure: string };
   /** The access token of a DPoP-bound session (one live session), bound to the isolate's key (dpop.ts). */
   boundToken: string;
   peerCookie: string;
