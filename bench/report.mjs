@@ -15,6 +15,7 @@ const TARGETS = {
   strict_over_better_auth: { max: 1, text: "< 1" },
   cached_over_stateless: { max: 1.25, text: "<= 1.25" },
   signin_over_pbkdf2: { max: 1.2, text: "<= 1.2" },
+  passkey_signin_over_signin: { max: 0.5, text: "<= 0.5" },
   strict_100_over_1_sessions: { max: 1.15, text: "<= 1.15 (flat)" },
   dpop_strict_over_strict: { max: 1.25, text: "<= 1.25" },
   dpop_refresh_over_refresh: { max: 1.3, text: "<= 1.3" },
@@ -29,6 +30,7 @@ export function report(micro, load, meta) {
     strict_over_better_auth: ratio("strict", "better_auth"),
     cached_over_stateless: ratio("cached", "stateless"),
     signin_over_pbkdf2: ratio("signin", "pbkdf2"),
+    passkey_signin_over_signin: ratio("passkey_signin", "signin"),
     dpop_strict_over_strict: ratio("dpop_strict", "strict"),
     dpop_refresh_over_refresh: ratio("dpop_refresh", "refresh"),
   };

@@ -24,7 +24,7 @@ async function round(env: BenchEnv, request: Request, ctx: ExecutionContext, sta
   for (const batch of batches) {
     const operation = operations[batch.name];
     if (!operation) throw new Error(`unknown variant ${batch.name}`);
-    await prepare[batch.name]?.(state);
+    await prepare[batch.name]?.(state, env, ctx);
     const started = performance.now();
     let n = 0;
     let elapsed = 0;
@@ -45,7 +45,7 @@ export default {
     try {
       switch (url.pathname) {
         case "/setup":
-          return Response.json(await setUp(env, request, body.migrations as string[]));
+          return Response.json(await setUp(env, request, ctx, body.migrations as string[]));
         case "/round":
           return Response.json(await round(env, request, ctx, body.state as BenchState, body.batches as Batch[]));
         case "/plans":

@@ -8,6 +8,7 @@ import { signAccessToken } from "../../src/worker/tokens/access";
 import { loadKeySet } from "../../src/worker/tokens/keys";
 import { setUpPeer } from "./better-auth";
 import { boundClient, signInProof } from "./dpop";
+import { registerBenchPasskey } from "./passkey";
 import { type BenchState, boundRefreshChain, refreshChain } from "./variants";
 
 export const USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -42,7 +43,7 @@ export async function userWithSessions(
   return { userId, sessions };
 }
 
-export async function setUp(env: BenchEnv, request: Request, migrations: string[]): Promise<BenchState> {
+export async function setUp(env: BenchEnv, request: Request, ctx: ExecutionContext, migrations: string[]): Promise<BenchState> {
   await migrate(env, migrations);
   const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
   const config = configFrom(env);
@@ -80,6 +81,9 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
     disabledAt: null,
   });
   if (!inserted) throw new Error("sign-in user not inserted");
+
+  // A user whose one passkey the passkey sign-in variant signs in with (passkey.ts).
+  await registerBenchPasskey(env, ctx, PASSWORD);
 
   const peerCookie = await setUpPeer(env);
   return { tokens, boundToken, peerCookie, signIn: { email, password: PASSWORD }, createUserId: randomId("usr"), userAgent: USER_AGENT };
