@@ -27,7 +27,12 @@ export function tally(name: string): Tally {
   return t;
 }
 
-const current = () => tally(scope.getStore() ?? "unscoped");
+/**
+ * What runs outside every scope: a registry starting up (its constructor's schema check and load,
+ * which workerd runs before the first call it serves). The Worker's side is always in a scope.
+ */
+export const OBJECT_START = "registry.(object start)";
+const current = () => tally(scope.getStore() ?? OBJECT_START);
 
 export const currentScope = (): string | undefined => scope.getStore();
 

@@ -4,7 +4,7 @@
 // service's Worker never ships it.
 import service from "../../src/index";
 import { SessionRegistry as ServiceRegistry } from "../../src/registry/session-registry";
-import { countedD1, countSql, currentScope, inScope, reset, snapshot } from "./counting";
+import { countedD1, countSql, currentScope, inScope, OBJECT_START, reset, snapshot, tally } from "./counting";
 
 export { LiveTokenCheck, RateLimiter, SessionService } from "../../src/index";
 
@@ -25,6 +25,7 @@ export function kindOf(request: Request): string {
 export class SessionRegistry extends ServiceRegistry {
   constructor(ctx: DurableObjectState, env: Env) {
     countSql(ctx);
+    tally(OBJECT_START).calls++;
     super(ctx, counted(env));
   }
 }
