@@ -14,6 +14,27 @@ out.push(head(["ratio", "ratio of p50s", "median of per-round ratios", "target",
 for (const [name, t] of Object.entries(r.targets))
   out.push(row([`\`${name}\``, t.value, r.paired_ratios?.[name] ?? "", t.target, t.met ? "yes" : "**missed**"]));
 out.push("");
+if (r.variants.admission) {
+  // Sign-in's phases as the route runs them: admission beside the lookup, then PBKDF2, then the session.
+  const p50 = (key) => r.variants[key].p50_us;
+  const before = Math.max(p50("admission"), p50("users_by_email"));
+  const serial = before + p50("pbkdf2") + p50("create_session") + p50("sign_token");
+  out.push(head(["sign-in phase (p50, measured alone)", "µs", "share of sign-in"]));
+  const share = (us) => `${Math.round((100 * us) / p50("signin"))}%`;
+  for (const [label, us] of [
+    ["limiter admission (IP + account, parallel) and settle", p50("admission")],
+    ["D1 user lookup by email (beside the admission)", p50("users_by_email")],
+    ["PBKDF2-SHA256, 100,000 iterations", p50("pbkdf2")],
+    ["registry signIn", p50("create_session")],
+    ["sign the access token", p50("sign_token")],
+    ["serial path: max(admission, lookup) + PBKDF2 + signIn + sign", serial],
+    ["the login route, measured (8)", p50("signin")],
+    ["after the answer: the D1 mirror upsert", p50("mirror_write")],
+    ["passkey sign-in, measured (8p)", p50("passkey_signin")],
+  ])
+    out.push(row([label, us, share(us)]));
+  out.push("");
+}
 out.push(head(["live sessions of the user", "strict p50 µs", "list p50 µs"]));
 for (const n of ["1", "10", "100"]) out.push(row([n, r.scaling.strict_p50_us[n], r.scaling.list_p50_us[n]]));
 out.push("");
