@@ -3,6 +3,8 @@
 
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
+import { prepareRevocations, runRevocations } from "./revocation.mjs";
+import { round } from "./stats.mjs";
 
 const PASSWORD = "correct horse battery staple";
 const USER_AGENTS = [
@@ -29,7 +31,33 @@ async function inBatches(items, width, work) {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
 }
 
-export async function runLoad(base, { users, devicesPerUser, durationSeconds, connections, log }) {
+/** Per 1,000 requests (Worker scopes) or calls (registry scopes), from the load entry's counters. */
+function storageCounts(tallies) {
+  const per = (n, calls) => (calls === 0 ? null : round((n * 1000) / calls, 1));
+  return Object.fromEntries(
+    Object.entries(tallies)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([scope, t]) => [
+        scope,
+        {
+          calls: t.calls,
+          d1_statements: t.d1Statements,
+          d1_writes: t.d1Writes,
+          sqlite_statements: t.sqlStatements,
+          sqlite_writes: t.sqlWrites,
+          sqlite_rows_written: t.sqlRowsWritten,
+          per_1000: {
+            d1_statements: per(t.d1Statements, t.calls),
+            d1_writes: per(t.d1Writes, t.calls),
+            sqlite_writes: per(t.sqlWrites, t.calls),
+            sqlite_rows_written: per(t.sqlRowsWritten, t.calls),
+          },
+        },
+      ]),
+  );
+}
+
+export async function runLoad(base, { users, devicesPerUser, durationSeconds, connections, revocations, log }) {
   // Sign every user up on their first device and in on the others.
   const devices = [];
   await inBatches([...Array(users).keys()], 4, async (u) => {
@@ -50,6 +78,8 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
     }
   });
   log(`load: ${devices.length} sessions of ${users} users ready`);
+  const probes = await prepareRevocations(base, revocations);
+  log(`load: ${probes.length} sessions to revoke, each with an open live socket, ready`);
 
   const revokedAt = new Map(); // sessionId -> time (ms) the revocation's 204 was received
   const revokedTokens = []; // access tokens of revoked sessions, replayed on purpose
@@ -158,12 +188,26 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
     },
   ];
 
-  const result = await autocannon({ url: base, connections, duration: durationSeconds, requests });
+  // Counted from here: setup's signups and logins are not part of the load.
+  await fetch(`${base}/__bench/reset`, { method: "POST" });
+  const started = performance.now();
+  // Runs until both the probes are done and durationSeconds have passed, so every probe has load beside it.
+  const instance = autocannon({ url: base, connections, duration: 3600, requests });
+  let revocationResults;
+  try {
+    revocationResults = await runRevocations(base, probes);
+  } finally {
+    const left = durationSeconds * 1000 - (performance.now() - started);
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+    instance.stop();
+  }
+  const result = await instance;
+  const tallies = await (await fetch(`${base}/__bench/counts`)).json();
   const errors5xx = Object.entries(result.statusCodeStats ?? {})
     .filter(([code]) => Number(code) >= 500)
     .reduce((sum, [, stats]) => sum + Number(stats.count), 0);
   return {
-    duration_s: durationSeconds,
+    duration_s: round((performance.now() - started) / 1000, 1),
     connections,
     users,
     sessions_at_start: users * devicesPerUser,
@@ -177,5 +221,7 @@ export async function runLoad(base, { users, devicesPerUser, durationSeconds, co
     status_codes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, Number(stats.count)])),
     revocations_completed: revokedAt.size,
     ...audit,
+    revocation_probe: revocationResults,
+    storage: storageCounts(tallies),
   };
 }

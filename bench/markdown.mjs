@@ -14,6 +14,27 @@ out.push(head(["ratio", "ratio of p50s", "median of per-round ratios", "target",
 for (const [name, t] of Object.entries(r.targets))
   out.push(row([`\`${name}\``, t.value, r.paired_ratios?.[name] ?? "", t.target, t.met ? "yes" : "**missed**"]));
 out.push("");
+if (r.variants.admission) {
+  // Sign-in's phases as the route runs them: admission beside the lookup, then PBKDF2, then the session.
+  const p50 = (key) => r.variants[key].p50_us;
+  const before = Math.max(p50("admission"), p50("users_by_email"));
+  const serial = before + p50("pbkdf2") + p50("create_session") + p50("sign_token");
+  out.push(head(["sign-in phase (p50, measured alone)", "µs", "share of sign-in"]));
+  const share = (us) => `${Math.round((100 * us) / p50("signin"))}%`;
+  for (const [label, us] of [
+    ["limiter admission (IP + account, parallel) and settle", p50("admission")],
+    ["D1 user lookup by email (beside the admission)", p50("users_by_email")],
+    ["PBKDF2-SHA256, 100,000 iterations", p50("pbkdf2")],
+    ["registry signIn", p50("create_session")],
+    ["sign the access token", p50("sign_token")],
+    ["serial path: max(admission, lookup) + PBKDF2 + signIn + sign", serial],
+    ["the login route, measured (8)", p50("signin")],
+    ["after the answer: the D1 mirror upsert", p50("mirror_write")],
+    ["passkey sign-in, measured (8p)", p50("passkey_signin")],
+  ])
+    out.push(row([label, us, share(us)]));
+  out.push("");
+}
 out.push(head(["live sessions of the user", "strict p50 µs", "list p50 µs"]));
 for (const n of ["1", "10", "100"]) out.push(row([n, r.scaling.strict_p50_us[n], r.scaling.list_p50_us[n]]));
 out.push("");
@@ -23,6 +44,10 @@ for (const c of r.cleanup)
 out.push("");
 out.push(head(["live sessions in one registry", "SQLite bytes"]));
 for (const p of r.footprint.points) out.push(row([p.sessions, p.storageBytes]));
+out.push("");
+out.push(head(["one registry: mode", "concurrent callers", "checks/s", "p50 ms", "p99 ms", "max ms", "errors"]));
+for (const x of r.one_registry_under_pressure ?? [])
+  out.push(row([x.mode, x.callers, x.checks_per_s, x.p50_ms, x.p99_ms, x.max_ms, JSON.stringify(x.errors).replaceAll('"', "")]));
 out.push("");
 out.push(head(["query", "plan"]));
 for (const q of r.query_plans)
@@ -48,6 +73,47 @@ if (!r.load.skipped) {
     ],
   ];
   for (const line of lines) out.push(row(line));
+  const p = l.revocation_probe;
+  out.push("");
+  out.push(head(["revocation, from the revoking call's 204", "p50 ms", "p99 ms", "notes"]));
+  out.push(
+    row([
+      "live socket hears `session_revoked`",
+      p.revocation_to_socket_p50_ms,
+      p.revocation_to_socket_p99_ms,
+      `${p.revocations} revocations; ${p.socket_frame_before_response} frames came before the 204 (counted as 0; raw p50 ${p.revocation_to_socket_raw_p50_ms} ms); ${p.socket_frames_missing} missing`,
+    ]),
+  );
+  out.push(
+    row([
+      "the device's next request answered (refused)",
+      p.revocation_to_refusal_p50_ms,
+      p.revocation_to_refusal_p99_ms,
+      `${p.accepted_after_revoke} of ${p.revocations} accepted`,
+    ]),
+  );
+  out.push("");
+  out.push(
+    head([
+      "scope (route, or registry method)",
+      "calls",
+      "D1 statements / 1,000",
+      "D1 writes / 1,000",
+      "SQLite writes / 1,000",
+      "SQLite rows written / 1,000",
+    ]),
+  );
+  for (const [scope, t] of Object.entries(l.storage))
+    out.push(
+      row([
+        `\`${scope}\``,
+        t.calls,
+        t.per_1000.d1_statements,
+        t.per_1000.d1_writes,
+        t.per_1000.sqlite_writes,
+        t.per_1000.sqlite_rows_written,
+      ]),
+    );
 }
 const tables = out.join("\n");
 const target = process.argv[2] === "--write" ? process.argv[3] : undefined;

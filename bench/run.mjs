@@ -1,7 +1,8 @@
 // `npm run bench`: micro-benchmarks in a bench Worker, then a mixed HTTP load against the real
 // service under `wrangler dev`. Starts what it needs, stops all of it, prints a table and writes
 // bench/results.json. Tunables (environment): BENCH_ROUNDS, BENCH_TARGET_MS, BENCH_LOAD_SECONDS,
-// BENCH_LOAD_CONNECTIONS, BENCH_LOAD_USERS, BENCH_SKIP_LOAD=1.
+// BENCH_LOAD_CONNECTIONS, BENCH_LOAD_USERS, BENCH_REVOCATIONS, BENCH_PRESSURE_MS,
+// BENCH_SKIP_LOAD=1.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -57,6 +58,12 @@ async function micro() {
       targetMs: setting("BENCH_TARGET_MS", 30),
       log,
     });
+    const pressure = [];
+    for (const mode of ["registry", "strict"])
+      for (const callers of [1, 16, 64, 256]) {
+        log(`one registry, ${mode}, ${callers} concurrent callers`);
+        pressure.push(await post("/pressure", { state, mode, callers, ms: setting("BENCH_PRESSURE_MS", 3000) }));
+      }
     log("query plans");
     const queryPlans = await post("/plans", {});
     const cleanup = [];
@@ -66,7 +73,7 @@ async function micro() {
     }
     log("registry storage footprint");
     const footprint = await post("/footprint", { steps: [1, 10, 100, 1_000] });
-    return { variants, pairedRatios, queryPlans, cleanup, footprint };
+    return { variants, pairedRatios, queryPlans, cleanup, footprint, pressure };
   } finally {
     await worker.dispose();
     rmSync(persist, { recursive: true, force: true });
@@ -81,6 +88,7 @@ async function load() {
       devicesPerUser: 3,
       durationSeconds: setting("BENCH_LOAD_SECONDS", 20),
       connections: setting("BENCH_LOAD_CONNECTIONS", 16),
+      revocations: setting("BENCH_REVOCATIONS", 200),
       log,
     });
   } finally {

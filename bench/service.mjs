@@ -1,5 +1,7 @@
 // Starts the real service under `wrangler dev` on a free localhost port, with fresh secrets and a
 // throw-away state directory (D1 migrated first), and stops it again: nothing is left behind.
+// The service's own wrangler.jsonc, with the load test's entry (bench/load-worker/index.ts): the
+// service's Worker plus the storage counters.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +34,10 @@ export async function startService(root, log) {
     [
       wrangler,
       "dev",
+      join(root, "bench", "load-worker", "index.ts"),
+      // Named, or wrangler would take the bench Worker's config, the one nearest the entry.
+      "--config",
+      join(root, "wrangler.jsonc"),
       "--ip",
       "127.0.0.1",
       "--port",
@@ -42,7 +48,7 @@ export async function startService(root, log) {
       envFile,
       "--show-interactive-dev-session=false",
       "--log-level",
-      "warn",
+      process.env.BENCH_SERVICE_LOG_LEVEL ?? "warn",
       // Every simulated user connects from 127.0.0.1, so the per-address sign-in and signup limits
       // are raised; every other setting is the service's own.
       "--var",
@@ -51,10 +57,12 @@ export async function startService(root, log) {
       "SIGNUP_IP_LIMIT:100000",
     ],
     // Its own process group, so stopping it also stops the workerd it starts.
-    { cwd: root, env, stdio: ["ignore", "ignore", "pipe"], detached: true },
+    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let stderr = "";
+  // The service's log lines go to stdout: the tail of both is kept for a failure's message.
   child.stderr.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  child.stdout.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once("exit", resolve));
 
   const stop = async () => {
@@ -86,5 +94,5 @@ export async function startService(root, log) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   log(`service up at ${url}`);
-  return { url, stop };
+  return { url, stop, stderr: () => stderr };
 }

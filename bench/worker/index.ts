@@ -1,11 +1,12 @@
+import { pressure } from "./pressure";
 import { setUp } from "./setup";
 import { cleanupPass, queryPlans, registryFootprint } from "./storage";
 import { type BenchState, operations, prepare } from "./variants";
 
 export { RateLimiter } from "../../src/limiter/rate-limiter";
-export { SessionRegistry } from "../../src/registry/session-registry";
 export { SessionService } from "../../src/worker/rpc/session-service";
-export { MeasuredSessionRegistry, NoopObject } from "./objects";
+// The project's registry plus the floor's no-op method, bound as SESSION_REGISTRY (objects.ts).
+export { BenchSessionRegistry as SessionRegistry, MeasuredSessionRegistry } from "./objects";
 
 interface Batch {
   name: string;
@@ -23,7 +24,7 @@ async function round(env: BenchEnv, request: Request, ctx: ExecutionContext, sta
   for (const batch of batches) {
     const operation = operations[batch.name];
     if (!operation) throw new Error(`unknown variant ${batch.name}`);
-    await prepare[batch.name]?.(state);
+    await prepare[batch.name]?.(state, env, ctx);
     const started = performance.now();
     let n = 0;
     let elapsed = 0;
@@ -44,13 +45,17 @@ export default {
     try {
       switch (url.pathname) {
         case "/setup":
-          return Response.json(await setUp(env, request, body.migrations as string[]));
+          return Response.json(await setUp(env, request, ctx, body.migrations as string[]));
         case "/round":
           return Response.json(await round(env, request, ctx, body.state as BenchState, body.batches as Batch[]));
         case "/plans":
           return Response.json(await queryPlans(env));
         case "/cleanup":
           return Response.json(await cleanupPass(env, body.expired as number));
+        case "/pressure": {
+          const { state, mode, callers, ms } = body as { state: BenchState; mode: "strict" | "registry"; callers: number; ms: number };
+          return Response.json(await pressure(env, state.tokens.pressure, mode, callers, ms));
+        }
         case "/footprint":
           return Response.json(await registryFootprint(env, request, body.steps as number[]));
         default:

@@ -1,4 +1,5 @@
 import { usersRepository } from "../../src/db/users";
+import type { SessionRegistry } from "../../src/registry/session-registry";
 import { configFrom } from "../../src/shared/config";
 import { randomId } from "../../src/shared/encoding";
 import { hashPassword } from "../../src/worker/auth/password";
@@ -7,6 +8,7 @@ import { signAccessToken } from "../../src/worker/tokens/access";
 import { loadKeySet } from "../../src/worker/tokens/keys";
 import { setUpPeer } from "./better-auth";
 import { boundClient, signInProof } from "./dpop";
+import { registerBenchPasskey } from "./passkey";
 import { type BenchState, boundRefreshChain, refreshChain } from "./variants";
 
 export const USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -18,7 +20,13 @@ export async function migrate(env: BenchEnv, statements: string[]): Promise<void
 }
 
 /** A user with `count` live sessions, created through the registry exactly as sign-in does (bound to a DPoP key with `bound`). */
-export async function userWithSessions(env: BenchEnv, count: number, request: Request, namespace = env.SESSION_REGISTRY, bound = false) {
+export async function userWithSessions(
+  env: BenchEnv,
+  count: number,
+  request: Request,
+  namespace: DurableObjectNamespace<SessionRegistry> = env.SESSION_REGISTRY,
+  bound = false,
+) {
   const userId = randomId("usr");
   const device = describeDevice(USER_AGENT, null);
   const place = describePlace(request);
@@ -35,7 +43,7 @@ export async function userWithSessions(env: BenchEnv, count: number, request: Re
   return { userId, sessions };
 }
 
-export async function setUp(env: BenchEnv, request: Request, migrations: string[]): Promise<BenchState> {
+export async function setUp(env: BenchEnv, request: Request, ctx: ExecutionContext, migrations: string[]): Promise<BenchState> {
   await migrate(env, migrations);
   const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
   const config = configFrom(env);
@@ -47,7 +55,8 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
       auth: { authTime: Date.now(), amr: ["pwd"], signInMethod: "password" },
     });
   };
-  const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100) };
+  // `pressure`: a user of its own, so the registry-under-pressure runs do not warm the timed ones.
+  const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100), pressure: await tokenFor(1) };
 
   const refreshUser = await userWithSessions(env, 1, request);
   refreshChain.token = refreshUser.sessions[0]!.refreshToken;
@@ -72,6 +81,9 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
     disabledAt: null,
   });
   if (!inserted) throw new Error("sign-in user not inserted");
+
+  // A user whose one passkey the passkey sign-in variant signs in with (passkey.ts).
+  await registerBenchPasskey(env, ctx, PASSWORD);
 
   const peerCookie = await setUpPeer(env);
   return { tokens, boundToken, peerCookie, signIn: { email, password: PASSWORD }, createUserId: randomId("usr"), userAgent: USER_AGENT };

@@ -1,3 +1,4 @@
+import { Hono } from "hono";
 import { JwksCache } from "../../consumer/jwks";
 import { LivenessCache } from "../../consumer/liveness-cache";
 import { DEFAULT_CACHE_TTL_MS } from "../../consumer/options";
@@ -10,20 +11,23 @@ import { genuineRefreshToken } from "../../src/shared/refresh-token";
 import { app } from "../../src/worker/app";
 import { PBKDF2_ITERATIONS, pbkdf2 } from "../../src/worker/auth/password";
 import { describeDevice, describePlace } from "../../src/worker/devices/device";
+import type { AppEnv } from "../../src/worker/env";
 import { failClosed } from "../../src/worker/http/fail-closed";
+import { admitSignIn } from "../../src/worker/limits/limits";
 import { verifiedCaller } from "../../src/worker/sessions/guard";
 import { registryFor } from "../../src/worker/sessions/registry-client";
 import { signAccessToken, verifyAccessTokenSignature } from "../../src/worker/tokens/access";
-import { checkAccessToken } from "../../src/worker/tokens/check";
+import { checkAccessToken, verifyAccessToken } from "../../src/worker/tokens/check";
 import { checkDpopProof } from "../../src/worker/tokens/dpop";
 import { loadKeySet } from "../../src/worker/tokens/keys";
 import { peerAuthFor } from "./better-auth";
 import { DPOP_REFRESH_URL, DPOP_RESOURCE_URL, fillPool, nextProof } from "./dpop";
+import { fillPasskeyPool, passkeyOptions, passkeySignIn } from "./passkey";
 
 /** What /setup made and the driver hands back with every round. */
 export interface BenchState {
   /** Access tokens of users holding 1, 10 and 100 live sessions (the token is one of them). */
-  tokens: { s1: string; s10: string; s100: string };
+  tokens: { s1: string; s10: string; s100: string; pressure: string };
   /** The access token of a DPoP-bound session (one live session), bound to the isolate's key (dpop.ts). */
   boundToken: string;
   peerCookie: string;
@@ -47,6 +51,16 @@ const PBKDF2_SALT = new Uint8Array(16).fill(7);
 
 const bearer = (token: string) => `Bearer ${token}`;
 
+/**
+ * The login route's admission as it runs it (admitSignIn: the per-IP and per-account limiters,
+ * in parallel), then the success's settle, in a one-route app so the Context is the real one.
+ */
+const admission = new Hono<AppEnv>().post("/", async (c) => {
+  const attempt = await admitSignIn(c, c.req.header("X-Bench-Email")!);
+  await attempt.settle("succeeded");
+  return c.body(null, 204);
+});
+
 /** Signature and claims exactly as the service checks them (the first half of checkAccessToken). */
 async function signatureOnly(env: BenchEnv, token: string) {
   const result = await verifyAccessTokenSignature(await loadKeySet(env.JWT_SIGNING_KEYS), configFrom(env), token, Date.now());
@@ -55,7 +69,8 @@ async function signatureOnly(env: BenchEnv, token: string) {
 }
 
 /** Run before a batch's timer starts: the client's proofs for the DPoP-bound variants. */
-export const prepare: Record<string, (state: BenchState) => Promise<void>> = {
+export const prepare: Record<string, (state: BenchState, env: BenchEnv, ctx: ExecutionContext) => Promise<void>> = {
+  passkey_signin: (_state, env, ctx) => fillPasskeyPool(env, ctx),
   dpop_strict: (state) => fillPool("dpop_strict", "GET", DPOP_RESOURCE_URL, state.boundToken),
   dpop_refresh: () => fillPool("dpop_refresh", "POST", DPOP_REFRESH_URL),
 };
@@ -92,10 +107,17 @@ export const operations: Record<string, Operation> = {
   consumer_stateless: async (env, state) => {
     if (!(await consumerVerify(env, state.tokens.s1)).ok) throw new Error("token refused");
   },
-  /** (2) The floor: the same verification plus one Durable Object round trip that does nothing. */
+  /**
+   * (2) The floor: what strict does, with the registry's work taken out. The same verification,
+   * then the same user's registry, its stub built as registryFor builds it, called through the same
+   * failClosed with the same argument, on a method that answers at once.
+   */
   floor: async (env, state) => {
-    const claims = await signatureOnly(env, state.tokens.s1);
-    if (!(await env.NOOP.get(env.NOOP.idFromName(claims.sub)).ping())) throw new Error("unreachable");
+    const signature = await verifyAccessToken(env, state.tokens.s1);
+    if (!signature.ok) throw new Error("token refused");
+    const { sub, sid } = signature.claims;
+    const live = await failClosed("registry", () => env.SESSION_REGISTRY.get(env.SESSION_REGISTRY.idFromName(sub)).benchNoop(sid));
+    if (!live.ok) throw new Error("unreachable");
   },
   /** (3) This service's strict check: verification plus the user's registry `sessionCheck(sid)`. */
   strict: (env, state) => strict(env, state.tokens.s1),
@@ -179,11 +201,36 @@ export const operations: Record<string, Operation> = {
     if (response.status !== 200) throw new Error(`login answered ${response.status}: ${await response.text()}`);
     await response.arrayBuffer();
   },
+  /** (8p) Passkey sign-in: POST /v1/auth/passkey with an assertion made before the batch. */
+  passkey_signin: (env, _state, _request, ctx) => passkeySignIn(env, ctx),
+  /** The passkey ceremony's first request, POST /v1/auth/passkey/options, alone. */
+  passkey_options: (env, _state, _request, ctx) => passkeyOptions(env, ctx),
+  /** Sign-in phase: the limiters' admission (both in parallel) and the success's settle. */
+  admission: async (env, state, _request, ctx) => {
+    const response = await admission.fetch(
+      new Request("https://auth.example.com/", {
+        method: "POST",
+        headers: { "CF-Connecting-IP": "198.51.100.7", "X-Bench-Email": state.signIn.email },
+      }),
+      env,
+      ctx,
+    );
+    if (response.status !== 204) throw new Error(`admission answered ${response.status}`);
+  },
+  /** Sign-in phase: signing the access token. */
+  sign_token: async (env, state) => {
+    const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
+    await signAccessToken(keys, configFrom(env), {
+      userId: state.createUserId,
+      sessionId: randomId("ses"),
+      auth: { authTime: Date.now(), amr: ["pwd"], signInMethod: "password" },
+    });
+  },
   /** Sign-in breakdown: the D1 user lookup alone. */
   users_by_email: async (env, state) => {
     if (!(await usersRepository(env.DB).findByEmail(state.signIn.email))) throw new Error("user not found");
   },
-  /** Sign-in breakdown: the registry's signIn alone (SQLite insert, then the D1 mirror write it awaits). */
+  /** Sign-in phase: the registry's signIn alone (its SQLite insert; the D1 mirror write follows the answer). */
   create_session: async (env, state, request) => {
     const userId = state.createUserId;
     const device = describeDevice(state.userAgent, null);

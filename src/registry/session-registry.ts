@@ -368,7 +368,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#scheduleAlarm(expiresAt);
     const session = this.#view(sessionId);
     this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
-    await this.#flush();
+    // The D1 mirror is written after the answer, not before (the session is already durable here,
+    // and the outbox retries a failed write from the alarm): D1 never decides liveness, and the
+    // paths that read D1 for this user's sessions push the outbox first (sessionMirrorHistory,
+    // adminRemirror).
+    this.ctx.waitUntil(this.#flush());
     return { ok: true, session, refreshToken: token.raw, auth };
   }
 

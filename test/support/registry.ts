@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import { CLOCK, type Clock } from "../../src/registry/clock";
 import type { SessionRegistry } from "../../src/registry/session-registry";
 
@@ -36,6 +36,41 @@ export function failingD1(error: () => Error = () => new Error("D1 is down (inje
       throw error();
     },
   });
+}
+
+/**
+ * Holds one user's registry's D1 batches (its outbox's mirror writes) until `release()`: D1 that
+ * is slow, not down. `reached()` resolves once a batch has arrived and is held. The hold is made
+ * inside the object, since a promise made here could not be awaited there.
+ */
+export async function holdRegistryD1(userId: string): Promise<{ reached(): Promise<void>; release(): Promise<void> }> {
+  type Held = { env: Env; heldD1?: { arrived: boolean; release(): void } };
+  await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
+    const self = instance as unknown as Held;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const hold = { arrived: false, release };
+    self.heldD1 = hold;
+    const held = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            hold.arrived = true;
+            await released;
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    self.env = { ...self.env, DB: held };
+  });
+  const inside = <T>(read: (hold: NonNullable<Held["heldD1"]>) => T) =>
+    runInDurableObject(registry(userId), (instance: SessionRegistry) => read((instance as unknown as Held).heldD1!));
+  return {
+    reached: () => vi.waitFor(async () => expect(await inside((hold) => hold.arrived)).toBe(true)),
+    release: () => inside((hold) => hold.release()),
+  };
 }
 
 /** Breaks (or, with `down: false`, restores) D1 for one user's registry: its outbox, not the Worker. */

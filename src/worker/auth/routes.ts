@@ -96,14 +96,15 @@ authRoutes.openapi(logIn, async (c) => {
     if (user) recordFailedSignIn(c, user.id, (await device) !== null);
     throw new ApiError("invalid_credentials");
   }
-  const released = attempt.settle("succeeded");
   // Only someone who knows the password learns that the account is disabled.
   if (user.disabledAt !== null) {
-    await released;
+    await attempt.settle("succeeded");
     throw new ApiError("account_disabled");
   }
-  const [, response] = await Promise.all([released, startSession(c, user, body, 200, dpop)]);
-  return response;
+  // A success only gives its reserved slot back (it never counts against the account), so it is
+  // settled after the answer; until then the slot is held, which errs towards refusing.
+  c.executionCtx.waitUntil(attempt.settle("succeeded").catch((error) => log("warn", "sign-in limiter settle failed", errorFacts(error))));
+  return startSession(c, user, body, 200, dpop);
 });
 
 authRoutes.openapi(refreshTokens, async (c) => {

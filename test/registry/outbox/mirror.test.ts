@@ -1,16 +1,23 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, expectProblem, me, refresh, signInOn } from "../../support/http";
-import { registry, setRegistryD1 } from "../../support/registry";
+import { holdRegistryD1, registry, setRegistryD1 } from "../../support/registry";
 
 const mirrorRow = (sessionId: string) => env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(sessionId).first<Record<string, any>>();
 
 describe("the D1 mirror of the registry", () => {
   it("should mirror each new session with its device and place, and each revocation with its reason", async () => {
     const [laptop, phone] = await signInOn("laptop", "phone");
-    const row = await mirrorRow(phone!.sessionId);
-    expect(row).toMatchObject({ user_id: phone!.userId, device_type: "mobile", os: "iOS", revoked_at: null });
+    // A sign-in's mirror write lands after its answer (the next test), so it is waited for.
+    await vi.waitFor(async () =>
+      expect(await mirrorRow(phone!.sessionId)).toMatchObject({
+        user_id: phone!.userId,
+        device_type: "mobile",
+        os: "iOS",
+        revoked_at: null,
+      }),
+    );
     await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken });
     expect(await mirrorRow(phone!.sessionId)).toMatchObject({
       revoked_reason: "revoked_by_other_device",
@@ -40,6 +47,26 @@ describe("the D1 mirror of the registry", () => {
     expect(await mirrorRow(phone!.sessionId)).toMatchObject({ revoked_reason: "revoked_by_other_device", revoked_at: expect.any(Number) });
     await expectProblem(await me(phone!.accessToken), 401, "invalid_token");
     expect((await me(laptop!.accessToken)).status).toBe(200);
+  });
+
+  it("should answer a sign-in without waiting for its D1 mirror write, which lands after", async () => {
+    const [laptop] = await signInOn("laptop");
+    await registry(laptop!.userId).adminRemirror();
+    const d1 = await holdRegistryD1(laptop!.userId);
+    const login = call("/v1/auth/login", {
+      method: "POST",
+      json: { email: laptop!.email, password: "correct horse battery staple", token_transport: "body" },
+    });
+    await d1.reached();
+    // The mirror write is still held, and the sign-in has its answer: a live session.
+    const answered = await login;
+    expect(answered.status).toBe(200);
+    const { session, access_token } = (await answered.json()) as any;
+    expect((await me(access_token)).status).toBe(200);
+    expect(await mirrorRow(session.id)).toBeNull();
+    // Released, the write lands without anything else asking for it.
+    await d1.release();
+    await vi.waitFor(async () => expect(await mirrorRow(session.id)).toMatchObject({ id: session.id, revoked_at: null }));
   });
 
   it("should still sign in while D1 cannot take the session mirror, and mirror it later", async () => {
