@@ -51,6 +51,10 @@ export default defineConfig(async () => {
             ...newSecrets("test"),
             ...newIntrospectionClient(),
             ADMIN_TOKEN: newAdminToken(),
+            // The tests' relying party is their origin (test/support/http.ts ORIGIN), set as a deployment
+            // would set it; the local default ("localhost", any port) has its own tests.
+            WEBAUTHN_RP_ID: "auth.test",
+            WEBAUTHN_ORIGINS: "https://auth.test",
             TEST_MIGRATIONS: migrations,
             TEST_FC_SEED: fastCheckSeed(),
             TEST_PACKED_CONSUMER: packedConsumer.facts,

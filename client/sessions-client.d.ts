@@ -74,6 +74,23 @@ export declare class SessionsClient extends EventTarget {
     signUp(email: string, password: string, deviceName?: string): Promise<{
         user: User;
     }>;
+    /**
+     * Signs in with a passkey: the assertion JSON for the options of POST /v1/auth/passkey/options.
+     * @param {unknown} response @param {string} [deviceName]
+     */
+    signInWithPasskey(response: unknown, deviceName?: string): Promise<{
+        user: User;
+    }>;
+    /**
+     * Step-up (RFC 9470): proves who the user is again, in this session, after the server answered
+     * `step_up_required`. The new access token (fresh `auth_time`) replaces the current one, in every tab.
+     * @param {{ password: string } | { response: unknown }} proof
+     */
+    reauthenticate(proof: {
+        password: string;
+    } | {
+        response: unknown;
+    }): Promise<void>;
     /** Picks up an existing session from the refresh cookie (page load). Resolves false when there is none. */
     resume(): Promise<boolean>;
     /**

@@ -43,6 +43,27 @@ export interface SessionJson {
     last_active_at: string;
     expires_at: string;
     binding: SessionBinding;
+    /** How the session was signed in; a later step-up (POST /v1/auth/reauthenticate) does not change it. */
+    sign_in_method: SignInMethod;
+}
+/** How a session was started: with the account's password, or with one of its passkeys. */
+export type SignInMethod = "password" | "passkey";
+/** The contract's `Passkey`: a WebAuthn credential registered to the account. */
+export interface PasskeyJson {
+    /** The credential id (base64url), as the authenticator reports it. */
+    id: string;
+    name: string;
+    created_at: string;
+    last_used_at: string | null;
+    /** The authenticator says the key is backed up (synced) elsewhere (WebAuthn BS flag). */
+    backed_up: boolean;
+    /** AuthenticatorTransport hints from the registration, for `allowCredentials`. */
+    transports: string[];
+}
+/** A passkey as security events name it. */
+export interface PasskeyRefJson {
+    id: string;
+    name: string;
 }
 /** Why a session ended; recorded on the session and shown in its history. */
 export type RevokeReason = "signed_out" | "revoked_by_other_device" | "signed_out_everywhere" | "password_changed" | "refresh_token_reuse" | "session_limit" | "admin" | "service";
@@ -60,10 +81,13 @@ export interface PositionJson {
 }
 /** Each security event type and the evidence its `details` carry. Stable: clients and webhooks branch on `type`. */
 export interface SecurityEventDetails {
-    /** A new session. */
+    /** A new session; `passkey` names the passkey it was signed in with (null for a password). */
     signed_in: {
         device: DeviceJson;
         place: PlaceJson;
+        /** Absent from sign-ins recorded before passkeys existed (all were password sign-ins). */
+        method?: SignInMethod;
+        passkey?: PasskeyRefJson | null;
     };
     /** A correct password refused by the session-limit policy. */
     sign_in_refused: {
@@ -130,6 +154,29 @@ export interface SecurityEventDetails {
         endpoint: "auth_refresh" | "oauth_token";
         key_thumbprint: string | null;
         device: DeviceJson;
+        place: PlaceJson;
+    };
+    /** A passkey was registered, from the session the event names. */
+    passkey_added: {
+        passkey: PasskeyRefJson;
+        backed_up: boolean;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /** A passkey was removed, from the session the event names. */
+    passkey_removed: {
+        passkey: PasskeyRefJson;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /**
+     * A correctly signed assertion whose signature counter did not go up (WebAuthn §6.1.1): the key
+     * may have been copied. The ceremony was refused.
+     */
+    passkey_counter_regressed: {
+        passkey: PasskeyRefJson;
+        stored_counter: number;
+        presented_counter: number;
         place: PlaceJson;
     };
 }

@@ -1,6 +1,7 @@
 // The consumer package: what another Worker imports to accept the session service's access tokens.
 
 export type { RequireSessionOptions, SessionCheckMode } from "./options.js";
+export { type RequireFreshOptions, requireFresh } from "./require-fresh.js";
 export { requireSession, type SessionVariables, type VerifiedSession } from "./require-session.js";
 export type {
   AccessTokenClaims,

@@ -13,6 +13,16 @@ export function invalidToken(): Response {
   });
 }
 
+/**
+ * RFC 9470 §3: the token is genuine, but the user's last proof is too old (or not of a method the
+ * action asks for). The same header and code as the service's own step-up answer.
+ */
+export function insufficientUserAuthentication(maxAgeSeconds: number): Response {
+  return problem(401, "step_up_required", "A more recent proof of who you are is required", {
+    "WWW-Authenticate": `Bearer error="insufficient_user_authentication", max_age=${maxAgeSeconds}`,
+  });
+}
+
 /** Fail closed: a token that could not be checked is refused, with a hint to retry. */
 export function sessionServiceUnavailable(): Response {
   return problem(503, "session_service_unavailable", "The session service could not be reached", { "Retry-After": "1" });

@@ -13,6 +13,13 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /**
+   * When the user last proved who they are in this session (seconds; RFC 9470 §4 / OIDC), and how
+   * (RFC 8176 values: `pwd`, or `hwk`/`swk` plus `pin`/`user` for a passkey). Absent only from
+   * tokens minted before the service issued them; `requireFresh` treats that as not recent.
+   */
+  auth_time?: number;
+  amr?: string[];
   /** RFC 9449 §6.1: a DPoP-bound token names its key's RFC 7638 thumbprint. */
   cnf?: { jkt: string };
 }
@@ -48,6 +55,8 @@ export interface SessionInfo {
   expiresAt: number;
   /** What the session is bound to: `dpop` when its tokens need a proof of a key the client holds. */
   binding: "none" | "dpop" | "dbsc";
+  /** How the session was signed in. */
+  signInMethod: "password" | "passkey";
 }
 
 /** Every failure is a value: a thrown error loses its fields on the way across RPC. */

@@ -37,7 +37,18 @@ export async function verifyLocally(
       maxTokenAge: expect.maxTokenLifetimeSeconds,
       currentDate: new Date(expect.nowMs),
     });
-    const { iss, aud, sub, sid, jti, iat, exp, cnf } = payload;
+    const {
+      iss,
+      aud,
+      sub,
+      sid,
+      jti,
+      iat,
+      exp,
+      auth_time: authTime,
+      amr,
+      cnf,
+    } = payload as typeof payload & { auth_time?: unknown; amr?: unknown; cnf?: unknown };
     if (typeof sub !== "string" || !USER_ID.test(sub) || typeof sid !== "string" || !SESSION_ID.test(sid))
       return { ok: false, code: "invalid_token" };
     if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, code: "invalid_token" };
@@ -46,7 +57,16 @@ export async function verifyLocally(
     // A bound token (RFC 9449 §6.1) is only as good as its proof, which the caller has the service check.
     const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
     if (cnf !== undefined && typeof jkt !== "string") return { ok: false, code: "invalid_token" };
-    return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...(typeof jkt === "string" ? { cnf: { jkt } } : {}) } };
+    const bound = typeof jkt === "string" ? { cnf: { jkt } } : {};
+    // RFC 9470 §6: when the user last proved who they are, and how (RFC 8176). Both or neither;
+    // a token minted before the service issued them has neither, and is never fresh (requireFresh).
+    if (authTime === undefined && amr === undefined)
+      return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...bound } };
+    if (typeof authTime !== "number" || !Number.isInteger(authTime) || authTime < 0 || authTime > iat)
+      return { ok: false, code: "invalid_token" };
+    if (!Array.isArray(amr) || amr.length === 0 || amr.length > 8 || !amr.every((v) => typeof v === "string" && v.length <= 16))
+      return { ok: false, code: "invalid_token" };
+    return { ok: true, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, auth_time: authTime, amr, ...bound } };
   } catch (error) {
     if (error instanceof JwksUnavailableError) return { ok: false, code: "jwks_unavailable" };
     if (error instanceof errors.JOSEError || error instanceof TypeError || error instanceof SyntaxError)

@@ -41,7 +41,11 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
   const config = configFrom(env);
   const tokenFor = async (count: number) => {
     const { userId, sessions } = await userWithSessions(env, count, request);
-    return signAccessToken(keys, config, { userId, sessionId: sessions[0]!.sessionId });
+    return signAccessToken(keys, config, {
+      userId,
+      sessionId: sessions[0]!.sessionId,
+      auth: { authTime: Date.now(), amr: ["pwd"], signInMethod: "password" },
+    });
   };
   const tokens = { s1: await tokenFor(1), s10: await tokenFor(10), s100: await tokenFor(100) };
 
@@ -49,7 +53,12 @@ export async function setUp(env: BenchEnv, request: Request, migrations: string[
   refreshChain.token = refreshUser.sessions[0]!.refreshToken;
   const boundUser = await userWithSessions(env, 1, request, env.SESSION_REGISTRY, true);
   const { jkt } = await boundClient();
-  const boundToken = await signAccessToken(keys, config, { userId: boundUser.userId, sessionId: boundUser.sessions[0]!.sessionId, jkt });
+  const boundToken = await signAccessToken(keys, config, {
+    userId: boundUser.userId,
+    sessionId: boundUser.sessions[0]!.sessionId,
+    jkt,
+    auth: { authTime: Date.now(), amr: ["pwd"], signInMethod: "password" },
+  });
   const boundRefreshUser = await userWithSessions(env, 1, request, env.SESSION_REGISTRY, true);
   boundRefreshChain.token = boundRefreshUser.sessions[0]!.refreshToken;
 

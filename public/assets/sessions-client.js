@@ -96,6 +96,24 @@ export class SessionsClient extends EventTarget {
     return this.#start("/v1/auth/signup", { email, password, ...(deviceName ? { device_name: deviceName } : {}) });
   }
 
+  /**
+   * Signs in with a passkey: the assertion JSON for the options of POST /v1/auth/passkey/options.
+   * @param {unknown} response @param {string} [deviceName]
+   */
+  signInWithPasskey(response, deviceName) {
+    return this.#start("/v1/auth/passkey", { response, ...(deviceName ? { device_name: deviceName } : {}) });
+  }
+
+  /**
+   * Step-up (RFC 9470): proves who the user is again, in this session, after the server answered
+   * `step_up_required`. The new access token (fresh `auth_time`) replaces the current one, in every tab.
+   * @param {{ password: string } | { response: unknown }} proof
+   */
+  async reauthenticate(proof) {
+    const result = await this.api("/v1/auth/reauthenticate", { method: "POST", json: proof });
+    this.#accept(result.access_token, result.token_type, result.expires_in, true);
+  }
+
   /** Picks up an existing session from the refresh cookie (page load). Resolves false when there is none. */
   async resume() {
     try {

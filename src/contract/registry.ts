@@ -1,5 +1,7 @@
 import type { DbscRefreshRequest, DbscRefreshResult, DbscRegisterResult, DbscRegistration, DbscSkipReason } from "./dbsc";
+import type { AuthContext, RegistrationResponseJSON, SignInProof, StepUpProof } from "./auth";
 import type { DpopProof } from "./dpop";
+import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
 import type { SessionView } from "./session";
 
@@ -18,7 +20,7 @@ import type { SessionView } from "./session";
  * - `dbsc…`: a browser's DBSC machinery, with the session's cookie or a proof of its key (docs/dbsc.md);
  * - `trusted…` and `admin…`: trusted code on the user's behalf (the RPC entrypoint, the admin API).
  */
-export interface SessionRegistryRpc extends SessionCalls, CredentialCalls, DbscCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+export interface SessionRegistryRpc extends SessionCalls, PasskeyCalls, CredentialCalls, DbscCalls, TrustedCalls, Rpc.DurableObjectBranded {}
 
 /**
  * The session a call acts for: its id, or (a DPoP-bound session's access token) its id and the
@@ -53,6 +55,32 @@ export interface SessionCalls {
   sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused>;
   /** Before a history read from D1: pushes (or joins a push of) everything D1 still lacks. */
   sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused>;
+  /**
+   * Step-up (RFC 9470): renews the actor's `auth_time` and `amr` after a fresh proof; no new
+   * session. A passkey assertion is checked here against the challenge this session was given.
+   */
+  sessionReauthenticate(
+    actor: Actor,
+    proof: StepUpProof,
+    place: Place,
+  ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials>;
+}
+
+/**
+ * The account's passkeys (WebAuthn), managed by one of its sessions. Adding or removing one is a
+ * change to the ways into the account: the Worker asks for a recent proof before it calls these.
+ */
+export interface PasskeyCalls {
+  /** A single-use challenge for this session, replacing any earlier one for the same purpose. */
+  sessionPasskeyChallenge(actor: Actor, purpose: "registration" | "reauthentication"): PasskeyChallenge | Refused;
+  /** Verifies a registration answering this session's registration challenge, and stores the passkey. */
+  sessionPasskeyRegister(
+    actor: Actor,
+    registration: { response: RegistrationResponseJSON; name: string | null; place: Place },
+  ): Promise<PasskeyResult | Refused | PasskeyRejected>;
+  sessionPasskeyList(actor: Actor): PasskeyListResult | Refused;
+  sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound>;
+  sessionPasskeyRemove(actor: Actor, passkeyId: string, place: Place): Promise<{ ok: true } | Refused | NotFound>;
 }
 
 export interface CredentialCalls {
@@ -107,6 +135,8 @@ export type TrustedActor = "service" | "admin";
 /** The actor is not live (`invalid_token`), or its DPoP proof is refused: another key, seen before, or made before a restart without a fresh nonce. */
 export type Refused = { ok: false; code: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" };
 export type NotFound = { ok: false; code: "not_found" };
+/** A proof that did not hold: the same answer whatever was wrong with it. */
+export type InvalidCredentials = { ok: false; code: "invalid_credentials" };
 export type Checked = { ok: true } | Refused;
 /** How many sessions the call ended (0 when there was nothing left to end). */
 export type Revoked = { ok: true; revoked: number };
@@ -122,12 +152,15 @@ export interface SignIn {
   credentialsSeenAt: number;
   /** A DPoP proof that came with the sign-in: the session is bound to its key for its whole life. */
   dpop?: DpopProof | undefined;
+  /** How the user proved who they are; absent means a password the caller checked. A passkey assertion is verified by the registry. */
+  proof?: SignInProof;
   /** A cookie sign-in: issue a DBSC registration challenge with the session (`SignInResult.dbscChallenge`). */
   offerDbsc?: boolean | undefined;
 }
 
 export type SignInResult =
-  | { ok: true; session: SessionView; refreshToken: string; dbscChallenge: string | null }
+  | { ok: true; session: SessionView; refreshToken: string; auth: AuthContext; dbscChallenge: string | null }
+  | InvalidCredentials
   | { ok: false; code: "session_limit_reached"; maxSessions: number }
   | { ok: false; code: "account_disabled" }
   | { ok: false; code: "credentials_changed" }
@@ -145,11 +178,12 @@ export type RefreshEndpoint = "auth_refresh" | "oauth_token";
 
 export type RefreshResult =
   /**
-   * `jkt`: the session's key, for the access token's `cnf` (null for an unbound session).
+   * `jkt`: the session's key, for the access token's `cnf` (null for an unbound session); `auth` is
+   * the session's, unchanged: a refresh is not a proof of who the user is.
    * `cookieExpiresAt`: when the refresh cookie should expire: the session's end, or for a DBSC-bound
    * session its cookie's deadline (a refresh never moves that; only a DBSC proof does).
    */
-  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; cookieExpiresAt: number; jkt: string | null }
+  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; cookieExpiresAt: number; jkt: string | null; auth: AuthContext }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
   | { ok: false; code: "rate_limited"; retryAfterSeconds: number }
   | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };

@@ -36,5 +36,6 @@ export function sessionJson(session: SessionView, currentSessionId: string | nul
     last_active_at: iso(session.lastActiveAt),
     expires_at: iso(session.expiresAt),
     binding: session.binding,
+    sign_in_method: session.signInMethod,
   };
 }

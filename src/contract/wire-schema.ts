@@ -35,6 +35,11 @@ export const Place = z
   .strict()
   .meta({ id: "Place", description: "Where a request came from: the client IP Cloudflare saw and its geolocation." });
 
+export const SignInMethod = z.enum(["password", "passkey"]);
+
+/** A passkey as security events name it. */
+export const PasskeyRef = z.object({ id: z.string(), name: z.string() }).strict().meta({ id: "PasskeyRef" });
+
 export const Session = z
   .object({
     id: z.string().meta({ example: "ses_0123456789abcdefghijkl" }),
@@ -45,6 +50,7 @@ export const Session = z
     created_at: iso,
     last_active_at: iso,
     expires_at: iso,
+    sign_in_method: SignInMethod.meta({ description: "How the session was signed in; a later step-up does not change it" }),
     binding: z.enum(["none", "dpop", "dbsc"]).meta({
       description:
         "What the session is bound to: nothing (bearer tokens), a DPoP key (RFC 9449), or a key its browser keeps (DBSC), which renews its short-lived refresh cookie",
@@ -105,7 +111,20 @@ const event = <T extends string, D extends z.ZodType>(type: T, details: D, descr
 
 export const SecurityEventSchema = z
   .discriminatedUnion("type", [
-    event("signed_in", z.object({ device: Device, place: Place }).strict(), "A new session."),
+    event(
+      "signed_in",
+      z
+        .object({
+          device: Device,
+          place: Place,
+          method: SignInMethod.optional().meta({
+            description: "Absent from sign-ins recorded before passkeys existed (password sign-ins)",
+          }),
+          passkey: PasskeyRef.nullable().optional(),
+        })
+        .strict(),
+      "A new session.",
+    ),
     event(
       "sign_in_refused",
       z.object({ reason: z.literal("session_limit"), max_sessions: z.number().int(), device: Device, place: Place }).strict(),
@@ -164,6 +183,21 @@ export const SecurityEventSchema = z
         })
         .strict(),
       "A genuine refresh token of a DPoP-bound session came without a proof by its key: refused, the session left as it was.",
+    ),
+    event(
+      "passkey_added",
+      z.object({ passkey: PasskeyRef, backed_up: z.boolean(), device: Device, place: Place }).strict(),
+      "A passkey was registered, from the session the event names.",
+    ),
+    event(
+      "passkey_removed",
+      z.object({ passkey: PasskeyRef, device: Device, place: Place }).strict(),
+      "A passkey was removed, from the session the event names.",
+    ),
+    event(
+      "passkey_counter_regressed",
+      z.object({ passkey: PasskeyRef, stored_counter: z.number().int(), presented_counter: z.number().int(), place: Place }).strict(),
+      "A correctly signed assertion whose signature counter did not go up: the key may have been copied; the ceremony was refused.",
     ),
     event(
       "dbsc_registered",

@@ -44,6 +44,30 @@ export interface SessionJson {
   last_active_at: string;
   expires_at: string;
   binding: SessionBinding;
+  /** How the session was signed in; a later step-up (POST /v1/auth/reauthenticate) does not change it. */
+  sign_in_method: SignInMethod;
+}
+
+/** How a session was started: with the account's password, or with one of its passkeys. */
+export type SignInMethod = "password" | "passkey";
+
+/** The contract's `Passkey`: a WebAuthn credential registered to the account. */
+export interface PasskeyJson {
+  /** The credential id (base64url), as the authenticator reports it. */
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  /** The authenticator says the key is backed up (synced) elsewhere (WebAuthn BS flag). */
+  backed_up: boolean;
+  /** AuthenticatorTransport hints from the registration, for `allowCredentials`. */
+  transports: string[];
+}
+
+/** A passkey as security events name it. */
+export interface PasskeyRefJson {
+  id: string;
+  name: string;
 }
 
 /** Why a session ended; recorded on the session and shown in its history. */
@@ -73,8 +97,14 @@ export interface PositionJson {
 
 /** Each security event type and the evidence its `details` carry. Stable: clients and webhooks branch on `type`. */
 export interface SecurityEventDetails {
-  /** A new session. */
-  signed_in: { device: DeviceJson; place: PlaceJson };
+  /** A new session; `passkey` names the passkey it was signed in with (null for a password). */
+  signed_in: {
+    device: DeviceJson;
+    place: PlaceJson;
+    /** Absent from sign-ins recorded before passkeys existed (all were password sign-ins). */
+    method?: SignInMethod;
+    passkey?: PasskeyRefJson | null;
+  };
   /** A correct password refused by the session-limit policy. */
   sign_in_refused: { reason: "session_limit"; max_sessions: number; device: DeviceJson; place: PlaceJson };
   /** A sign-in from a kind of device (browser, OS, form factor) this user has not used before. */
@@ -114,6 +144,15 @@ export interface SecurityEventDetails {
     device: DeviceJson;
     place: PlaceJson;
   };
+  /** A passkey was registered, from the session the event names. */
+  passkey_added: { passkey: PasskeyRefJson; backed_up: boolean; device: DeviceJson; place: PlaceJson };
+  /** A passkey was removed, from the session the event names. */
+  passkey_removed: { passkey: PasskeyRefJson; device: DeviceJson; place: PlaceJson };
+  /**
+   * A correctly signed assertion whose signature counter did not go up (WebAuthn §6.1.1): the key
+   * may have been copied. The ceremony was refused.
+   */
+  passkey_counter_regressed: { passkey: PasskeyRefJson; stored_counter: number; presented_counter: number; place: PlaceJson };
   /**
    * The session was bound to a key its browser keeps (DBSC registration): from now on its refresh
    * cookie lives DBSC_COOKIE_SECONDS, and only a proof by this key renews it.

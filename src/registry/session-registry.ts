@@ -1,10 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
+import type { AuthContext, AuthMethod, RegistrationResponseJSON, StepUpProof } from "../contract/auth";
 import { LIVE_REFUSAL_HEADER, liveProofOf } from "../contract/live";
+import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "../contract/passkeys";
 import { deviceDetails, type Place, placeDetails } from "../contract/place";
 import {
   type Actor,
   actorId,
   type Checked,
+  type InvalidCredentials,
   type NotFound,
   type PasswordChange,
   type RefreshProof,
@@ -22,14 +25,16 @@ import { type RevokeReason, revokedBy, type SessionView, sessionJson } from "../
 import { configFrom, DPOP_CLOCK_SKEW_SECONDS } from "../shared/config";
 import { hashRefreshToken, mintFirstRefreshToken, refreshKeys } from "../shared/refresh-token";
 import { RegistryAccount } from "./account";
+import { PasskeyCeremonies, type UseCheck, type VerifiedUse } from "./ceremonies";
 import { CLOCK, type Clock, systemClock } from "./clock";
 import { SecurityHistory } from "./history";
 import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
 import { MirrorOutbox } from "./outbox";
+import { type CeremonyPurpose, PasskeyStore, passkeyView } from "./passkeys";
 import { RiskWatch } from "./risk";
 import { genuineTokenOf, presentedRefreshToken, RefreshWindows, rotationOf } from "./rotation";
-import { rowDevice, SessionRows } from "./rows";
+import { rowAuth, rowDevice, SessionRows } from "./rows";
 import { migrateRegistrySchema } from "./schema";
 import { planSessionLimit } from "./session-limit";
 import { LiveSockets } from "./sockets";
@@ -40,6 +45,7 @@ const refusedProof = (refusal: ProofRefusal): Refused => ({
   ok: false,
   code: refusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof",
 });
+const invalidCredentials: InvalidCredentials = { ok: false, code: "invalid_credentials" };
 
 /**
  * The authority on one user's sessions, and the only writer of their state. Every rotation and
@@ -64,6 +70,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #outbox: MirrorOutbox;
   readonly #history: SecurityHistory;
   readonly #risk: RiskWatch;
+  readonly #passkeys: PasskeyCeremonies;
   readonly #refreshWindows = new RefreshWindows();
   readonly #keys: KeyBindings;
   readonly #sockets: LiveSockets;
@@ -78,6 +85,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     migrateRegistrySchema(sql);
     this.#account = new RegistryAccount(sql);
     this.#rows = new SessionRows(sql);
+    const passkeyStore = new PasskeyStore(sql);
     this.#history = new SecurityHistory(sql, {
       webhook: () => ({ url: configFrom(this.env).securityWebhookUrl, secret: this.env.SECURITY_WEBHOOK_SECRET || null }),
       userId: () => this.#account.userId,
@@ -89,7 +97,15 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       userId: () => this.#account.userId,
       retryAt: (at) => this.#scheduleAlarm(at),
       events: this.#history.log,
+      passkeys: passkeyStore,
       now,
+    });
+    this.#passkeys = new PasskeyCeremonies(passkeyStore, {
+      relyingParty: () => configFrom(this.env).relyingParty,
+      refreshSecret: () => this.env.REFRESH_TOKEN_SECRET,
+      userId: () => this.#account.userId,
+      record: (event, at) => this.#history.record(event, at),
+      atomically: (write) => this.#atomically(write),
     });
     this.#risk = new RiskWatch(sql, {
       record: (event, at) => this.#history.record(event, at),
@@ -189,11 +205,103 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return { ok: true, mirrored: await this.#flush() };
   }
 
+  async sessionReauthenticate(
+    actor: Actor,
+    proof: StepUpProof,
+    place: Place,
+  ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    let use: VerifiedUse | null = null;
+    if (proof.method === "passkey") {
+      const checked = await this.#passkeys.stepUp(id, proof.response, place, () => this[CLOCK]());
+      if (!checked.ok) return this.#refusedProof(checked);
+      use = checked.use;
+    }
+    const amr: AuthMethod[] = use ? use.amr : ["pwd"];
+    const now = this[CLOCK]();
+    const outcome = this.#atomically((): "refused" | "invalid" | null => {
+      // Decided with the write: the session may have ended, the password changed, or the passkey gone meanwhile.
+      if (!this.#live.alive(id, now)) return "refused";
+      if (proof.method === "password" && this.#account.credentialsChangedAt() > proof.credentialsSeenAt) return "invalid";
+      if (use && !this.#passkeys.store.used(use.passkey.id, use.counter, use.backedUp, now)) return "invalid";
+      this.#rows.reauthenticated(id, now, amr);
+      return null;
+    });
+    if (outcome === "refused") return refused;
+    if (outcome === "invalid") return invalidCredentials;
+    if (use) await this.#flush();
+    return { ok: true, auth: rowAuth(this.#rows.get(id)!) };
+  }
+
+  // ---- the account's passkeys ---------------------------------------------------------------
+
+  sessionPasskeyChallenge(actor: Actor, purpose: CeremonyPurpose): PasskeyChallenge | Refused {
+    const now = this[CLOCK]();
+    const userId = this.#account.userId;
+    const refusal = this.#acting(actor, now);
+    if (refusal || userId === null) return refusal ?? refused;
+    const id = actorId(actor);
+    return this.#passkeys.challenge(id, purpose, this.#rows.get(id)!.device_name, userId, now);
+  }
+
+  async sessionPasskeyRegister(
+    actor: Actor,
+    registration: { response: RegistrationResponseJSON; name: string | null; place: Place },
+  ): Promise<PasskeyResult | Refused | PasskeyRejected> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    const result = await this.#passkeys.register(id, registration, rowDevice(this.#rows.get(id)!), () => this[CLOCK]());
+    if (result.ok) await this.#flush();
+    return result;
+  }
+
+  sessionPasskeyList(actor: Actor): PasskeyListResult | Refused {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    return { ok: true, passkeys: this.#passkeys.store.list().map(passkeyView) };
+  }
+
+  async sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    const row = this.#passkeys.store.rename(passkeyId, name);
+    if (!row) return notFound;
+    await this.#flush();
+    return { ok: true, passkey: passkeyView(row) };
+  }
+
+  async sessionPasskeyRemove(actor: Actor, passkeyId: string, place: Place): Promise<{ ok: true } | Refused | NotFound> {
+    const now = this[CLOCK]();
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    const removed = this.#atomically(() => {
+      const row = this.#passkeys.store.remove(passkeyId, now);
+      if (!row) return false;
+      const details = { passkey: { id: row.id, name: row.name }, device: rowDevice(this.#rows.get(id)!), place: placeDetails(place) };
+      this.#history.record({ type: "passkey_removed", sessionId: id, details }, now);
+      return true;
+    });
+    if (!removed) return notFound;
+    await this.#flush();
+    return { ok: true };
+  }
+
   // ---- a credential is presented ----------------------------------------------------------
 
   async signIn(input: SignIn): Promise<SignInResult> {
+    const { sessionId, device, place, proof = { method: "password" } } = input;
+    // A passkey is verified first (it takes awaits); what it proved is committed with the session below.
+    let use: VerifiedUse | null = null;
+    if (proof.method === "passkey") {
+      const checked = await this.#passkeys.signIn(proof.challenge, proof.response, input.userId, place, () => this[CLOCK]());
+      if (!checked.ok) return this.#refusedProof(checked);
+      use = checked.use;
+    }
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
-    const { sessionId, device, place } = input;
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
     const hash = await hashRefreshToken(token);
     const now = this[CLOCK]();
@@ -206,28 +314,40 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     // outside the transaction, as the replay cache's memory cannot be rolled back with it.
     const proofRefusal = input.dpop ? this.#keys.remember(input.dpop, now) : null;
     if (proofRefusal) return { ok: false, code: proofRefusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof" };
-    const refusal = this.#atomically((): "account_disabled" | "credentials_changed" | "session_limit_reached" | null => {
-      if (this.#account.disabled) return "account_disabled";
-      // A password change recorded after this sign-in read the account: the password it checked is stale.
-      if (this.#account.credentialsChangedAt() > input.credentialsSeenAt) return "credentials_changed";
-      this.#account.claim(input.userId);
-      const plan = planSessionLimit(this.#live.summaries(now), config.maxSessions, config.sessionLimitPolicy);
-      const evidence = { device: deviceDetails(device), place: placeDetails(place) };
-      if (plan.refuse) {
-        this.#history.record(
-          { type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence } },
-          now,
-        );
-        return "session_limit_reached";
-      }
-      this.#revoke(plan.evict, "session_limit", sessionId, now);
-      this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null });
-      this.#live.add(sessionId, now, expiresAt, now);
-      if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
-      this.#history.record({ type: "signed_in", sessionId, details: evidence }, now);
-      this.#risk.signIn(sessionId, device, place, now);
-      return null;
-    });
+    const auth: AuthContext = use
+      ? { authTime: now, amr: use.amr, signInMethod: "passkey" }
+      : { authTime: now, amr: ["pwd"], signInMethod: "password" };
+    const refusal = this.#atomically(
+      (): "account_disabled" | "credentials_changed" | "session_limit_reached" | "invalid_credentials" | null => {
+        if (this.#account.disabled) return "account_disabled";
+        // A password change recorded after this sign-in read the account: the password it checked is stale.
+        if (!use && this.#account.credentialsChangedAt() > input.credentialsSeenAt) return "credentials_changed";
+        // The passkey may have been removed while its assertion was being verified.
+        if (use && !this.#passkeys.store.used(use.passkey.id, use.counter, use.backedUp, now)) return "invalid_credentials";
+        this.#account.claim(input.userId);
+        const plan = planSessionLimit(this.#live.summaries(now), config.maxSessions, config.sessionLimitPolicy);
+        const evidence = { device: deviceDetails(device), place: placeDetails(place) };
+        if (plan.refuse) {
+          this.#history.record(
+            {
+              type: "sign_in_refused",
+              sessionId: null,
+              details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence },
+            },
+            now,
+          );
+          return "session_limit_reached";
+        }
+        this.#revoke(plan.evict, "session_limit", sessionId, now);
+        this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null, auth });
+        this.#live.add(sessionId, now, expiresAt, now);
+        if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
+        const passkey = use ? { id: use.passkey.id, name: use.passkey.name } : null;
+        this.#history.record({ type: "signed_in", sessionId, details: { ...evidence, method: auth.signInMethod, passkey } }, now);
+        this.#risk.signIn(sessionId, device, place, now);
+        return null;
+      },
+    );
     if (refusal === "session_limit_reached") {
       await this.#flush();
       return { ok: false, code: refusal, maxSessions: config.maxSessions };
@@ -237,7 +357,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const session = this.#view(sessionId);
     this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
     await this.#flush();
-    return { ok: true, session, refreshToken: token.raw };
+    return { ok: true, session, refreshToken: token.raw, auth };
   }
 
   /**
@@ -289,8 +409,17 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       });
       this.#live.touched(row.id, now, rotation === "current");
       if (findings > 0) await this.#flush();
+      // The session's proof as it stands: a refresh never moves auth_time (RFC 9470 §4).
       const jkt = this.#keys.keyOf(row.id);
-      return { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at, jkt };
+      return {
+        ok: true,
+        userId: token.userId,
+        sessionId: row.id,
+        refreshToken: successor.raw,
+        expiresAt: row.expires_at,
+        jkt,
+        auth: rowAuth(row),
+      };
     }
     if (rotation === "reuse") {
       // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
@@ -354,6 +483,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
     this.#rows.requeueAll();
+    this.#passkeys.store.requeueAll();
     const mirrored = await this.#outbox.flush();
     return { ok: true, mirrored, liveSessionIds: this.#live.unendedIds(this[CLOCK]()) };
   }
@@ -406,6 +536,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
     this.#refreshWindows.forgetEnded(now);
     this.#rows.deleteExpired(now);
+    this.#passkeys.store.pruneChallenges(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
     const next = this.#rows.nextExpiry();
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
@@ -425,6 +556,12 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       if (refusal) return refusedProof(refusal);
     }
     return this.#live.liveNow(id, now) ? null : refused;
+  }
+
+  /** A refused proof; a recorded counter regression is mirrored before the caller hears of it. */
+  async #refusedProof(checked: Extract<UseCheck, { ok: false }>): Promise<InvalidCredentials> {
+    if (checked.recorded) await this.#flush();
+    return invalidCredentials;
   }
 
   #view(sessionId: string): SessionView {

@@ -12,6 +12,9 @@ export type ErrorCode =
   | "method_not_allowed"
   | "not_found"
   | "invalid_credentials"
+  | "step_up_required"
+  | "passkey_rejected"
+  | "passkey_limit_reached"
   | "email_taken"
   | "invalid_token"
   | "invalid_refresh_token"
@@ -37,6 +40,9 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   method_not_allowed: [405, "Method not allowed"],
   not_found: [404, "Not found"],
   invalid_credentials: [401, "Invalid email or password"],
+  step_up_required: [401, "A more recent proof of who you are is required"],
+  passkey_rejected: [400, "The passkey registration was not accepted"],
+  passkey_limit_reached: [409, "This account has the maximum number of passkeys"],
   email_taken: [409, "An account with this email already exists"],
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],

@@ -452,6 +452,10 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
     ["password_changed", { other_sessions_signed_out: 2, place }],
     ["password_changed", { other_sessions_signed_out: null, place }],
     ["dpop_proof_rejected", { reason: "wrong_key", endpoint: "auth_refresh", key_thumbprint: "k".repeat(43), device, place }],
+    ["signed_in", { device, place, method: "passkey", passkey: { id: "cred1", name: "Work key" } }],
+    ["passkey_added", { passkey: { id: "cred1", name: "Work key" }, backed_up: false, device, place }],
+    ["passkey_removed", { passkey: { id: "cred1", name: "Work key" }, device, place }],
+    ["passkey_counter_regressed", { passkey: { id: "cred1", name: "Work key" }, stored_counter: 7, presented_counter: 3, place }],
     ["account_recovered_by_email", {}],
     ["", null],
   ].map(([type, details], i) => ({
@@ -494,6 +498,10 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
       "Password changed",
       "Password changed",
       "Suspicious: A sign-in token was used without its device's key — refused",
+      "Signed in with a passkey",
+      "Passkey added",
+      "Passkey removed",
+      "Suspicious: A sign-in with a passkey was refused: the passkey may have been copied",
       "Account recovered by email",
       "Security event",
     ],
@@ -519,6 +527,9 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
     "It was signed with another key than the device's",
     "Token sent from London, United Kingdom · 203.0.113.7",
   ]);
+  assert.deepEqual(entries[17].facts, ["Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7", "Passkey: Work key"]);
+  assert.deepEqual(entries[18].facts, ["Passkey: Work key", "Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7"]);
+  assert.equal(entries[20].facts.at(-1), "Remove this passkey if you did not copy it yourself.");
   assert.equal(await laptop.page.locator("#history-list time").first().textContent(), "5 minutes ago");
   assert.deepEqual(laptop.cspViolations, []);
   await laptop.context.close();

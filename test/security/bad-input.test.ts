@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, uniqueEmail } from "../support/http";
+import { expectOAuthError } from "../support/oauth";
 import { document } from "../support/openapi";
 import { registry } from "../support/registry";
 
@@ -263,7 +264,9 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
         headers: { "Content-Type": "application/json" },
         token: device!.accessToken,
       });
-      await expectProblem(response, 413, "payload_too_large");
+      // Under /v1/oauth/ errors speak OAuth (RFC 6749 §5.2); everywhere else problem+json.
+      if (template.startsWith("/v1/oauth/")) await expectOAuthError(response, 413, "invalid_request");
+      else await expectProblem(response, 413, "payload_too_large");
     }
     expect((await me(device!.accessToken)).status).toBe(200);
   });

@@ -59,6 +59,13 @@ const CASES: { setting: keyof Env; value: unknown; secret?: string }[] = [
   { setting: "REFRESH_TOKEN_SECRET", value: "dG9vLXNob3J0", secret: "dG9vLXNob3J0" },
   { setting: "ACCESS_TOKEN_TTL_SECONDS", value: "not-a-number", secret: "not-a-number" },
   { setting: "SESSION_LIMIT_POLICY", value: "evict_everyone", secret: "evict_everyone" },
+  // The relying party: a wrong one would refuse every passkey, or accept another site's ceremonies.
+  { setting: "WEBAUTHN_RP_ID", value: "https://auth.test", secret: "https://auth.test" },
+  { setting: "WEBAUTHN_RP_ID", value: "203.0.113.7", secret: "203.0.113.7" },
+  { setting: "WEBAUTHN_ORIGINS", value: "https://evil.test", secret: "evil.test" },
+  { setting: "WEBAUTHN_ORIGINS", value: "http://auth.test", secret: "http://auth.test" },
+  { setting: "WEBAUTHN_RP_NAME", value: "", secret: undefined },
+  { setting: "STEP_UP_MAX_AGE_SECONDS", value: "5", secret: undefined },
 ];
 
 describe("misconfiguration", () => {
@@ -93,7 +100,8 @@ describe("misconfiguration", () => {
       // A placeholder for each path parameter: the setting is checked before any route looks at it.
       const path = template.replace(/\{[^}]+\}/g, "x");
       const { response, touched } = await fetchWith({ JWT_SIGNING_KEYS: undefined }, path, { method: method.toUpperCase() });
-      await expectProblem(response, 503, "service_unavailable");
+      if (template.startsWith("/v1/oauth/")) await expectOAuthError(response, 503, "temporarily_unavailable");
+      else await expectProblem(response, 503, "service_unavailable");
       expect(touched, `${method} ${template}`).toEqual([]);
     }
   });

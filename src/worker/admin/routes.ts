@@ -14,6 +14,7 @@ import { allowMethods } from "../http/methods";
 import { ADMIN, NO_STORE, openApiRoutes, problems, queryParameters } from "../http/openapi";
 import { email } from "../http/validation";
 import { reconcileUser } from "../ops/reconcile";
+import { adminPasskeyList } from "../passkeys/admin";
 import { registryFor } from "../sessions/registry-client";
 import { requireAdmin } from "./auth";
 import { adminUserJson, Disabled, endedSessionJson, Reconciled, Stats, UserAnswer, UserSessions } from "./json";
@@ -195,6 +196,12 @@ adminRoutes.openapi(reconcile, async (c) => {
   return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed }, 200);
 });
 
+/** The account's passkeys as the D1 mirror holds them (the registry alone holds their public keys). */
+adminRoutes.get("/users/:id/passkeys", async (c) => {
+  const user = await existingUser(c);
+  return c.json({ passkeys: await failClosed("database", () => adminPasskeyList(c.env.DB, user.id)) });
+});
+
 const stats = createRoute({
   ...common,
   method: "get",
@@ -225,6 +232,7 @@ allowMethods(adminRoutes, "/users/:id", ["GET"]);
 allowMethods(adminRoutes, "/users/:id/sessions", ["GET"]);
 allowMethods(adminRoutes, "/users/:id/sessions/revoke-all", ["POST"]);
 allowMethods(adminRoutes, "/users/:id/sessions/:sid", ["DELETE"]);
+allowMethods(adminRoutes, "/users/:id/passkeys", ["GET"]);
 for (const action of ["disable", "enable", "reconcile"]) allowMethods(adminRoutes, `/users/:id/${action}`, ["POST"]);
 allowMethods(adminRoutes, "/stats", ["GET"]);
 

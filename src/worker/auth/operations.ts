@@ -1,7 +1,18 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { ACCESS_TOKEN, CLEAR_REFRESH_COOKIE, jsonRequest, NO_STORE, PUBLIC, problems, SET_REFRESH_COOKIE } from "../http/openapi";
+import {
+  ACCESS_TOKEN,
+  ACCESS_TOKEN_REFUSALS,
+  CLEAR_REFRESH_COOKIE,
+  DPOP_PROOF_HEADER,
+  jsonRequest,
+  NO_STORE,
+  PUBLIC,
+  problems,
+  SET_REFRESH_COOKIE,
+} from "../http/openapi";
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { authenticationResponse } from "../passkeys/validation";
 import { requireAccessToken } from "../sessions/guard";
 import { AuthResult, Revoked, TokenResult } from "../sessions/json";
 
@@ -22,11 +33,19 @@ export const loginBody = signupBody.extend({ password: presentedPassword });
 
 export const refreshBody = z.object({ refresh_token: z.string().max(512) });
 
-export const passwordBody = z.object({
-  current_password: presentedPassword,
-  new_password: newPassword,
-  sign_out_others: z.boolean().default(true),
-});
+export const passwordBody = z
+  .object({
+    // The current password, or (for an account with passkeys) an assertion answering this
+    // session's step-up challenge (POST /v1/auth/reauthenticate/options).
+    current_password: presentedPassword.optional(),
+    response: authenticationResponse.optional(),
+    new_password: newPassword,
+    sign_out_others: z.boolean().default(true),
+  })
+  .refine((body) => (body.current_password === undefined) !== (body.response === undefined), {
+    message: "send current_password or a passkey response, not both",
+    path: ["current_password"],
+  });
 
 const signedIn = (description: string) => ({
   description,
@@ -42,11 +61,13 @@ export const signUp = createRoute({
   description: 'With `"token_transport": "cookie"` (the default) the refresh token is set as a cookie and a foreign `Origin` is refused.',
   tags: ["accounts"],
   security: PUBLIC,
-  request: { body: jsonRequest(signupBody) },
+  request: { body: jsonRequest(signupBody), headers: DPOP_PROOF_HEADER },
   responses: {
     201: signedIn("The account and its first session"),
     ...problems(
       "validation_failed",
+      ["invalid_dpop_proof", 400],
+      ["use_dpop_nonce", 400],
       "csrf_rejected",
       "email_taken",
       "payload_too_large",
@@ -65,11 +86,13 @@ export const logIn = createRoute({
   description: "An unknown email and a wrong password get the same answer, in the same time.",
   tags: ["accounts"],
   security: PUBLIC,
-  request: { body: jsonRequest(loginBody) },
+  request: { body: jsonRequest(loginBody), headers: DPOP_PROOF_HEADER },
   responses: {
     200: signedIn("The new session"),
     ...problems(
       "validation_failed",
+      ["invalid_dpop_proof", 400],
+      ["use_dpop_nonce", 400],
       "invalid_credentials",
       "csrf_rejected",
       "account_disabled",
@@ -91,7 +114,10 @@ export const refreshTokens = createRoute({
     "The refresh token comes in the JSON body or in the cookie; with both, the body wins. A token presented again within the grace window gets the same successor; after it, the whole session is revoked (reuse).",
   tags: ["accounts"],
   security: [{ refreshCookie: [] }, {}],
-  request: { body: jsonRequest(refreshBody, { required: false, description: "Absent (or empty) to use the cookie" }) },
+  request: {
+    body: jsonRequest(refreshBody, { required: false, description: "Absent (or empty) to use the cookie" }),
+    headers: DPOP_PROOF_HEADER,
+  },
   responses: {
     200: {
       description: "A new access token, and the rotated refresh token in the body or the cookie, as it came",
@@ -101,6 +127,8 @@ export const refreshTokens = createRoute({
     ...problems(
       "validation_failed",
       "invalid_refresh_token",
+      "invalid_dpop_proof",
+      "use_dpop_nonce",
       "csrf_rejected",
       "payload_too_large",
       "rate_limited",
@@ -117,10 +145,11 @@ export const logOut = createRoute({
   summary: "Sign this session out (idempotent)",
   description: "By its access token (even just expired), by the refresh cookie, or both. The cookie is always cleared.",
   tags: ["accounts"],
-  security: [{ bearer: [] }, { refreshCookie: [] }, {}],
+  security: [{ bearer: [] }, { dpop: [] }, { refreshCookie: [] }, {}],
+  request: { headers: DPOP_PROOF_HEADER },
   responses: {
     204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
-    ...problems("invalid_token", "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -134,7 +163,7 @@ export const logOutOthers = createRoute({
   middleware: [requireAccessToken],
   responses: {
     200: { description: "How many sessions ended", content: { "application/json": { schema: Revoked } } },
-    ...problems("invalid_token", "payload_too_large", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -152,7 +181,7 @@ export const logOutAll = createRoute({
       headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE },
       content: { "application/json": { schema: Revoked } },
     },
-    ...problems("invalid_token", "payload_too_large", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -169,7 +198,7 @@ export const changePassword = createRoute({
     204: { description: "The new password is stored" },
     ...problems(
       "validation_failed",
-      "invalid_token",
+      ...ACCESS_TOKEN_REFUSALS,
       "invalid_credentials",
       "payload_too_large",
       "registry_unavailable",

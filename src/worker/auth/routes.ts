@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { SignInProof } from "../../contract/auth";
 import type { DpopProof } from "../../contract/dpop";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
@@ -187,7 +188,12 @@ authRoutes.openapi(changePassword, async (c) => {
   const users = usersRepository(c.env.DB);
   const user = await failClosed("database", () => users.findById(userId));
   if (!user) throw new ApiError("invalid_token");
-  if (!(await verifyPassword(body.current_password, user.passwordHash))) throw new ApiError("invalid_credentials");
+  if (body.response !== undefined) {
+    const proved = await failClosed("registry", () =>
+      registry.sessionReauthenticate(sessionId, { method: "passkey", response: body.response! }, describePlace(c.req.raw)),
+    );
+    if (!proved.ok) throw new ApiError(proved.code);
+  } else if (!(await verifyPassword(body.current_password!, user.passwordHash))) throw new ApiError("invalid_credentials");
   const passwordHash = await hashPassword(body.new_password);
   let signedOutOthers: number | null = null;
   if (body.sign_out_others) {
@@ -228,14 +234,16 @@ function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transpor
 
 /**
  * Records a new session in the user's registry, then answers with its tokens. The signing key is
- * loaded first, so a misconfigured key fails the request before any session exists.
+ * loaded first, so a misconfigured key fails the request before any session exists. Every sign-in
+ * comes through here, a passkey's too (`proof`, verified by the registry in the same call).
  */
-async function startSession<Status extends 200 | 201>(
+export async function startSession<Status extends 200 | 201>(
   c: Context<AppEnv>,
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
   status: Status,
   dpop: DpopProof | undefined,
+  proof: SignInProof = { method: "password" },
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
@@ -247,7 +255,9 @@ async function startSession<Status extends 200 | 201>(
   try {
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;
-    created = await failClosed("registry", () => registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop }));
+    created = await failClosed("registry", () =>
+      registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop, proof }),
+    );
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
     // exists that nobody holds a token for. Best effort; ending is idempotent.
@@ -257,6 +267,8 @@ async function startSession<Status extends 200 | 201>(
   // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
   if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
   if (!created.ok && created.code === "credentials_changed") throw new ApiError("invalid_credentials");
+  if (!created.ok && created.code === "invalid_credentials")
+    throw new ApiError("invalid_credentials", { detail: "The passkey could not be verified" });
   if (!created.ok && created.code !== "session_limit_reached") throw await dpopRefused(c.env, created.code, 400);
   if (!created.ok) {
     // Names no session and no device: the caller proved the password, but the list is for signed-in users.
@@ -266,7 +278,7 @@ async function startSession<Status extends 200 | 201>(
     });
   }
   const jkt = dpop?.jkt ?? null;
-  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id, jkt });
+  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id, auth: created.auth, jkt });
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";
   if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);

@@ -11,7 +11,7 @@ import { ApiError } from "../errors";
 import { parseWith } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { ACCESS_TOKEN, openApiRoutes, problems, queryParameters } from "../http/openapi";
+import { ACCESS_TOKEN, ACCESS_TOKEN_REFUSALS, openApiRoutes, problems, queryParameters } from "../http/openapi";
 import { requireAccessToken } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
 
@@ -64,7 +64,7 @@ const listSecurityEvents = createRoute({
         },
       },
     },
-    ...problems("validation_failed", "invalid_token", "registry_unavailable", "service_unavailable"),
+    ...problems("validation_failed", ...ACCESS_TOKEN_REFUSALS, "registry_unavailable", "service_unavailable"),
   },
 });
 

@@ -1,7 +1,9 @@
 import { type Hook, OpenAPIHono } from "@hono/zod-openapi";
 import type { Env } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { type ErrorCode, errorTitles } from "../errors";
+import { oauthErrorOf, oauthStatusOf } from "../oauth/errors";
 import { validationFailed } from "./body";
 
 /**
@@ -76,12 +78,21 @@ const EXTENSIONS: Partial<Record<ErrorCode, Record<string, z.ZodType>>> = {
 
 const pascal = (code: string) => code.replace(/(^|_)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
 
-/** One component per code (`InvalidTokenProblem`, …): every member fixed but `detail`, as `problemBody` writes it. */
-const problemOf = new Map<ErrorCode, z.ZodObject>();
-function codeProblem(code: ErrorCode): z.ZodObject {
-  let schema = problemOf.get(code);
+/**
+ * A code an operation may answer with, at its usual status or another (`invalid_dpop_proof` is 401
+ * at a protected route and 400 at sign-in and the token endpoint, RFC 9449 §5, §7.1).
+ */
+export type Refusal = ErrorCode | readonly [ErrorCode, ContentfulStatusCode];
+const codeOf = (refusal: Refusal): ErrorCode => (typeof refusal === "string" ? refusal : refusal[0]);
+const statusOf = (refusal: Refusal): number => (typeof refusal === "string" ? errorTitles[refusal][0] : refusal[1]);
+
+/** One component per code and status (`InvalidTokenProblem`, …): every member fixed but `detail`, as `problemBody` writes it. */
+const problemOf = new Map<string, z.ZodObject>();
+function codeProblem(code: ErrorCode, status: number): z.ZodObject {
+  const key = `${code}:${status}`;
+  let schema = problemOf.get(key);
   if (!schema) {
-    const [status, title] = errorTitles[code];
+    const [usual, title] = errorTitles[code];
     schema = z
       .object({
         type: z.literal(`urn:edge-sessions:problem:${code}`),
@@ -92,14 +103,14 @@ function codeProblem(code: ErrorCode): z.ZodObject {
         ...EXTENSIONS[code],
       })
       .strict()
-      .meta({ id: `${pascal(code)}Problem`, description: `RFC 9457 problem details: ${title}` });
-    problemOf.set(code, schema);
+      .meta({ id: `${pascal(code)}${status === usual ? "" : status}Problem`, description: `RFC 9457 problem details: ${title}` });
+    problemOf.set(key, schema);
   }
   return schema;
 }
 
-function problemSchema(codes: readonly ErrorCode[]): z.ZodType {
-  const [first, ...rest] = codes.map(codeProblem);
+function problemSchema(codes: readonly ErrorCode[], status: number): z.ZodType {
+  const [first, ...rest] = codes.map((code) => codeProblem(code, status));
   return rest.length === 0 ? first! : z.discriminatedUnion("code", [first!, ...rest]);
 }
 
@@ -108,8 +119,24 @@ const string = { type: "string" } as const;
 
 /** Each header a code's response carries, as `problemResponse` and the throwers set it; `always` unless said. */
 const HEADERS_OF: Partial<Record<ErrorCode, Record<string, { text: string; always: boolean }>>> = {
-  invalid_token: { "WWW-Authenticate": { text: 'RFC 6750 §3: `Bearer error="invalid_token"`', always: true } },
-  invalid_client: { "WWW-Authenticate": { text: 'RFC 6749 §5.2: `Basic realm="edge-sessions", charset="UTF-8"`', always: true } },
+  invalid_token: {
+    "WWW-Authenticate": {
+      text: 'RFC 6750 §3: `Bearer error="invalid_token"`; for a DPoP-bound token RFC 9449 §7.1 `DPoP error="invalid_token", algs="…"`',
+      always: true,
+    },
+  },
+  invalid_dpop_proof: { "WWW-Authenticate": { text: 'RFC 9449 §7.1: `DPoP error="invalid_dpop_proof", algs="…"` (at 401)', always: true } },
+  use_dpop_nonce: {
+    "WWW-Authenticate": { text: 'RFC 9449 §9: `DPoP error="use_dpop_nonce", algs="…"` (at 401)', always: true },
+    "DPoP-Nonce": { text: "RFC 9449 §8: the nonce the next proof must carry", always: true },
+  },
+  // Not at the token endpoint, which serves public clients only (RFC 6749 §5.2 asks it where a client tried a scheme).
+  invalid_client: {
+    "WWW-Authenticate": {
+      text: 'RFC 6749 §5.2: `Basic realm="edge-sessions", charset="UTF-8"` (introspection, revocation)',
+      always: false,
+    },
+  },
   admin_unauthorized: { "WWW-Authenticate": { text: '`Bearer realm="admin"`', always: true } },
   rate_limited: { "Retry-After": { text: "Seconds until the window ends (RFC 9110 §10.2.3), at least 1", always: true } },
   registry_unavailable: { "Retry-After": { text: "`1`: the client may retry in a second", always: true } },
@@ -122,14 +149,15 @@ const NO_STORE_HEADER: HeaderObject = { description: "`no-store`", required: tru
 export const NO_STORE = { $ref: "#/components/headers/NoStore" } as const;
 type Header = HeaderObject | typeof NO_STORE;
 
-function problemHeaders(codes: readonly ErrorCode[]): Record<string, Header> {
+function problemHeaders(codes: readonly ErrorCode[], status: number): Record<string, Header> {
   const headers: Record<string, Header> = { "Cache-Control": NO_STORE };
-  const names = new Set(codes.flatMap((code) => Object.keys(HEADERS_OF[code] ?? {})));
+  const carried = (code: ErrorCode) => Object.keys(HEADERS_OF[code] ?? {}).filter((name) => name !== "WWW-Authenticate" || status === 401);
+  const names = new Set(codes.flatMap(carried));
   for (const name of names) {
-    const carriers = codes.filter((code) => HEADERS_OF[code]?.[name] !== undefined);
+    const carriers = codes.filter((code) => carried(code).includes(name));
     const description = carriers.map((code) => (codes.length > 1 ? `\`${code}\`: ` : "") + HEADERS_OF[code]![name]!.text).join("; ");
     // Required only when every code of the status always carries it (a 401 for a wrong password has none).
-    const required = codes.every((code) => HEADERS_OF[code]?.[name]?.always === true);
+    const required = codes.every((code) => carried(code).includes(name) && HEADERS_OF[code]?.[name]?.always === true);
     headers[name] = { description, required, schema: string };
   }
   return headers;
@@ -139,21 +167,58 @@ function problemHeaders(codes: readonly ErrorCode[]): Record<string, Header> {
  * The problem+json responses of an operation: one per status, each listing exactly the `code`s it
  * can carry and the headers they bring. 500 `internal_error` is added to every operation.
  */
-export function problems(...codes: ErrorCode[]) {
+export function problems(...refusals: Refusal[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of new Set<ErrorCode>([...codes, "internal_error"])) {
-    const [status] = errorTitles[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  for (const refusal of [...refusals, "internal_error" as const]) {
+    const status = statusOf(refusal);
+    const group = byStatus.get(status) ?? [];
+    if (!group.includes(codeOf(refusal))) byStatus.set(status, [...group, codeOf(refusal)]);
   }
   const responses: Record<
     number,
     { description: string; headers: Record<string, Header>; content: Record<string, { schema: z.ZodType }> }
   > = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    // A challenge belongs to a 401 (RFC 9110 §15.5.2); the same code at 400 (RFC 9449 §5) carries none.
+    const headers = problemHeaders(group, status);
     responses[status] = {
       description: group.map((code) => `\`${code}\`: ${errorTitles[code][1]}`).join(". "),
-      headers: problemHeaders(group),
-      content: { "application/problem+json": { schema: problemSchema(group) } },
+      headers,
+      content: { "application/problem+json": { schema: problemSchema(group, status) } },
+    };
+  }
+  return responses;
+}
+
+/**
+ * The errors of an operation under `/v1/oauth/` (RFC 6749 §5.2, RFC 9449 §5): `application/json`
+ * `{ error, error_description, code }`, as src/worker/oauth/errors.ts writes them.
+ */
+export function oauthErrors(...refusals: Refusal[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const refusal of [...refusals, "internal_error" as const]) {
+    const code = codeOf(refusal);
+    const status = typeof refusal === "string" ? oauthStatusOf(code) : refusal[1];
+    const group = byStatus.get(status) ?? [];
+    if (!group.includes(code)) byStatus.set(status, [...group, code]);
+  }
+  const responses: Record<
+    number,
+    { description: string; headers: Record<string, Header>; content: Record<string, { schema: z.ZodType }> }
+  > = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const errors = [...new Set(group.map(oauthErrorOf))];
+    const schema = z
+      .object({
+        error: z.enum(errors as [string, ...string[]]).meta({ description: "RFC 6749 §5.2 / RFC 9449 error code" }),
+        error_description: z.string().meta({ description: "A sentence for a person" }),
+        code: z.enum(group as [ErrorCode, ...ErrorCode[]]).meta({ description: "The service's own stable code" }),
+      })
+      .strict();
+    responses[status] = {
+      description: group.map((code) => `\`${oauthErrorOf(code)}\` (\`${code}\`): ${errorTitles[code][1]}`).join(". "),
+      headers: problemHeaders(group, status),
+      content: { "application/json": { schema } },
     };
   }
   return responses;
@@ -170,7 +235,7 @@ export const SECURITY_SCHEMES = {
     type: "http",
     scheme: "DPoP",
     bearerFormat: "JWT",
-    description: "RFC 9449: `Authorization: DPoP <access token>` with a `DPoP` proof header. Declared for the DPoP-bound sessions to come",
+    description: "RFC 9449: `Authorization: DPoP <access token>` with a `DPoP` proof header, for a session bound to a DPoP key",
   },
   refreshCookie: {
     type: "apiKey",
@@ -193,10 +258,18 @@ export const SECURITY_SCHEMES = {
  */
 type Security = Record<string, string[]>[];
 export const PUBLIC: Security = [];
-export const ACCESS_TOKEN: Security = [{ bearer: [] }];
+/** An access token, as Bearer or, for a DPoP-bound session, as DPoP with its proof (RFC 9449 §7). */
+export const ACCESS_TOKEN: Security = [{ bearer: [] }, { dpop: [] }];
+/** What the access-token guard refuses with, at every protected route. */
+export const ACCESS_TOKEN_REFUSALS = ["invalid_token", "invalid_dpop_proof", "use_dpop_nonce"] as const satisfies readonly ErrorCode[];
 export const ADMIN: Security = [{ admin: [] }];
 /** An OAuth client: Basic, or `client_secret_post` in the form (which OpenAPI cannot name as a scheme). */
 export const OAUTH_CLIENT: Security = [{ clientSecretBasic: [] }, {}];
+
+/** The optional `DPoP` proof header (RFC 9449 §4): at sign-in it binds the new session; then every request of a bound session carries one. */
+export const DPOP_PROOF_HEADER = z.object({
+  DPoP: z.string().optional().meta({ description: "A DPoP proof JWT (`typ: dpop+jwt`) for this request's method and URL (RFC 9449 §4.2)" }),
+});
 
 /** Response headers of successes. */
 export const SET_REFRESH_COOKIE: HeaderObject = {

@@ -14,7 +14,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { openApiRoutes, PUBLIC, problems } from "../http/openapi";
+import { ACCESS_TOKEN_REFUSALS, openApiRoutes, PUBLIC, problems } from "../http/openapi";
 import { verifiedCaller } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
 import { dpopRefused } from "../tokens/dpop-http";
@@ -54,7 +54,7 @@ const openLiveChannel = createRoute({
         },
       },
     },
-    ...problems("invalid_token", "upgrade_required", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "upgrade_required", "registry_unavailable", "service_unavailable"),
   },
 });
 

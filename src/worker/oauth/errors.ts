@@ -1,5 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ApiError, ErrorCode } from "../errors";
+import { type ApiError, type ErrorCode, errorTitles } from "../errors";
 
 /**
  * Under `/v1/oauth/` every error speaks OAuth (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 7662 §2.3,
@@ -29,6 +29,16 @@ const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
 /** RFC 6749 §5.2: `invalid_grant` is 400 (the problem API's `invalid_refresh_token` is 401). */
 const OAUTH_STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = { invalid_refresh_token: 400 };
 
+/** The RFC 6749 / RFC 9449 `error` a code is answered with under `/v1/oauth/`. */
+export function oauthErrorOf(code: ErrorCode): string {
+  return OAUTH_ERRORS[code] ?? "invalid_request";
+}
+
+/** Its status there (a thrower may still set another, e.g. 400 for a refused DPoP proof). */
+export function oauthStatusOf(code: ErrorCode): ContentfulStatusCode {
+  return OAUTH_STATUS[code] ?? errorTitles[code][0];
+}
+
 export function isOAuthPath(path: string): boolean {
   return path.startsWith("/v1/oauth/");
 }
@@ -36,7 +46,7 @@ export function isOAuthPath(path: string): boolean {
 export function oauthErrorResponse(error: ApiError): Response {
   const status = OAUTH_STATUS[error.code] ?? error.status;
   const body = {
-    error: OAUTH_ERRORS[error.code] ?? "invalid_request",
+    error: oauthErrorOf(error.code),
     error_description: error.detail ?? error.title,
     code: error.code,
   };

@@ -7,7 +7,7 @@ import { unavailable } from "../errors";
 import { parseWith, readFormFields } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { formRequest, NO_STORE, OAUTH_CLIENT, openApiRoutes, problems } from "../http/openapi";
+import { formRequest, NO_STORE, OAUTH_CLIENT, oauthErrors, openApiRoutes } from "../http/openapi";
 import { registryFor } from "../sessions/registry-client";
 import { checkAccessToken, verifyAccessToken } from "../tokens/check";
 import { authenticateClient } from "./client-auth";
@@ -84,7 +84,7 @@ const introspect = createRoute({
       headers: { "Cache-Control": NO_STORE },
       content: { "application/json": { schema: Introspection } },
     },
-    ...problems(...OAUTH_REFUSALS),
+    ...oauthErrors(...OAUTH_REFUSALS),
   },
 });
 
@@ -99,7 +99,7 @@ const revoke = createRoute({
   request: { body: tokenForm },
   responses: {
     200: { description: "Done, or nothing to do", headers: { "Cache-Control": NO_STORE } },
-    ...problems(...OAUTH_REFUSALS),
+    ...oauthErrors(...OAUTH_REFUSALS),
   },
 });
 

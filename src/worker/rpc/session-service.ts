@@ -30,8 +30,11 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
   async verify(token: string, request?: DpopRequestInfo): Promise<VerifyResult> {
     const status = await checkAccessToken(this.env, token, { request: dpopRequestArg(request) });
     if (!status.ok) return status;
-    const { iss, aud, sub, sid, jti, iat, exp, cnf } = status.claims;
-    return { ok: true, userId: sub, sessionId: sid, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...(cnf ? { cnf } : {}) } };
+    const { iss, aud, sub, sid, jti, iat, exp, cnf, auth_time, amr } = status.claims;
+    // The authentication context (RFC 9470 §4), so a service can ask for a recent proof (consumer `requireFresh`).
+    const context = auth_time === undefined ? {} : { auth_time, amr: amr! };
+    const claims = { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...context, ...(cnf ? { cnf } : {}) };
+    return { ok: true, userId: sub, sessionId: sid, claims };
   }
 
   async listSessions(userId: string): Promise<ListSessionsResult> {

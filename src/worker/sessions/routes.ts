@@ -10,7 +10,7 @@ import { ApiError } from "../errors";
 import { readJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { ACCESS_TOKEN, jsonRequest, openApiRoutes, problems } from "../http/openapi";
+import { ACCESS_TOKEN, ACCESS_TOKEN_REFUSALS, jsonRequest, openApiRoutes, problems } from "../http/openapi";
 import { displayText } from "../http/validation";
 import { requireAccessToken } from "./guard";
 import { Me, userJson } from "./json";
@@ -36,7 +36,7 @@ const getMe = createRoute({
   middleware: [requireAccessToken],
   responses: {
     200: { description: "The caller's user and current session", content: { "application/json": { schema: Me } } },
-    ...problems("invalid_token", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -67,7 +67,7 @@ const listSessions = createRoute({
       description: "Every live session of the user; the caller's has `current: true`",
       content: { "application/json": { schema: z.object({ sessions: z.array(Session) }).strict() } },
     },
-    ...problems("invalid_token", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -98,7 +98,7 @@ const revokeSession = createRoute({
   request: { params: sessionIdParam },
   responses: {
     204: { description: "The session is ended: its access and refresh tokens are refused from now on" },
-    ...problems("invalid_token", "not_found", "payload_too_large", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "not_found", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 
@@ -123,7 +123,14 @@ const renameSession = createRoute({
   request: { params: sessionIdParam, body: jsonRequest(renameBody) },
   responses: {
     200: { description: "The renamed session", content: { "application/json": { schema: Session } } },
-    ...problems("validation_failed", "payload_too_large", "invalid_token", "not_found", "registry_unavailable", "service_unavailable"),
+    ...problems(
+      "validation_failed",
+      "payload_too_large",
+      ...ACCESS_TOKEN_REFUSALS,
+      "not_found",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
   },
 });
 

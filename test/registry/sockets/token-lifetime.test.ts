@@ -99,7 +99,12 @@ describe("a live socket lives no longer than its access token", () => {
     const stranger = await signUp();
     const config = configFrom(env);
     const longAgo = Date.now() - (config.accessTokenTtlSeconds + 60) * 1000;
-    const expired = await signAccessToken(await loadKeySet(env.JWT_SIGNING_KEYS), config, laptop, longAgo);
+    const expired = await signAccessToken(
+      await loadKeySet(env.JWT_SIGNING_KEYS),
+      config,
+      { ...laptop, auth: { authTime: longAgo, amr: ["pwd"], signInMethod: "password" } },
+      longAgo,
+    );
     const frames = [
       JSON.stringify({ type: "authenticate", access_token: phone.accessToken }),
       JSON.stringify({ type: "authenticate", access_token: stranger.accessToken }),

@@ -19,7 +19,7 @@ describe("responses are held to docs/openapi.json", () => {
     expect((await validateResponse(document, "patch", SESSION, problem(notFound, 404))).errors).toEqual([]);
 
     const drifts: Record<string, [string, string, Response, RegExp]> = {
-      "an undocumented field": ["patch", SESSION, json({ ...good, binding: "none" }), /additionalProperties/],
+      "an undocumented field": ["patch", SESSION, json({ ...good, bound_to: "none" }), /additionalProperties/],
       "a field of another type": ["patch", SESSION, json({ ...good, current: "yes" }), /#\/current type/],
       "a field gone": ["patch", SESSION, json({ ...good, expires_at: undefined }), /required.*expires_at/],
       "a malformed time": ["patch", SESSION, json({ ...good, created_at: "yesterday" }), /format/],

@@ -25,6 +25,7 @@ describe("the device journey", () => {
         "ip",
         "last_active_at",
         "location",
+        "sign_in_method",
       ]);
       expect(new Date(s.expires_at).getTime()).toBeGreaterThan(Date.now());
     }

@@ -21,6 +21,7 @@ describe("renaming a device", () => {
       "ip",
       "last_active_at",
       "location",
+      "sign_in_method",
     ]);
     const { sessions } = (await (await call("/v1/sessions", { token: phone!.accessToken })).json()) as any;
     expect(sessions.find((s: any) => s.id === phone!.sessionId).device.name).toBe("Ada's phone");
