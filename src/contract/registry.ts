@@ -1,5 +1,5 @@
-import type { DbscRefreshRequest, DbscRefreshResult, DbscRegisterResult, DbscRegistration, DbscSkipReason } from "./dbsc";
 import type { AuthContext, RegistrationResponseJSON, SignInProof, StepUpProof } from "./auth";
+import type { DbscRefreshRequest, DbscRefreshResult, DbscRegisterResult, DbscRegistration, DbscSkipReason } from "./dbsc";
 import type { DpopProof } from "./dpop";
 import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
@@ -20,7 +20,13 @@ import type { SessionView } from "./session";
  * - `dbsc…`: a browser's DBSC machinery, with the session's cookie or a proof of its key (docs/dbsc.md);
  * - `trusted…` and `admin…`: trusted code on the user's behalf (the RPC entrypoint, the admin API).
  */
-export interface SessionRegistryRpc extends SessionCalls, PasskeyCalls, CredentialCalls, DbscCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+export interface SessionRegistryRpc
+  extends SessionCalls,
+    PasskeyCalls,
+    CredentialCalls,
+    DbscCalls,
+    TrustedCalls,
+    Rpc.DurableObjectBranded {}
 
 /**
  * The session a call acts for: its id, or (a DPoP-bound session's access token) its id and the
@@ -183,7 +189,16 @@ export type RefreshResult =
    * `cookieExpiresAt`: when the refresh cookie should expire: the session's end, or for a DBSC-bound
    * session its cookie's deadline (a refresh never moves that; only a DBSC proof does).
    */
-  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; cookieExpiresAt: number; jkt: string | null; auth: AuthContext }
+  | {
+      ok: true;
+      userId: string;
+      sessionId: string;
+      refreshToken: string;
+      expiresAt: number;
+      cookieExpiresAt: number;
+      jkt: string | null;
+      auth: AuthContext;
+    }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
   | { ok: false; code: "rate_limited"; retryAfterSeconds: number }
   | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };

@@ -201,9 +201,7 @@ export const SecurityEventSchema = z
     ),
     event(
       "dbsc_registered",
-      z
-        .object({ algorithm: z.enum(["ES256", "RS256"]), key_thumbprint: z.string(), device: Device, place: Place })
-        .strict(),
+      z.object({ algorithm: z.enum(["ES256", "RS256"]), key_thumbprint: z.string(), device: Device, place: Place }).strict(),
       "The session was bound to a key its browser keeps (DBSC): its refresh cookie is now short-lived, renewed only by a proof of that key.",
     ),
     event(

@@ -91,7 +91,7 @@ export class DeviceBoundSessions {
     this.sql.exec(
       "UPDATE sessions SET binding = 'dbsc', dbsc_key = ?, dbsc_until = ?, version = version + 1 WHERE id = ?",
       JSON.stringify(registration.key),
-      now + this.cookieMs(),
+      this.deadlineFrom(now),
       row.id,
     );
     return null;
@@ -99,7 +99,7 @@ export class DeviceBoundSessions {
 
   /** A valid proof of the key: the cookie is accepted for another DBSC_COOKIE_SECONDS. */
   renew(sessionId: string, now: number): void {
-    this.sql.exec("UPDATE sessions SET dbsc_until = ? WHERE id = ?", now + this.cookieMs(), sessionId);
+    this.sql.exec("UPDATE sessions SET dbsc_until = ? WHERE id = ?", this.deadlineFrom(now), sessionId);
   }
 
   /** Whether a bound session's cookie is past its deadline: whatever expiry a client set on it, the server's holds. */
@@ -108,9 +108,13 @@ export class DeviceBoundSessions {
   }
 
   /** When the refresh cookie should expire in the browser: the session's end, or a bound session's deadline less the margin. */
-  cookieExpiresAt(row: Pick<RegistryRow, "id" | "expires_at">): number {
-    const until = this.sql.exec<{ dbsc_until: number | null }>("SELECT dbsc_until FROM sessions WHERE id = ?", row.id).one().dbsc_until;
-    return until === null ? row.expires_at : Math.min(row.expires_at, until - DBSC_COOKIE_MARGIN_MS);
+  cookieExpiresAt(row: Pick<RegistryRow, "expires_at" | "dbsc_until">): number {
+    return row.dbsc_until === null ? row.expires_at : Math.min(row.expires_at, row.dbsc_until - DBSC_COOKIE_MARGIN_MS);
+  }
+
+  /** The deadline a proof made now sets: what `renew` and `register` write. */
+  deadlineFrom(now: number): number {
+    return now + this.cookieMs();
   }
 
   /** Whether an event of `kind` about the session should be recorded now. */

@@ -164,7 +164,8 @@ export async function verifyJwtSignedBy(proof: string, kind: KeyProofKind, store
     const expected = await calculateJwkThumbprint(key, "sha256");
     for (const member of named) {
       const presented = publicKeyOf(member, alg);
-      if ("ok" in presented || (await calculateJwkThumbprint(presented, "sha256")) !== expected) return { ok: false, reason: "names_another_key" };
+      if ("ok" in presented || (await calculateJwkThumbprint(presented, "sha256")) !== expected)
+        return { ok: false, reason: "names_another_key" };
     }
   }
   return verifiedWith(proof, alg, key);
