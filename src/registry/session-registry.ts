@@ -508,7 +508,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const secret = this.env.REFRESH_TOKEN_SECRET;
     const context = { audience: request.audience, identifier: request.identifier, nowSeconds: Math.floor(this[CLOCK]() / 1000) };
     const verdict = await verifyDbscRefreshProof(request.proof, key, context);
-    const presented = request.presented ? await presentedRefreshToken(secret, request.presented, this.#account.userId) : null;
+    const token = request.presented ? await presentedRefreshToken(secret, request.presented, this.#account.userId) : null;
+    // Another session's cookie is no evidence about this one (and must never count as its reuse).
+    const presented = token?.token.sessionId === first.id ? token : null;
     const fresh = await mintRefreshToken(await refreshKeys(secret), this.#account.userId ?? "", first.id, first.refresh_generation + 1);
     const freshHash = await hashRefreshToken(fresh);
 

@@ -8,6 +8,8 @@ import { configFrom } from "../../shared/config";
 import { randomId } from "../../shared/encoding";
 import { errorFacts, log } from "../../shared/log";
 import { genuineRefreshToken } from "../../shared/refresh-token";
+import { registrationHeader } from "../dbsc/headers";
+import { DBSC_REGISTER_PATH } from "../dbsc/instructions";
 import { clientHintsFrom } from "../devices/client-hints";
 import { describeDevice, describePlace } from "../devices/device";
 import type { AppEnv } from "../env";
@@ -123,7 +125,8 @@ authRoutes.openapi(refreshTokens, async (c) => {
     if (error instanceof ApiError && error.code === "invalid_refresh_token" && viaCookie && cookie !== undefined) clearRefreshCookie(c);
     throw error;
   }
-  if (viaCookie) setRefreshCookie(c, refreshed.refreshToken, (refreshed.expiresAt - Date.now()) / 1000);
+  // A DBSC-bound session's cookie keeps its deadline: only a proof of the browser's key moves it (docs/dbsc.md).
+  if (viaCookie) setRefreshCookie(c, refreshed.refreshToken, (refreshed.cookieExpiresAt - Date.now()) / 1000);
   return c.json(
     {
       access_token: refreshed.accessToken,
@@ -256,7 +259,16 @@ export async function startSession<Status extends 200 | 201>(
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;
     created = await failClosed("registry", () =>
-      registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop, proof }),
+      registry.signIn({
+        userId: user.id,
+        sessionId,
+        device,
+        place,
+        credentialsSeenAt,
+        dpop,
+        proof,
+        offerDbsc: body.token_transport === "cookie",
+      }),
     );
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
@@ -282,6 +294,9 @@ export async function startSession<Status extends 200 | 201>(
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";
   if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);
+  // A cookie sign-in offers DBSC (docs/dbsc.md): a browser that supports it binds the cookie to its key.
+  if (!inBody && created.dbscChallenge !== null)
+    c.header("Secure-Session-Registration", registrationHeader(DBSC_REGISTER_PATH, created.dbscChallenge));
   return c.json(
     {
       user: userJson(user),
