@@ -8,9 +8,11 @@ import {
   postRefresh,
   postRegistration,
   registerDbsc,
+  registrationOffer,
 } from "../../support/dbsc";
 import { history } from "../../support/devices";
-import { call, expectProblem, me, ORIGIN, PASSWORD, refreshCookieOf, uniqueEmail } from "../../support/http";
+import { call, expectProblem, freshIp, me, ORIGIN, PASSWORD, refreshCookieOf, signUp, uniqueEmail } from "../../support/http";
+import { authenticator, postAssertion, registerPasskey, signInOptions } from "../../support/passkeys";
 import { breakRegistry, configure, movableRegistryClock } from "../../support/registry";
 
 /**
@@ -167,6 +169,21 @@ describe("DBSC registration refusals", () => {
       { jwk: false },
     );
     expect((await postRegistration(session.offer.path, session.cookie, proof)).status).toBe(200);
+  });
+
+  it("a passkey sign-in with the cookie transport is offered DBSC too, and binds", async () => {
+    const device = await signUp();
+    const auth = authenticator();
+    await registerPasskey(device, auth);
+    const response = await postAssertion(await auth.get(await signInOptions()), freshIp(), "cookie");
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as any;
+    const offer = registrationOffer(response)!;
+    expect(offer.path).toBe("/v1/auth/dbsc/register");
+    const cookie = refreshCookieOf(response)!.value;
+    const key = await dbscKey();
+    expect((await postRegistration(offer.path, cookie, await key.sign({ jti: offer.challenge }))).status).toBe(200);
+    expect(((await (await me(body.access_token)).json()) as any).session.binding).toBe("dbsc");
   });
 
   it("body-transport sign-ins are not offered DBSC", async () => {
