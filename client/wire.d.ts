@@ -23,8 +23,10 @@ export interface PlaceJson {
     asn: number | null;
 }
 /**
- * What a session is bound to for its whole life: nothing (its tokens are bearer secrets), a DPoP
- * key (RFC 9449) held by the client, or (later) a DBSC key.
+ * What a session is bound to: nothing (its tokens are bearer secrets), a DPoP key (RFC 9449) held
+ * by the client for the session's whole life, or a DBSC key its browser keeps (W3C DBSC), which
+ * renews its short-lived refresh cookie (docs/dbsc.md). A DPoP-bound browser session that registers
+ * with DBSC keeps its DPoP key too, and shows "dbsc".
  */
 export type SessionBinding = "none" | "dpop" | "dbsc";
 /** The HTTP contract's `Session`. */
@@ -201,6 +203,40 @@ export interface SecurityEventDetails {
         passkey: PasskeyRefJson;
         stored_counter: number;
         presented_counter: number;
+        place: PlaceJson;
+    };
+    /**
+     * The session was bound to a key its browser keeps (DBSC registration): from now on its refresh
+     * cookie lives DBSC_COOKIE_SECONDS, and only a proof by this key renews it.
+     */
+    dbsc_registered: {
+        algorithm: "ES256" | "RS256";
+        key_thumbprint: string;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /**
+     * DBSC refused something about a session, which was left as it was: a registration (`invalid_proof`,
+     * `already_bound`: a second key for a bound session, `stale_challenge`: a challenge that was not
+     * outstanding), a refresh proof not by the session's key (`wrong_key`, `invalid_proof`), or the
+     * refresh cookie presented after its deadline (`cookie_lapsed`: a copied cookie, kept past its
+     * expiry). `key_thumbprint` is the presented key's, when a registration proof verified.
+     */
+    dbsc_rejected: {
+        reason: "invalid_proof" | "already_bound" | "stale_challenge" | "wrong_key" | "cookie_lapsed";
+        endpoint: "dbsc_register" | "dbsc_refresh" | "auth_refresh" | "oauth_token";
+        key_thumbprint: string | null;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /**
+     * The browser reported that it sent a request without renewing the bound cookie
+     * (`Secure-Session-Skipped`): the service did not answer in time, or the browser's signing quota
+     * ran out. Reported by the browser, unauthenticated; recorded at most once per session in ten minutes.
+     */
+    dbsc_refresh_skipped: {
+        reason: "unreachable" | "server_error" | "quota_exceeded";
+        device: DeviceJson;
         place: PlaceJson;
     };
 }

@@ -15,6 +15,12 @@ const show = (el, visible) => void (el.hidden = !visible);
 
 /** @type {Record<string, string>} */
 const TYPE_LABELS = { desktop: "Computer", mobile: "Phone", tablet: "Tablet", other: "Other device" };
+/**
+ * What a session is bound to (Session.binding). The service cannot see whether a DBSC key is in
+ * hardware: Chromium keeps it in the TPM where there is one (docs/dbsc.md, "What it does not protect").
+ * @type {Record<string, string>}
+ */
+const BINDINGS = { dpop: "Bound to a key on this device", dbsc: "Bound to this device's hardware key" };
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const regions = new Intl.DisplayNames(undefined, { type: "region" });
 
@@ -89,8 +95,11 @@ function updateRow(row, session) {
   text(row, ".platform", [TYPE_LABELS[type], platform === name ? "" : platform].filter(Boolean).join(" · "));
   text(row, ".place", [placeOf(session.location), session.ip].filter(Boolean).join(" · ") || "Unknown location");
   text(row, ".active", activeText(session));
-  // DPoP: its tokens are worthless without a key that never leaves that device.
-  show(/** @type {HTMLElement} */ (row.querySelector(".binding")), session.binding === "dpop");
+  // DPoP: its tokens are worthless without a key that never leaves that device. DBSC: its browser
+  // keeps the refresh cookie alive with a key of the device's (docs/dbsc.md), so a copied cookie dies within minutes.
+  const binding = BINDINGS[session.binding];
+  show(/** @type {HTMLElement} */ (row.querySelector(".binding")), binding !== undefined);
+  if (binding !== undefined) text(row, ".binding", binding);
   text(row, ".method", session.sign_in_method === "passkey" ? "Signed in with a passkey" : "Signed in with a password");
   row.querySelector(".sign-out-button")?.setAttribute("aria-label", session.current ? "Sign out of this device" : `Sign out ${name}`);
   row.querySelector(".rename-button")?.setAttribute("aria-label", `Rename ${name}`);

@@ -1,4 +1,5 @@
 import type { AuthContext, RegistrationResponseJSON, SignInProof, StepUpProof } from "./auth";
+import type { DbscRefreshRequest, DbscRefreshResult, DbscRegisterResult, DbscRegistration, DbscSkipReason } from "./dbsc";
 import type { DpopProof } from "./dpop";
 import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
@@ -16,9 +17,16 @@ import type { SessionView } from "./session";
  *   or whose proof is not the session's key or was seen before, except `sessionSignOut`, which is
  *   idempotent;
  * - sign-in, refresh and refresh-token sign-out: a credential, not a session, is presented;
+ * - `dbsc…`: a browser's DBSC machinery, with the session's cookie or a proof of its key (docs/dbsc.md);
  * - `trusted…` and `admin…`: trusted code on the user's behalf (the RPC entrypoint, the admin API).
  */
-export interface SessionRegistryRpc extends SessionCalls, PasskeyCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+export interface SessionRegistryRpc
+  extends SessionCalls,
+    PasskeyCalls,
+    CredentialCalls,
+    DbscCalls,
+    TrustedCalls,
+    Rpc.DurableObjectBranded {}
 
 /**
  * The session a call acts for: its id, or (a DPoP-bound session's access token) its id and the
@@ -108,6 +116,24 @@ export interface CredentialCalls {
   signInFailed(attempt: FailedSignIn): Promise<{ ok: true }>;
 }
 
+/**
+ * Device Bound Session Credentials (W3C WebAppSec DBSC): a cookie sign-in offers registration
+ * (`SignIn.offerDbsc`); these are the browser's calls that follow. Each decides in one step with
+ * the session's liveness (revocation, idle and absolute expiry), and none ends a session: a proof
+ * that fails is refused and recorded, nothing more.
+ */
+export interface DbscCalls {
+  /**
+   * Binds the session of a presented refresh cookie to the browser's key, once: the proof must sign
+   * one of the session's outstanding registration challenges. The cookie rotates into the bound one.
+   */
+  dbscRegister(presented: string, registration: DbscRegistration, place: Place): Promise<DbscRegisterResult>;
+  /** Renews a bound session's cookie on a proof by its key over one of its challenges, or issues the challenge to sign. */
+  dbscRefresh(request: DbscRefreshRequest, place: Place): Promise<DbscRefreshResult>;
+  /** A browser's `Secure-Session-Skipped` report about a bound session: recorded, throttled. */
+  dbscSkipped(sessionId: string, reason: DbscSkipReason, place: Place): Promise<{ ok: true; recorded: boolean }>;
+}
+
 export interface TrustedCalls {
   trustedList(): SessionListResult;
   trustedRevoke(target: string, by: TrustedActor): Promise<Revoked>;
@@ -146,10 +172,12 @@ export interface SignIn {
   dpop?: DpopProof | undefined;
   /** How the user proved who they are; absent means a password the caller checked. A passkey assertion is verified by the registry. */
   proof?: SignInProof;
+  /** A cookie sign-in: issue a DBSC registration challenge with the session (`SignInResult.dbscChallenge`). */
+  offerDbsc?: boolean | undefined;
 }
 
 export type SignInResult =
-  | { ok: true; session: SessionView; refreshToken: string; auth: AuthContext }
+  | { ok: true; session: SessionView; refreshToken: string; auth: AuthContext; dbscChallenge: string | null }
   | InvalidCredentials
   | { ok: false; code: "session_limit_reached"; maxSessions: number }
   | { ok: false; code: "account_disabled" }
@@ -177,8 +205,19 @@ export type RefreshResult =
   /**
    * `jkt`: the session's key, for the access token's `cnf` (null for an unbound session); `auth` is
    * the session's, unchanged: a refresh is not a proof of who the user is.
+   * `cookieExpiresAt`: when the refresh cookie should expire: the session's end, or for a DBSC-bound
+   * session its cookie's deadline (a refresh never moves that; only a DBSC proof does).
    */
-  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; jkt: string | null; auth: AuthContext }
+  | {
+      ok: true;
+      userId: string;
+      sessionId: string;
+      refreshToken: string;
+      expiresAt: number;
+      cookieExpiresAt: number;
+      jkt: string | null;
+      auth: AuthContext;
+    }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
   | { ok: false; code: "rate_limited"; retryAfterSeconds: number }
   | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };

@@ -64,7 +64,8 @@ export const Session = z
     expires_at: iso,
     sign_in_method: SignInMethod.meta({ description: "How the session was signed in; a later step-up does not change it" }),
     binding: z.enum(["none", "dpop", "dbsc"]).meta({
-      description: "What the session is bound to for its whole life: nothing (bearer tokens), a DPoP key (RFC 9449), or a DBSC key",
+      description:
+        "What the session is bound to: nothing (bearer tokens), a DPoP key (RFC 9449), or a key its browser keeps (DBSC), which renews its short-lived refresh cookie",
     }),
   })
   .strict()
@@ -225,6 +226,29 @@ export const SecurityEventSchema = z
       "passkey_counter_regressed",
       z.object({ passkey: PasskeyRef, stored_counter: z.number().int(), presented_counter: z.number().int(), place: Place }).strict(),
       "A correctly signed assertion whose signature counter did not go up: the key may have been copied; the ceremony was refused.",
+    ),
+    event(
+      "dbsc_registered",
+      z.object({ algorithm: z.enum(["ES256", "RS256"]), key_thumbprint: z.string(), device: Device, place: Place }).strict(),
+      "The session was bound to a key its browser keeps (DBSC): its refresh cookie is now short-lived, renewed only by a proof of that key.",
+    ),
+    event(
+      "dbsc_rejected",
+      z
+        .object({
+          reason: z.enum(["invalid_proof", "already_bound", "stale_challenge", "wrong_key", "cookie_lapsed"]),
+          endpoint: z.enum(["dbsc_register", "dbsc_refresh", "auth_refresh", "oauth_token"]),
+          key_thumbprint: z.string().nullable(),
+          device: Device,
+          place: Place,
+        })
+        .strict(),
+      "DBSC refused a registration, a refresh proof not by the session's key, or the refresh cookie after its deadline; the session left as it was.",
+    ),
+    event(
+      "dbsc_refresh_skipped",
+      z.object({ reason: z.enum(["unreachable", "server_error", "quota_exceeded"]), device: Device, place: Place }).strict(),
+      "The browser reported (Secure-Session-Skipped, unauthenticated) a request sent without renewing the bound cookie.",
     ),
   ])
   .meta({ id: "SecurityEvent", description: "One entry of the security history. Stable: clients branch on `type`." });

@@ -96,6 +96,17 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (session_id, purpose)
    );
    CREATE TABLE spent_sign_in_challenges (challenge TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);`,
+  // 6: sessions bound by DBSC (docs/dbsc.md): the browser's public key, the deadline of the bound
+  // refresh cookie, and the challenges the browser signs (single-use, short-lived, one session's).
+  `ALTER TABLE sessions ADD COLUMN dbsc_key TEXT;
+   ALTER TABLE sessions ADD COLUMN dbsc_until INTEGER;
+   CREATE TABLE dbsc_challenges (
+     challenge TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL,
+     purpose TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX dbsc_challenges_by_session ON dbsc_challenges (session_id, expires_at);`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {
@@ -133,10 +144,14 @@ export type RegistryRow = {
   longitude: number | null;
   colo: string | null;
   asn: number | null;
-  /** "none" or "dpop" (later "dbsc"): what the session is bound to, for its whole life. */
+  /** "none", "dpop" or "dbsc": what the session is bound to (a DBSC key may join a DPoP one). */
   binding: string;
   /** For a DPoP-bound session, the RFC 7638 thumbprint of its key. */
   dpop_jkt: string | null;
+  /** For a DBSC-bound session, the browser's public key (a `DbscKey` as JSON). */
+  dbsc_key: string | null;
+  /** For a DBSC-bound session, until when its refresh cookie is accepted (ms): the last proof of its key plus DBSC_COOKIE_SECONDS. */
+  dbsc_until: number | null;
   version: number;
   mirrored_version: number;
   /** Epoch milliseconds of the session's latest proof (sign-in or step-up). */

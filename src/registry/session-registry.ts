@@ -1,5 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AuthContext, AuthMethod, RegistrationResponseJSON, StepUpProof } from "../contract/auth";
+import type {
+  DbscRefreshRequest,
+  DbscRefreshResult,
+  DbscRegisterResult,
+  DbscRegistration,
+  DbscRegistrationRefusal,
+  DbscSkipReason,
+} from "../contract/dbsc";
 import { LIVE_REFUSAL_HEADER, liveProofOf } from "../contract/live";
 import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "../contract/passkeys";
 import { deviceDetails, type Place, placeDetails } from "../contract/place";
@@ -24,10 +32,12 @@ import {
 } from "../contract/registry";
 import { type RevokeReason, revokedBy, type SessionView, sessionJson } from "../contract/session";
 import { configFrom, DPOP_CLOCK_SKEW_SECONDS } from "../shared/config";
-import { hashRefreshToken, mintFirstRefreshToken, refreshKeys } from "../shared/refresh-token";
+import { verifyDbscRefreshProof } from "../shared/dbsc-proof";
+import { hashRefreshToken, mintFirstRefreshToken, mintRefreshToken, refreshKeys } from "../shared/refresh-token";
 import { RegistryAccount } from "./account";
 import { PasskeyCeremonies, type UseCheck, type VerifiedUse } from "./ceremonies";
 import { CLOCK, type Clock, systemClock } from "./clock";
+import { DeviceBoundSessions } from "./dbsc";
 import { SecurityHistory } from "./history";
 import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
@@ -36,7 +46,7 @@ import { type CeremonyPurpose, PasskeyStore, passkeyView } from "./passkeys";
 import { RiskWatch } from "./risk";
 import { genuineTokenOf, presentedRefreshToken, RefreshWindows, rotationOf } from "./rotation";
 import { rowAuth, rowDevice, SessionRows } from "./rows";
-import { migrateRegistrySchema } from "./schema";
+import { migrateRegistrySchema, type RegistryRow } from "./schema";
 import { planSessionLimit } from "./session-limit";
 import { LiveSockets } from "./sockets";
 
@@ -74,6 +84,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #passkeys: PasskeyCeremonies;
   readonly #refreshWindows = new RefreshWindows();
   readonly #keys: KeyBindings;
+  readonly #dbsc: DeviceBoundSessions;
   readonly #sockets: LiveSockets;
   #alarmAt: number | null = null;
   #inTransaction = false;
@@ -124,6 +135,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       () => ({ maxAgeMs: configFrom(this.env).dpop.proofMaxAgeSeconds * 1000, skewMs: DPOP_CLOCK_SKEW_SECONDS * 1000 }),
       now(),
     );
+    this.#dbsc = new DeviceBoundSessions(sql, () => configFrom(this.env).dbscCookieSeconds * 1000);
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -329,6 +341,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const auth: AuthContext = use
       ? { authTime: now, amr: use.amr, signInMethod: "passkey" }
       : { authTime: now, amr: ["pwd"], signInMethod: "password" };
+    let dbscChallenge: string | null = null;
     const refusal = this.#atomically(
       (): "account_disabled" | "credentials_changed" | "session_limit_reached" | "invalid_credentials" | null => {
         if (this.#account.disabled) return "account_disabled";
@@ -354,6 +367,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null, auth });
         this.#live.add(sessionId, now, expiresAt, now);
         if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
+        if (input.offerDbsc) dbscChallenge = this.#dbsc.issue(sessionId, "registration", now);
         const passkey = use ? { id: use.passkey.id, name: use.passkey.name } : null;
         this.#history.record({ type: "signed_in", sessionId, details: { ...evidence, method: auth.signInMethod, passkey } }, now);
         this.#risk.signIn(sessionId, device, place, now);
@@ -373,7 +387,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     // paths that read D1 for this user's sessions push the outbox first (sessionMirrorHistory,
     // adminRemirror).
     this.ctx.waitUntil(this.#flush());
-    return { ok: true, session, refreshToken: token.raw, auth };
+    return { ok: true, session, refreshToken: token.raw, auth, dbscChallenge };
   }
 
   /**
@@ -410,6 +424,12 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       }
       return { ok: false, code: bound.code };
     }
+    // A DBSC-bound session's cookie is worth nothing past its deadline, whoever holds it (a copy
+    // kept past its Max-Age): only a proof of the browser's key moves the deadline (dbscRefresh).
+    if (this.#dbsc.cookieLapsed(row, now)) {
+      if (this.#recordDbscRejection(row, "cookie_lapsed", proof?.endpoint ?? "auth_refresh", null, place, now)) await this.#flush();
+      return invalid;
+    }
     const config = configFrom(this.env);
     const rotation = rotationOf(row, genuine, now, config.refreshGraceSeconds * 1000);
 
@@ -433,23 +453,13 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         sessionId: row.id,
         refreshToken: successor.raw,
         expiresAt: row.expires_at,
+        cookieExpiresAt: this.#dbsc.cookieExpiresAt(row),
         jkt,
         auth: rowAuth(row),
       };
     }
     if (rotation === "reuse") {
-      // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
-      this.#atomically(() => {
-        const details = {
-          presented_generation: token.generation,
-          current_generation: row.refresh_generation,
-          device: rowDevice(row),
-          place: placeDetails(place),
-        };
-        this.#history.record({ type: "refresh_token_reuse", sessionId: row.id, details }, now);
-        this.#revoke([row.id], "refresh_token_reuse", null, now);
-      });
-      await this.#flush();
+      await this.#reuseDetected(row, token.generation, place, now);
       return { ...invalid, reuseDetected: true };
     }
     return invalid;
@@ -466,6 +476,119 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#atomically(() => this.#history.record({ type: "sign_in_failed", sessionId: null, details }, now));
     await this.#flush();
     return { ok: true };
+  }
+
+  // ---- a browser's DBSC machinery (docs/dbsc.md) ----------------------------------------------
+
+  async dbscRegister(presented: string, registration: DbscRegistration, place: Place): Promise<DbscRegisterResult> {
+    const invalid = { ok: false, code: "invalid_refresh_token" } as const;
+    const genuine = await presentedRefreshToken(this.env.REFRESH_TOKEN_SECRET, presented, this.#account.userId);
+    if (!genuine) return invalid;
+    // No await from here on: the challenge, the binding and the rotation are one step.
+    const now = this[CLOCK]();
+    const row = this.#liveRow(genuine.token.sessionId, now);
+    if (!row) return invalid;
+    const rotation = rotationOf(row, genuine, now, configFrom(this.env).refreshGraceSeconds * 1000);
+    // Registration follows its sign-in at once; an older token here is no browser's (refresh deals with reuse).
+    if (rotation !== "current" && rotation !== "grace") return invalid;
+    const outcome = this.#atomically((): { refusal: DbscRegistrationRefusal } | { challenge: string } => {
+      const refusal = this.#dbsc.register(row, registration, now);
+      if (refusal) {
+        this.#recordDbscRejection(row, refusal, "dbsc_register", registration.key?.jkt ?? null, place, now);
+        return { refusal };
+      }
+      const key = registration.key!;
+      if (rotation === "current") this.#rows.rotate(row.id, genuine.token.generation + 1, genuine.successorHash, genuine.hash, now);
+      const details = { algorithm: key.alg, key_thumbprint: key.jkt, device: rowDevice(row), place: placeDetails(place) };
+      this.#history.record({ type: "dbsc_registered", sessionId: row.id, details }, now);
+      return { challenge: this.#dbsc.issue(row.id, "refresh", now) };
+    });
+    await this.#flush();
+    if ("refusal" in outcome) return { ok: false, code: "dbsc_registration_refused", reason: outcome.refusal };
+    return {
+      ok: true,
+      sessionId: row.id,
+      refreshToken: genuine.successor.raw,
+      cookieExpiresAt: this.#dbsc.cookieExpiresAt(this.#rows.get(row.id)!),
+      challenge: outcome.challenge,
+    };
+  }
+
+  /**
+   * The proof is checked against the stored key first (awaits), then everything else in one step
+   * with liveness: the challenge is consumed, the refresh token rotates (from the presented cookie
+   * when the browser still sent one, so grace and reuse hold; otherwise to a fresh token), and the
+   * cookie's deadline moves. A valid proof over a used or unknown challenge (Chromium re-sends its
+   * last proof) is answered with a new challenge, never a refusal.
+   */
+  async dbscRefresh(request: DbscRefreshRequest, place: Place): Promise<DbscRefreshResult> {
+    const ended = { ok: false, code: "session_ended" } as const;
+    const first = this.#liveRow(request.sessionId, this[CLOCK]());
+    if (!first) return ended;
+    const key = this.#dbsc.keyOf(first);
+    if (!key) return { ok: false, code: "not_bound" };
+    if (request.proof === null)
+      return { ok: false, code: "dbsc_challenge", challenge: this.#dbsc.issue(first.id, "refresh", this[CLOCK]()) };
+    const secret = this.env.REFRESH_TOKEN_SECRET;
+    const context = { audience: request.audience, identifier: request.identifier, nowSeconds: Math.floor(this[CLOCK]() / 1000) };
+    const verdict = await verifyDbscRefreshProof(request.proof, key, context);
+    const token = request.presented ? await presentedRefreshToken(secret, request.presented, this.#account.userId) : null;
+    // Another session's cookie is no evidence about this one (and must never count as its reuse).
+    const presented = token?.token.sessionId === first.id ? token : null;
+    const fresh = await mintRefreshToken(await refreshKeys(secret), this.#account.userId ?? "", first.id, first.refresh_generation + 1);
+    const freshHash = await hashRefreshToken(fresh);
+
+    // No await from here to the write.
+    const now = this[CLOCK]();
+    const row = this.#liveRow(first.id, now);
+    if (!row) return ended;
+    if (!verdict.ok) {
+      const reason = verdict.reason === "bad_signature" || verdict.reason === "names_another_key" ? "wrong_key" : "invalid_proof";
+      if (this.#recordDbscRejection(row, reason, "dbsc_refresh", null, place, now)) await this.#flush();
+      return { ok: false, code: "invalid_dbsc_proof" };
+    }
+    const config = configFrom(this.env);
+    const rotation = presented ? rotationOf(row, presented, now, config.refreshGraceSeconds * 1000) : "invalid";
+    if (rotation === "reuse") {
+      await this.#reuseDetected(row, presented!.token.generation, place, now);
+      return ended;
+    }
+    // Another rotation landed while this one was being prepared: sign again (rare; never a refusal).
+    const stale = rotation === "invalid" && fresh.generation !== row.refresh_generation + 1;
+    if (stale || !this.#dbsc.take(row.id, "refresh", verdict.jti, now))
+      return { ok: false, code: "dbsc_challenge", challenge: this.#dbsc.issue(row.id, "refresh", now) };
+    const limited = this.#refreshWindows.count(row.id, now, config.refreshPerSession);
+    if (limited) return limited;
+    const { challenge, findings } = this.#atomically(() => {
+      if (rotation === "current") this.#rows.rotate(row.id, row.refresh_generation + 1, presented!.successorHash, presented!.hash, now);
+      // The cookie's holder is gone (it expired in the browser): its token gets no grace, as it has no successor to repeat.
+      else if (rotation === "invalid") this.#rows.rotate(row.id, fresh.generation, freshHash, new Uint8Array(row.refresh_hash), now);
+      this.#dbsc.renew(row.id, now);
+      return { findings: this.#risk.refresh(row, place, now), challenge: this.#dbsc.issue(row.id, "refresh", now) };
+    });
+    this.#live.touched(row.id, now, rotation !== "grace");
+    if (findings > 0) await this.#flush();
+    return {
+      ok: true,
+      refreshToken: rotation === "invalid" ? fresh.raw : presented!.successor.raw,
+      cookieExpiresAt: this.#dbsc.cookieExpiresAt(this.#rows.get(row.id)!),
+      challenge,
+    };
+  }
+
+  async dbscSkipped(sessionId: string, reason: DbscSkipReason, place: Place): Promise<{ ok: true; recorded: boolean }> {
+    const now = this[CLOCK]();
+    const row = this.#liveRow(sessionId, now);
+    // Unauthenticated reports: only about a live bound session, and at most one per session per interval.
+    if (!row || row.dbsc_key === null || !this.#dbsc.shouldRecord("skipped", row.id, now)) return { ok: true, recorded: false };
+    this.#atomically(() =>
+      this.#history.record(
+        { type: "dbsc_refresh_skipped", sessionId: row.id, details: { reason, device: rowDevice(row), place: placeDetails(place) } },
+        now,
+      ),
+    );
+    await this.#flush();
+    return { ok: true, recorded: true };
   }
 
   // ---- trusted code on the user's behalf ----------------------------------------------------
@@ -568,6 +691,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#refreshWindows.forgetEnded(now);
     this.#rows.deleteExpired(now);
     this.#passkeys.store.pruneChallenges(now);
+    this.#dbsc.prune(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
     const next = this.#rows.nextExpiry();
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
@@ -587,6 +711,42 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       if (refusal) return refusedProof(refusal);
     }
     return this.#live.liveNow(id, now) ? null : refused;
+  }
+
+  /** The session's row while it is live (not revoked, not expired, not idle, account enabled), or null. */
+  #liveRow(sessionId: string, now: number): RegistryRow | null {
+    const row = this.#rows.get(sessionId);
+    return row && row.revoked_at === null && now < row.expires_at && this.#live.alive(row.id, now) ? row : null;
+  }
+
+  /** RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user. */
+  async #reuseDetected(row: RegistryRow, presentedGeneration: number, place: Place, now: number): Promise<void> {
+    this.#atomically(() => {
+      const details = {
+        presented_generation: presentedGeneration,
+        current_generation: row.refresh_generation,
+        device: rowDevice(row),
+        place: placeDetails(place),
+      };
+      this.#history.record({ type: "refresh_token_reuse", sessionId: row.id, details }, now);
+      this.#revoke([row.id], "refresh_token_reuse", null, now);
+    });
+    await this.#flush();
+  }
+
+  /** Records a DBSC refusal, at most one per session per minute; true when it was recorded (the caller flushes). */
+  #recordDbscRejection(
+    row: RegistryRow,
+    reason: "invalid_proof" | "already_bound" | "stale_challenge" | "wrong_key" | "cookie_lapsed",
+    endpoint: "dbsc_register" | "dbsc_refresh" | "auth_refresh" | "oauth_token",
+    jkt: string | null,
+    place: Place,
+    now: number,
+  ): boolean {
+    if (!this.#dbsc.shouldRecord("rejected", row.id, now)) return false;
+    const details = { reason, endpoint, key_thumbprint: jkt, device: rowDevice(row), place: placeDetails(place) };
+    this.#atomically(() => this.#history.record({ type: "dbsc_rejected", sessionId: row.id, details }, now));
+    return true;
   }
 
   /** A refused proof; a recorded counter regression is mirrored before the caller hears of it. */
@@ -627,6 +787,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     for (const id of ending) {
       this.#live.delete(id);
       this.#keys.forget(id);
+      this.#dbsc.forget(id);
     }
     // Inside the revoking call, so the device is told and cut off before the caller hears "done".
     this.#sockets.ended(ending, reason, now);

@@ -44,6 +44,10 @@ const configSchema = z
     DPOP_PROOF_MAX_AGE_SECONDS: seconds(60, 5, 300),
     DPOP_NONCES: z.enum(["off", "on"]).default("off"),
     DPOP_NONCE_LIFETIME_SECONDS: seconds(300, 30, 3600),
+    // DBSC (docs/dbsc.md): how long a device-bound session's refresh cookie lives between proofs.
+    // Below 300 s Chromium's signing quota (6 signatures per 9 minutes per site) runs out for an
+    // active user; the floor of 10 s is for tests run with the quota off.
+    DBSC_COOKIE_SECONDS: seconds(600, 10, 3600),
     // Cleanup (the cron trigger).
     SESSION_HISTORY_DAYS: count(30, 0, 3650),
     CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
@@ -110,6 +114,8 @@ export interface Config {
   /** Failed client authentications on the OAuth endpoints, per client address. */
   oauthClientFailuresPerIp: WindowLimit;
   dpop: DpopSettings;
+  /** How long a DBSC-bound session's refresh cookie is accepted after the browser last proved its key. */
+  dbscCookieSeconds: number;
   sessionHistoryMs: number;
   securityEventRetentionMs: number;
   cleanupBatchSize: number;
@@ -236,6 +242,7 @@ export function configFrom(env: Env): Config {
       nonces: vars.DPOP_NONCES === "on",
       nonceLifetimeSeconds: vars.DPOP_NONCE_LIFETIME_SECONDS,
     },
+    dbscCookieSeconds: vars.DBSC_COOKIE_SECONDS,
     sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
     securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
     cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,

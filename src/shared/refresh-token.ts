@@ -90,6 +90,15 @@ export function mintFirstRefreshToken(keys: RefreshKeys, userId: string, session
   return assemble(keys, userId, sessionId, 0, base64url(randomBytes(32)));
 }
 
+/**
+ * A fresh token of a given generation, for a rotation that has no presented token to derive from
+ * (a DBSC refresh whose browser no longer holds the expired cookie): its predecessor then has no
+ * grace, as nobody can hold both.
+ */
+export function mintRefreshToken(keys: RefreshKeys, userId: string, sessionId: string, generation: number): Promise<RefreshToken> {
+  return assemble(keys, userId, sessionId, generation, base64url(randomBytes(32)));
+}
+
 /** The successor of a token: deterministic under the server key, so retries get the same one. */
 export async function deriveSuccessor(keys: RefreshKeys, token: RefreshToken): Promise<RefreshToken> {
   const secret = base64url(await hmac(keys.successor, token.raw));

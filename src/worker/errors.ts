@@ -21,6 +21,9 @@ export type ErrorCode =
   | "invalid_client"
   | "invalid_dpop_proof"
   | "use_dpop_nonce"
+  | "dbsc_challenge"
+  | "invalid_dbsc_proof"
+  | "dbsc_registration_refused"
   | "unsupported_grant_type"
   | "csrf_rejected"
   | "session_limit_reached"
@@ -49,6 +52,9 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   invalid_client: [401, "Client authentication failed"],
   invalid_dpop_proof: [401, "The DPoP proof is missing or invalid"],
   use_dpop_nonce: [401, "The DPoP proof must carry the server's nonce"],
+  dbsc_challenge: [403, "Sign this challenge with the session's DBSC key"],
+  invalid_dbsc_proof: [401, "The DBSC proof is not by the session's key"],
+  dbsc_registration_refused: [400, "The DBSC registration was not accepted"],
   unsupported_grant_type: [400, "The grant type is not supported"],
   csrf_rejected: [403, "Cross-origin request refused"],
   session_limit_reached: [409, "Too many active sessions"],

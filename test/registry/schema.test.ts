@@ -13,7 +13,8 @@ describe("the registry schema migrations from version 1", () => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Wind this registry back to what version 1 left behind.
       sql.exec(
-        `DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; DROP TABLE dpop_replay;
+        `DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+         DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; DROP TABLE dpop_replay;
          ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
@@ -29,7 +30,7 @@ describe("the registry schema migrations from version 1", () => {
         events: sql.exec("SELECT count(*) AS n FROM events").one().n,
       };
     });
-    expect(result).toEqual({ version: "5", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
+    expect(result).toEqual({ version: "6", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
   });
 
   it("should give a version-3 registry's sessions binding none and an empty DPoP replay state, and keep them working", async () => {
@@ -37,7 +38,8 @@ describe("the registry schema migrations from version 1", () => {
     const result = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
+        `DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+         DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
          DROP TABLE dpop_replay; ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
          UPDATE meta SET value = '3' WHERE key = 'schema_version'`,
@@ -63,7 +65,8 @@ describe("the registry schema migrations from version 1", () => {
     await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
+        `DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+         DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
          UPDATE sessions SET created_at = created_at - 3600000;
          UPDATE meta SET value = '4' WHERE key = 'schema_version'`,
@@ -77,5 +80,22 @@ describe("the registry schema migrations from version 1", () => {
     expect(row).toEqual({ auth_time: row!.created_at, created_at: row!.created_at, amr: '["pwd"]', sign_in_method: "password" });
     const refreshed = await (await refresh(laptop!.refreshToken)).json<any>();
     expect(claimsOf(refreshed.access_token)).toMatchObject({ auth_time: Math.floor(row!.created_at / 1000), amr: ["pwd"] });
+  });
+
+  it("should give a version-5 registry's sessions no DBSC key, and keep them refreshing as before", async () => {
+    const [laptop] = await signInOn("laptop");
+    await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
+      const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+      sql.exec(
+        `${"DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;"} UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
+      );
+      migrateRegistrySchema(sql);
+    });
+    const [row] = await registrySql<{ dbsc_key: string | null; dbsc_until: number | null }>(
+      laptop!.userId,
+      "SELECT dbsc_key, dbsc_until FROM sessions",
+    );
+    expect(row).toEqual({ dbsc_key: null, dbsc_until: null });
+    expect((await refresh(laptop!.refreshToken)).status).toBe(200);
   });
 });

@@ -43,10 +43,10 @@ export async function passkeySignIn(auth: SoftAuthenticator, bend: Bend = {}, ip
   return postAssertion(assertion, ip);
 }
 
-export function postAssertion(assertion: unknown, ip = freshIp()): Promise<Response> {
+export function postAssertion(assertion: unknown, ip = freshIp(), transport: "body" | "cookie" = "body"): Promise<Response> {
   return call("/v1/auth/passkey", {
     method: "POST",
-    json: { response: assertion, token_transport: "body" },
+    json: { response: assertion, token_transport: transport },
     headers: { "User-Agent": USER_AGENTS.phone, "CF-Connecting-IP": ip },
   });
 }

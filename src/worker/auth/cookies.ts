@@ -9,6 +9,9 @@ import { ApiError } from "../errors";
  * HttpOnly keeps it from scripts; SameSite=Strict keeps it off cross-site requests.
  */
 const REFRESH_COOKIE = "refresh_token";
+/** The cookie as a browser stores it: DBSC session instructions name it and its attributes exactly (docs/dbsc.md). */
+export const REFRESH_COOKIE_NAME = `__Host-${REFRESH_COOKIE}`;
+export const REFRESH_COOKIE_ATTRIBUTES = "Path=/; Secure; HttpOnly; SameSite=Strict";
 
 export function readRefreshCookie(c: Context): string | undefined {
   return getCookie(c, REFRESH_COOKIE, "host");

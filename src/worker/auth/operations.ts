@@ -12,6 +12,14 @@ import {
   SET_REFRESH_COOKIE,
   SIGN_IN_COOKIES,
 } from "../http/openapi";
+
+/** W3C DBSC: the offer a cookie sign-in carries (docs/dbsc.md). */
+const DBSC_REGISTRATION = {
+  description:
+    'With the cookie transport: `(ES256 RS256);path="/v1/auth/dbsc/register";challenge="…"`, a DBSC registration offer (W3C DBSC; docs/dbsc.md)',
+  schema: { type: "string" as const },
+};
+
 import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
 import { authenticationResponse } from "../passkeys/validation";
 import { requireAccessToken } from "../sessions/guard";
@@ -59,7 +67,7 @@ export const passwordBody = z
 
 const signedIn = (description: string) => ({
   description,
-  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SIGN_IN_COOKIES },
+  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SIGN_IN_COOKIES, "Secure-Session-Registration": DBSC_REGISTRATION },
   content: { "application/json": { schema: AuthResult } },
 });
 

@@ -19,6 +19,8 @@ export interface Refreshed {
   expiresIn: number;
   refreshToken: string;
   expiresAt: number;
+  /** When the refresh cookie should expire: the session's end, or a DBSC-bound session's cookie deadline. */
+  cookieExpiresAt: number;
 }
 
 /**
@@ -66,5 +68,6 @@ export async function refreshSession(
     expiresIn: config.accessTokenTtlSeconds,
     refreshToken: result.refreshToken,
     expiresAt: result.expiresAt,
+    cookieExpiresAt: result.cookieExpiresAt,
   };
 }

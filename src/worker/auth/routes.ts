@@ -122,7 +122,8 @@ authRoutes.openapi(refreshTokens, async (c) => {
     if (error instanceof ApiError && error.code === "invalid_refresh_token" && viaCookie && cookie !== undefined) clearRefreshCookie(c);
     throw error;
   }
-  if (viaCookie) setRefreshCookie(c, refreshed.refreshToken, (refreshed.expiresAt - Date.now()) / 1000);
+  // A DBSC-bound session's cookie keeps its deadline: only a proof of the browser's key moves it (docs/dbsc.md).
+  if (viaCookie) setRefreshCookie(c, refreshed.refreshToken, (refreshed.cookieExpiresAt - Date.now()) / 1000);
   return c.json(
     {
       access_token: refreshed.accessToken,

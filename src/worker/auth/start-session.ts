@@ -6,6 +6,8 @@ import { sessionJson } from "../../contract/session";
 import type { UserRow } from "../../db/users";
 import { configFrom } from "../../shared/config";
 import { randomId } from "../../shared/encoding";
+import { registrationHeader } from "../dbsc/headers";
+import { DBSC_REGISTER_PATH } from "../dbsc/instructions";
 import { clientHintsFrom } from "../devices/client-hints";
 import { describeDevice, describePlace } from "../devices/device";
 import type { AppEnv } from "../env";
@@ -44,7 +46,16 @@ export async function startSession<Status extends 200 | 201>(
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;
     created = await failClosed("registry", () =>
-      registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop, proof }),
+      registry.signIn({
+        userId: user.id,
+        sessionId,
+        device,
+        place,
+        credentialsSeenAt,
+        dpop,
+        proof,
+        offerDbsc: body.token_transport === "cookie",
+      }),
     );
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
@@ -75,6 +86,9 @@ export async function startSession<Status extends 200 | 201>(
   if (!inBody) {
     setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);
     setDeviceCookie(c, deviceToken, config.deviceTokenTtlSeconds);
+    // A cookie sign-in offers DBSC (docs/dbsc.md): a browser that supports it binds the cookie to its key.
+    if (created.dbscChallenge !== null)
+      c.header("Secure-Session-Registration", registrationHeader(DBSC_REGISTER_PATH, created.dbscChallenge));
   }
   return c.json(
     {

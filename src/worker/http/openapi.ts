@@ -155,6 +155,12 @@ const HEADERS_OF: Partial<Record<ErrorCode, Record<string, { text: string; alway
   rate_limited: { "Retry-After": { text: "Seconds until the window ends (RFC 9110 §10.2.3), at least 1", always: true } },
   registry_unavailable: { "Retry-After": { text: "`1`: the client may retry in a second", always: true } },
   service_unavailable: { "Retry-After": { text: "`1` when a store could not answer; absent while a setting is invalid", always: false } },
+  dbsc_challenge: {
+    "Secure-Session-Challenge": {
+      text: 'W3C DBSC: `"<challenge>";id="<session identifier>"`, the challenge the next proof must sign',
+      always: true,
+    },
+  },
   upgrade_required: { Upgrade: { text: "`websocket`", always: true } },
 };
 

@@ -1,8 +1,8 @@
 import type { DpopProof } from "../../contract/dpop";
 import { configFrom, DPOP_CLOCK_SKEW_SECONDS } from "../../shared/config";
 import { base64url, sha256 } from "../../shared/encoding";
+import { type KeyProofKind, verifyKeySignedJwt } from "../../shared/key-proof";
 import { dpopNonceIssuedAt } from "./dpop-nonce";
-import { type KeyProofKind, verifyKeySignedJwt } from "./key-proof";
 
 /**
  * DPoP proofs (RFC 9449 §4.3), every check a proof allows by itself. The one verifier behind

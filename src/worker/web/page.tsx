@@ -174,9 +174,7 @@ function DeviceTemplate() {
           <p class="meta platform"></p>
           <p class="meta place"></p>
           <p class="meta active"></p>
-          <p class="meta binding" hidden>
-            Bound to a key on this device
-          </p>
+          <p class="meta binding" hidden></p>
           <p class="meta method"></p>
           <form class="rename" hidden>
             <label>

@@ -1,13 +1,15 @@
 import { calculateJwkThumbprint, compactVerify, errors, importJWK, type JWK, type ProtectedHeaderParameters } from "jose";
-import { fromBase64url } from "../../shared/encoding";
+import { fromBase64url } from "./encoding";
 
 /**
- * JWTs signed by the key their own header carries (RFC 7515 §4.1.3 `jwk`): DPoP proofs (RFC 9449)
- * today, DBSC registration proofs (`dbsc+jwt`, ES256 or RS256) later. Each kind names its `typ` and
- * its algorithms; this module checks what they share: one compact JWS in canonical base64url, an
- * algorithm on the kind's list (never `none`, never a MAC), a public key of that algorithm's type
- * (a private member is refused before anything is imported), the signature, and the key's RFC 7638
- * thumbprint, which is what a session is bound to.
+ * JWTs signed by a key a session is bound to: DPoP proofs (RFC 9449) and DBSC proofs (`dbsc+jwt`,
+ * ES256 or RS256). Two ways in: a proof signed by the key its own header carries (RFC 7515 §4.1.3
+ * `jwk`: DPoP, DBSC registration), or one signed by a key stored earlier (DBSC refresh, whose proof
+ * carries no key). Each kind names its `typ` and its algorithms; this module checks what they share:
+ * one compact JWS in canonical base64url, an algorithm on the kind's list (never `none`, never a
+ * MAC), a public key of that algorithm's type (a private member is refused before anything is
+ * imported), the signature, and the key's RFC 7638 thumbprint, which is what a session is bound to.
+ * Shared by the Worker and the registry: the registry checks DBSC refresh proofs with the key it holds.
  */
 
 export type ProofAlgorithm = "ES256" | "EdDSA" | "Ed25519" | "RS256";
@@ -18,6 +20,12 @@ export interface KeyProofKind {
   algorithms: readonly ProofAlgorithm[];
   /** Longest proof read at all, before any parsing. */
   maxLength: number;
+  /**
+   * Whether the key may sit in the payload's `key` claim instead of the header's `jwk`: DBSC drafts
+   * before 2025-09 (w3c/webappsec-dbsc 3cc9cb6) put it there, and browsers of that time still do.
+   * Exactly one of the two may hold a key.
+   */
+  keyInPayload?: boolean;
 }
 
 export type KeyProof =
@@ -78,11 +86,14 @@ function importedKey(alg: ProofAlgorithm, jwk: JWK): Promise<{ key: CryptoKey | 
   return pending;
 }
 
-/**
- * Checks a proof of `kind` up to and including its signature; its claims are the caller's. Answers
- * a value, never throws for a bad proof: the `reason` is for logs and security events, not secrets.
- */
-export async function verifyKeySignedJwt(proof: string, kind: KeyProofKind): Promise<KeyProof> {
+interface Decoded {
+  header: Record<string, unknown>;
+  /** The payload as sent, parsed before the signature is checked only to find a key in it. */
+  unverifiedPayload: Record<string, unknown> | null;
+  alg: ProofAlgorithm;
+}
+
+function decode(proof: string, kind: KeyProofKind): Decoded | { ok: false; reason: string } {
   if (proof.length > kind.maxLength) return { ok: false, reason: "too_long" };
   const parts = proof.split(".");
   // Canonical base64url only: a lenient decoder would give one proof many spellings.
@@ -93,11 +104,18 @@ export async function verifyKeySignedJwt(proof: string, kind: KeyProofKind): Pro
   if (header.typ !== kind.typ) return { ok: false, reason: "wrong_typ" };
   const alg = kind.algorithms.find((allowed) => allowed === header.alg);
   if (alg === undefined) return { ok: false, reason: "algorithm_not_allowed" };
-  const presented = header.jwk;
+  const payload = parseJson(decoded[1]!);
+  return { header, unverifiedPayload: isRecord(payload) ? payload : null, alg };
+}
+
+/** The public members of a presented key that fits `alg`, or why it does not. */
+function publicKeyOf(presented: unknown, alg: ProofAlgorithm): JWK | { ok: false; reason: string } {
   if (!isRecord(presented)) return { ok: false, reason: "no_jwk" };
   if (PRIVATE_MEMBERS.some((member) => member in presented)) return { ok: false, reason: "private_key_in_jwk" };
-  const jwk = PUBLIC_KEY[alg](presented);
-  if (jwk === null) return { ok: false, reason: "jwk_does_not_fit_alg" };
+  return PUBLIC_KEY[alg](presented) ?? { ok: false, reason: "jwk_does_not_fit_alg" };
+}
+
+async function verifiedWith(proof: string, alg: ProofAlgorithm, jwk: JWK): Promise<KeyProof> {
   let verified: Awaited<ReturnType<typeof compactVerify>>;
   let thumbprint: string;
   try {
@@ -112,4 +130,43 @@ export async function verifyKeySignedJwt(proof: string, kind: KeyProofKind): Pro
   const payload = parseJson(verified.payload);
   if (!isRecord(payload)) return { ok: false, reason: "malformed_payload" };
   return { ok: true, header: verified.protectedHeader, payload, jwk, thumbprint };
+}
+
+/**
+ * Checks a proof of `kind` signed by the key it carries, up to and including its signature; its
+ * claims are the caller's. Answers a value, never throws for a bad proof: the `reason` is for logs
+ * and security events, not secrets.
+ */
+export async function verifyKeySignedJwt(proof: string, kind: KeyProofKind): Promise<KeyProof> {
+  const decoded = decode(proof, kind);
+  if ("ok" in decoded) return decoded;
+  const { header, unverifiedPayload, alg } = decoded;
+  const inPayload = kind.keyInPayload === true && unverifiedPayload !== null ? unverifiedPayload.key : undefined;
+  if (header.jwk !== undefined && inPayload !== undefined) return { ok: false, reason: "two_keys" };
+  const jwk = publicKeyOf(header.jwk ?? inPayload, alg);
+  if ("ok" in jwk) return jwk;
+  return verifiedWith(proof, alg, jwk);
+}
+
+/**
+ * Checks a proof of `kind` signed by `stored`, a public key held since the session was bound (its
+ * algorithm must be on the kind's list). A proof that names a key anyway (header `jwk`, or payload
+ * `key` where the kind allows it) must name this one.
+ */
+export async function verifyJwtSignedBy(proof: string, kind: KeyProofKind, stored: JWK): Promise<KeyProof> {
+  const decoded = decode(proof, kind);
+  if ("ok" in decoded) return decoded;
+  const { header, unverifiedPayload, alg } = decoded;
+  const key = publicKeyOf(stored, alg);
+  if ("ok" in key) return { ok: false, reason: "jwk_does_not_fit_alg" };
+  const named = [header.jwk, kind.keyInPayload === true ? unverifiedPayload?.key : undefined].filter((member) => member !== undefined);
+  if (named.length > 0) {
+    const expected = await calculateJwkThumbprint(key, "sha256");
+    for (const member of named) {
+      const presented = publicKeyOf(member, alg);
+      if ("ok" in presented || (await calculateJwkThumbprint(presented, "sha256")) !== expected)
+        return { ok: false, reason: "names_another_key" };
+    }
+  }
+  return verifiedWith(proof, alg, key);
 }
