@@ -36,11 +36,15 @@ export function countingBinding() {
   return { binding, counts, state };
 }
 
-/** A consumer app with one protected route, built in the test so its clock and binding are controlled. */
+/**
+ * A consumer app with one protected route, built in the test so its clock and binding are
+ * controlled. The request sends `Authorization: Bearer <token>`, or the header given.
+ */
 export function consumerApp(options: Omit<RequireSessionOptions, "issuer" | "audience">) {
   const app = new Hono<{ Variables: SessionVariables }>();
   app.get("/", requireSession({ ...TOKENS, ...options }), (c) => c.json(c.get("session")));
-  return (token?: string) => app.request("/", { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  return (token?: string, authorization = token === undefined ? undefined : `Bearer ${token}`) =>
+    app.request("/", { headers: authorization === undefined ? {} : { Authorization: authorization } });
 }
 
 /** A well-formed access token signed by a key the service never published. */

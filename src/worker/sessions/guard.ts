@@ -1,21 +1,21 @@
 import { createMiddleware } from "hono/factory";
+import { bearerToken } from "../../../consumer/token-format";
 import type { AppEnv, Caller } from "../env";
 import { ApiError } from "../errors";
 import { verifyAccessToken } from "../tokens/check";
 
-/** RFC 6750 §2.1 allows one space; anything longer than a token can be is refused before parsing. */
-const MAX_AUTHORIZATION_HEADER = 4096;
-
-/** Reads the bearer token and checks signature and claims. Liveness is the registry's to confirm. */
+/**
+ * Reads the bearer token (with the consumer's parser, so both read a header alike) and checks
+ * signature and claims. Liveness is the registry's to confirm.
+ */
 export async function verifiedCaller(
   env: Env,
   authorization: string | undefined,
   options: { acceptExpired?: boolean } = {},
 ): Promise<Caller> {
-  if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) throw new ApiError("invalid_token");
-  const match = /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/i.exec(authorization);
-  if (!match) throw new ApiError("invalid_token");
-  const result = await verifyAccessToken(env, match[1]!, options);
+  const token = bearerToken(authorization);
+  if (!token) throw new ApiError("invalid_token");
+  const result = await verifyAccessToken(env, token, options);
   if (!result.ok) throw new ApiError("invalid_token");
   return { userId: result.claims.sub, sessionId: result.claims.sid, claims: result.claims };
 }

@@ -1,0 +1,56 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ATTACKS, type AttackName } from "../support/attacks";
+import { claimsFor, signWithServiceKey } from "../support/forge";
+import { expectProblem, signInOn, signUp } from "../support/http";
+import { clock, consumerApp, countingBinding } from "./support";
+
+/**
+ * In `stateless` mode, and in `cached` mode while a session is remembered, the consumer's own
+ * checks are the only defence: the service never sees the token. The service's whole attack table
+ * (test/support/attacks.ts) goes through the middleware, configured as the service is (600 s tokens).
+ */
+describe.each(["stateless", "cached"] as const)("requireSession %s mode, checking tokens itself", (mode) => {
+  it.each(Object.keys(ATTACKS) as AttackName[])("should refuse, without asking the service: %s", async (name) => {
+    const { binding, counts } = countingBinding();
+    const request = consumerApp({ mode, binding: () => binding, maxTokenLifetimeSeconds: 600 });
+    const victim = await signUp("laptop");
+    const attacker = await signUp("tablet");
+    // In cached mode the victim's session is now remembered as live: a token of that session that
+    // passed the local checks would be accepted from memory.
+    expect((await request(victim.accessToken)).status).toBe(200);
+    const asked = counts.verify;
+    const accepted: string[] = [];
+    for (const [label, token] of Object.entries(await ATTACKS[name]({ victim, attacker }))) {
+      const response = await request(token);
+      const body = response.headers.get("Content-Type")?.includes("json") ? ((await response.json()) as { code?: string }) : {};
+      if (response.status !== 401 || body.code !== "invalid_token") accepted.push(`${label}: ${response.status} ${body.code}`);
+    }
+    expect(accepted).toEqual([]);
+    expect(counts.verify).toBe(asked);
+    expect(asked).toBe(mode === "cached" ? 1 : 0);
+  });
+});
+
+describe("requireSession cached mode, the bound of a remembered session", () => {
+  it("should remember a session no longer than the confirmed token lives: min(confirmedAt + ttl, exp)", async () => {
+    const time = clock();
+    const { binding, counts } = countingBinding();
+    const request = consumerApp({ mode: "cached", binding: () => binding, cacheTtlMs: 300_000, now: time.now });
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = await signWithServiceKey({ ...claimsFor(phone!), iat: now, exp: now + 60 });
+    expect((await request(shortLived)).status).toBe(200);
+    expect(counts.verify).toBe(1);
+    await env.SESSION_SERVICE.revokeSession(laptop!.userId, phone!.sessionId, "lost_device");
+    // Inside the bound the session's other token is taken from memory (so the cache is in use)...
+    time.advance(30_000);
+    expect((await request(phone!.accessToken)).status).toBe(200);
+    expect(counts.verify).toBe(1);
+    // ...and once the confirmed token has expired the session is asked about again, though the
+    // five-minute TTL has not passed: the revocation is seen.
+    time.advance(31_000);
+    await expectProblem(await request(phone!.accessToken), 401, "invalid_token");
+    expect(counts.verify).toBe(2);
+  });
+});
