@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
+import { oauthPost } from "../support/oauth";
 import { registry, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
@@ -213,6 +214,28 @@ describe("refresh under faults", () => {
     vi.restoreAllMocks();
     await setRegistryD1(device.userId, false);
   });
+});
+
+describe("access-token checks for other services under faults (fail closed)", () => {
+  for (const [name, fault] of [
+    ["throws", injected],
+    ["is overloaded", overloaded],
+  ] as const) {
+    it(`should answer RPC verify with registry_unavailable and introspection with 503, never active, when the registry ${name}`, async () => {
+      const device = await signUp();
+      breakRegistry(fault, ["sessionCheck"]);
+      // The RPC entrypoint, over the real service binding: a consumer in strict or cached mode.
+      expect(await env.SESSION_SERVICE.verify(device.accessToken)).toEqual({ ok: false, code: "registry_unavailable" });
+      // RFC 7662 introspection: a backend must not read "could not check" as "inactive", nor ever see active.
+      const response = await oauthPost("/v1/oauth/introspect", { token: device.accessToken });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Retry-After")).toBe("1");
+      expect(response.headers.get("Cache-Control")).toBe("no-store");
+      expect(await response.text()).not.toMatch(/"active"/);
+      vi.restoreAllMocks();
+      expect(await env.SESSION_SERVICE.verify(device.accessToken)).toMatchObject({ ok: true, sessionId: device.sessionId });
+    });
+  }
 });
 
 describe("protected routes and revocation under faults (fail closed)", () => {
