@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
+import { breakLimiter } from "../support/limiter";
 import { oauthPost } from "../support/oauth";
 import { registry, setRegistryD1 } from "../support/registry";
 
@@ -114,6 +115,42 @@ describe("signup under faults (contract: nothing half-written)", () => {
     expect(await userByEmail(email)).not.toBeNull();
     expect((await loginRequest(email)).status).toBe(200);
   });
+});
+
+describe("signup and login with the rate limiter unreachable (fail closed)", () => {
+  const signUpWith = (email: string, transport: string) =>
+    call("/v1/auth/signup", { method: "POST", json: { email, password: PASSWORD, token_transport: transport } });
+
+  it("should answer signup with 503 and create nothing: no account, no session, no cookie", async () => {
+    const email = uniqueEmail("nolimiter");
+    breakLimiter();
+    for (const transport of ["body", "cookie"]) await expectUnavailable(await signUpWith(email, transport), "service_unavailable");
+    expect(await userByEmail(email)).toBeNull();
+    vi.restoreAllMocks();
+    // Nothing was half-made: the email is free once the limiter answers.
+    expect((await signUpWith(email, "body")).status).toBe(201);
+  });
+
+  // A sign-in asks two limiters (the address's `hit`, the account's `acquire`): each fails closed on its own.
+  for (const [name, methods] of [
+    ["every limiter", undefined],
+    ["the address's limiter", ["hit"]],
+    ["the account's limiter", ["acquire"]],
+  ] as const) {
+    it(`should answer login with 503 and start no session, for the right password too, when ${name} is unreachable`, async () => {
+      const device = await signUp();
+      breakLimiter(methods && [...methods]);
+      for (const transport of ["body", "cookie"]) {
+        const response = await call("/v1/auth/login", {
+          method: "POST",
+          json: { email: device.email, password: PASSWORD, token_transport: transport },
+        });
+        await expectUnavailable(response, "service_unavailable");
+      }
+      vi.restoreAllMocks();
+      expect((await registrySessions(device.userId)).map((s) => s.id)).toEqual([device.sessionId]);
+    });
+  }
 });
 
 describe("login under faults", () => {
