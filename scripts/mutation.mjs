@@ -39,6 +39,7 @@ export const GROUPS = {
   "request-guards": {
     mutate: ["src/worker/auth/cookies.ts", "src/worker/limits/limits.ts", "src/worker/oauth/client-auth.ts"],
     tests: [
+      "test/worker/auth/origin.test.ts",
       "test/worker/auth/refresh.test.ts",
       "test/worker/auth/logout.test.ts",
       "test/worker/auth/signup-login.test.ts",
