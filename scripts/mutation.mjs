@@ -29,6 +29,7 @@ export const GROUPS = {
     mutate: ["src/shared/refresh-token.ts", "src/registry/rotation.ts"],
     tests: [
       "test/worker/auth/refresh.test.ts",
+      "test/worker/auth/refresh-tag.test.ts",
       "test/registry/rotation/rotation-decision.test.ts",
       "test/registry/rotation/refresh-limit.test.ts",
       "test/worker/auth/logout.test.ts",
