@@ -16,6 +16,7 @@ export const GROUPS = {
     mutate: ["src/worker/tokens/access.ts", "src/worker/tokens/check.ts", "src/worker/tokens/keys.ts", "src/worker/sessions/guard.ts"],
     tests: [
       "test/security/token-attacks.test.ts",
+      "test/worker/tokens/algorithms.test.ts",
       "test/worker/tokens/key-rotation.test.ts",
       "test/worker/rpc/entrypoint.test.ts",
       "test/worker/oauth/introspect.test.ts",

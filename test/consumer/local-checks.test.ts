@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ATTACKS, type AttackName } from "../support/attacks";
-import { claimsFor, signWithServiceKey } from "../support/forge";
+import { claimsFor, rawJwt, serviceKid, signHs256, signWithServiceKey } from "../support/forge";
 import { expectProblem, signInOn, signUp } from "../support/http";
-import { clock, consumerApp, countingBinding } from "./support";
+import { clock, consumerApp, countingBinding, tokenFromUnknownKey } from "./support";
 
 /**
  * In `stateless` mode, and in `cached` mode while a session is remembered, the consumer's own
@@ -53,4 +53,31 @@ describe("requireSession cached mode, the bound of a remembered session", () => 
     await expectProblem(await request(phone!.accessToken), 401, "invalid_token");
     expect(counts.verify).toBe(2);
   });
+});
+
+describe("requireSession's algorithm allowlist (RFC 8725 §3.1)", () => {
+  it.each(["stateless", "cached"] as const)(
+    "should refuse HS256, none and ES256 tokens in %s mode before looking for their key",
+    async (mode) => {
+      const time = clock();
+      const { binding, counts } = countingBinding();
+      const request = consumerApp({ mode, binding: () => binding, now: time.now });
+      const victim = await signUp();
+      expect((await request(victim.accessToken)).status).toBe(200);
+      // Past the re-read interval, a token whose key is not in the JWKS makes the consumer read it
+      // again: so the JWKS count shows whether a token got as far as a key lookup.
+      time.advance(30_000);
+      const header = (alg: string) => ({ alg, typ: "at+jwt", kid: serviceKid() });
+      for (const token of [
+        await signHs256(header("HS256"), claimsFor(victim), new TextEncoder().encode("any secret at all")),
+        rawJwt(header("none"), claimsFor(victim), "c2lnbmF0dXJl"),
+        rawJwt(header("ES256"), claimsFor(victim), "A".repeat(86)),
+      ])
+        await expectProblem(await request(token), 401, "invalid_token");
+      expect(counts.fetch).toBe(1);
+      // The control: an EdDSA token of an unknown key does get that far.
+      await expectProblem(await request(await tokenFromUnknownKey()), 401, "invalid_token");
+      expect(counts.fetch).toBe(2);
+    },
+  );
 });
