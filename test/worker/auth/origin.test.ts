@@ -9,7 +9,7 @@ const APP_ORIGIN = "https://app.example";
 // One env object: the Worker parses its settings once per env.
 const trusting = { ...env, ALLOWED_ORIGINS: APP_ORIGIN } as Env;
 
-function send(path: string, origin: string, init: { cookie?: string; json?: unknown } = {}) {
+async function send(path: string, origin: string, init: { cookie?: string; json?: unknown } = {}): Promise<Response> {
   const headers = new Headers({ "CF-Connecting-IP": freshIp(), Origin: origin });
   if (init.cookie !== undefined) headers.set("Cookie", `__Host-refresh_token=${init.cookie}`);
   if (init.json !== undefined) headers.set("Content-Type", "application/json");
