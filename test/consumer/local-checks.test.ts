@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ATTACKS, type AttackName } from "../support/attacks";
-import { claimsFor, rawJwt, serviceKid, signHs256, signWithServiceKey } from "../support/forge";
+import { claimsFor, genuineTokenOfLength, rawJwt, serviceKid, signHs256, signWithServiceKey } from "../support/forge";
 import { expectProblem, signInOn, signUp } from "../support/http";
 import { clock, consumerApp, countingBinding, tokenFromUnknownKey } from "./support";
 
@@ -80,4 +80,27 @@ describe("requireSession's algorithm allowlist (RFC 8725 §3.1)", () => {
       expect(counts.fetch).toBe(2);
     },
   );
+});
+
+describe("requireSession's length limits", () => {
+  it.each(["stateless", "cached"] as const)(
+    "should accept a genuine token of 2048 characters and refuse one of 2049 in %s mode",
+    async (mode) => {
+      const { binding } = countingBinding();
+      const request = consumerApp({ mode, binding: () => binding });
+      const device = await signUp();
+      expect((await request(await genuineTokenOfLength(device, 2048))).status).toBe(200);
+      await expectProblem(await request(await genuineTokenOfLength(device, 2049)), 401, "invalid_token");
+    },
+  );
+
+  it("should refuse an Authorization header over 4096 characters, however the token in it is padded", async () => {
+    const { binding } = countingBinding();
+    const request = consumerApp({ mode: "stateless", binding: () => binding });
+    const device = await signUp();
+    // RFC 6750 allows any number of spaces after the scheme; the header as a whole is capped.
+    const padded = (length: number) => `Bearer${" ".repeat(length - 6 - device.accessToken.length)}${device.accessToken}`;
+    expect((await request(undefined, padded(4096))).status).toBe(200);
+    await expectProblem(await request(undefined, padded(4097)), 401, "invalid_token");
+  });
 });

@@ -16,24 +16,43 @@ export function clock() {
   return { now: () => (startMs ??= Date.now()) + offsetMs, advance: (ms: number) => void (offsetMs += ms) };
 }
 
-/** The real binding, with call counts, and a switch that makes it fail like an unreachable service. */
+/**
+ * The real binding, with call counts and what was asked of it, and switches: `broken` makes it fail
+ * like an unreachable service, `jwksStatus` makes the JWKS answer that status instead, and
+ * `holdVerify` holds the next verify call until the returned function releases it.
+ */
 export function countingBinding() {
   const counts = { verify: 0, fetch: 0 };
-  const state = { broken: false };
+  const state = { broken: false, jwksStatus: null as number | null };
+  const fetches: { url: string; accept: string | null }[] = [];
+  let held: Promise<void> | null = null;
   const binding: SessionServiceBinding = {
-    verify: (token) => {
+    verify: async (token) => {
       counts.verify++;
+      const gate = held;
+      held = null;
+      if (gate) await gate;
       return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.verify(token);
     },
     fetch: (input, init) => {
       counts.fetch++;
-      return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.fetch(input, init);
+      fetches.push({ url: String(input), accept: new Headers(init?.headers).get("Accept") });
+      if (state.broken) return Promise.reject(new Error("network connection lost"));
+      if (state.jwksStatus !== null) return Promise.resolve(new Response("unavailable", { status: state.jwksStatus }));
+      return env.SESSION_SERVICE.fetch(input, init);
     },
     listSessions: (userId) => env.SESSION_SERVICE.listSessions(userId),
     revokeSession: (u, s, r) => env.SESSION_SERVICE.revokeSession(u, s, r),
     revokeAllSessions: (u, r) => env.SESSION_SERVICE.revokeAllSessions(u, r),
   };
-  return { binding, counts, state };
+  const holdVerify = () => {
+    let release!: () => void;
+    held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return release;
+  };
+  return { binding, counts, state, fetches, holdVerify };
 }
 
 /**

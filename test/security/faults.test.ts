@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
 import { breakLimiter } from "../support/limiter";
 import { oauthPost } from "../support/oauth";
-import { registry, setRegistryD1 } from "../support/registry";
+import { breakRegistry, registry, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -27,27 +27,6 @@ function breakWorkerD1(when: (sql: string) => boolean = () => true) {
   });
   const batchSpy = vi.spyOn(env.DB, "batch").mockRejectedValue(injected());
   return { prepareSpy, batchSpy };
-}
-
-/**
- * Seam: every registry call goes through `env.SESSION_REGISTRY.get(id)` (registryFor). The stub it
- * returns here fails the named methods (all of them when none are named) and passes the rest to
- * the real Durable Object; it replaces the RPC hop, the production handling of its failure runs.
- */
-function breakRegistry(fault: () => Error, methods?: string[]) {
-  const namespace = env.SESSION_REGISTRY;
-  const get = namespace.get.bind(namespace);
-  return vi.spyOn(namespace, "get").mockImplementation((id) => {
-    const real = get(id) as unknown as Record<string | symbol, (...args: unknown[]) => unknown>;
-    return new Proxy(real, {
-      get(target, property) {
-        if (typeof property === "string" && (!methods || methods.includes(property))) return () => Promise.reject(fault());
-        const value = target[property];
-        // Reflect.apply, not value.bind: on an RPC stub, `.bind` would itself be sent as a remote call.
-        return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) : value;
-      },
-    }) as never;
-  });
 }
 
 async function registrySessions(userId: string) {

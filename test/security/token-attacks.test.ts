@@ -184,6 +184,10 @@ describe("forged and tampered access tokens (RFC 8725, ASVS V9.1)", () => {
     const { victim, victimPhone } = await victimAndAttacker();
     for (const authorization of [`Bearer  ${victim.accessToken}`, `bearer ${victim.accessToken}`, `BEARER   ${victim.accessToken}`])
       expect((await call("/v1/me", { headers: { Authorization: authorization } })).status, authorization.slice(0, 10)).toBe(200);
+    // Any number of spaces, but the header as a whole is capped at 4096 characters.
+    const padded = (length: number) => `Bearer${" ".repeat(length - 6 - victim.accessToken.length)}${victim.accessToken}`;
+    expect((await call("/v1/me", { headers: { Authorization: padded(4096) } })).status).toBe(200);
+    await expectProblem(await call("/v1/me", { headers: { Authorization: padded(4097) } }), 401, "invalid_token");
     const logout = await call("/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer  ${victimPhone.accessToken}` } });
     expect(logout.status).toBe(204);
     await expectProblem(await me(victimPhone.accessToken), 401, "invalid_token");

@@ -47,6 +47,8 @@ export const ATTACKS = {
       // 85 characters: a length of 1 mod 4 spells no bytes at all.
       "signature one character short": `${h}.${p}.${s.slice(0, -1)}`,
       "four parts": `${h}.${p}.${s}.${s}`,
+      // A b64token character (RFC 6750) that base64url does not have.
+      "a tilde in the signature": `${h}.${p}.${s.slice(0, 40)}~${s.slice(41)}`,
     };
   },
 
@@ -140,6 +142,13 @@ export const ATTACKS = {
       "sid null": await sign({ ...claims, sid: null }),
       "sid missing": await sign(withoutSid),
       "sid as a user id": await sign({ ...claims, sid: victim.userId }),
+      // The id patterns are anchored at both ends, and an array is not its one element.
+      "sub with text before the user id": await sign({ ...claims, sub: `x${victim.userId}` }),
+      "sub with text after the user id": await sign({ ...claims, sub: `${victim.userId}x` }),
+      "sub as an array of the user id": await sign({ ...claims, sub: [victim.userId] }),
+      "sid with text before the session id": await sign({ ...claims, sid: `x${victim.sessionId}` }),
+      "sid with text after the session id": await sign({ ...claims, sid: `${victim.sessionId}x` }),
+      "sid as an array of the session id": await sign({ ...claims, sid: [victim.sessionId] }),
       "payload an array": await sign([claims]),
     };
   },

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 import { CLOCK, type Clock } from "../../src/registry/clock";
 import type { SessionRegistry } from "../../src/registry/session-registry";
 
@@ -56,4 +57,25 @@ export function registrySql<T extends Record<string, SqlStorageValue>>(
   ...bindings: unknown[]
 ): Promise<T[]> {
   return runInDurableObject(registry(userId), (_instance, state) => state.storage.sql.exec<T>(query, ...bindings).toArray());
+}
+
+/**
+ * Seam: every registry call goes through `env.SESSION_REGISTRY.get(id)` (registryFor). The stub it
+ * returns here fails the named methods (all of them when none are named) and passes the rest to
+ * the real Durable Object; it replaces the RPC hop, the production handling of its failure runs.
+ */
+export function breakRegistry(fault: () => Error, methods?: string[]) {
+  const namespace = env.SESSION_REGISTRY;
+  const get = namespace.get.bind(namespace);
+  return vi.spyOn(namespace, "get").mockImplementation((id) => {
+    const real = get(id) as unknown as Record<string | symbol, (...args: unknown[]) => unknown>;
+    return new Proxy(real, {
+      get(target, property) {
+        if (typeof property === "string" && (!methods || methods.includes(property))) return () => Promise.reject(fault());
+        const value = target[property];
+        // Reflect.apply, not value.bind: on an RPC stub, `.bind` would itself be sent as a remote call.
+        return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) : value;
+      },
+    }) as never;
+  });
 }
