@@ -17,6 +17,8 @@ export const GROUPS = {
     tests: [
       "test/security/token-attacks.test.ts",
       "test/worker/tokens/algorithms.test.ts",
+      "test/worker/tokens/claims.test.ts",
+      "test/worker/tokens/keys.test.ts",
       "test/worker/tokens/key-rotation.test.ts",
       "test/worker/rpc/entrypoint.test.ts",
       "test/worker/oauth/introspect.test.ts",
