@@ -33,7 +33,9 @@ export const GROUPS = {
     tests: [
       "test/worker/auth/refresh.test.ts",
       "test/worker/auth/refresh-tag.test.ts",
+      "test/shared/refresh-token.test.ts",
       "test/registry/rotation/rotation-decision.test.ts",
+      "test/registry/rotation/refresh-windows.test.ts",
       "test/registry/rotation/refresh-limit.test.ts",
       "test/worker/auth/logout.test.ts",
       "test/worker/oauth/revoke.test.ts",
