@@ -2,6 +2,7 @@ import { cloudflareTest, getRunnerName, readD1Migrations } from "@cloudflare/vit
 import { defineConfig } from "vitest/config";
 import { newAdminToken, newSecrets } from "./scripts/keys.mjs";
 import { exampleConsumerWorker } from "./test/consumer/example-worker.mjs";
+import { packedConsumerWorker } from "./test/consumer/packed-worker.mjs";
 import { newIntrospectionClient } from "./test/support/clients.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -20,14 +21,24 @@ const FIXED_FC_SEED = 20261201;
 function fastCheckSeed(): number {
   const requested = process.env.FC_SEED;
   if (requested === undefined || requested === "") return FIXED_FC_SEED;
-  if (requested === "random") return Math.floor(Math.random() * 2_147_483_647);
+  if (requested === "random") {
+    // Printed here too: the test prints its seed only when it fails (silent: "passed-only" below).
+    const seed = Math.floor(Math.random() * 2_147_483_647);
+    console.log(`invariants: fast-check seed ${seed}`);
+    return seed;
+  }
   const seed = Number(requested);
   if (!Number.isInteger(seed)) throw new Error(`FC_SEED must be an integer or "random", not ${requested}`);
   return seed;
 }
 
 export default defineConfig(async () => {
-  const migrations = await readD1Migrations("./migrations");
+  const [migrations, exampleConsumer, packedConsumer] = await Promise.all([
+    readD1Migrations("./migrations"),
+    exampleConsumerWorker(workerUnderTest),
+    // Packed, installed and bundled afresh on every run (a few seconds): a stale build cannot pass.
+    packedConsumerWorker(workerUnderTest),
+  ]);
   return {
     plugins: [
       cloudflareTest({
@@ -40,15 +51,21 @@ export default defineConfig(async () => {
             ...newSecrets("test"),
             ...newIntrospectionClient(),
             ADMIN_TOKEN: newAdminToken(),
+            // The tests' relying party is their origin (test/support/http.ts ORIGIN), set as a deployment
+            // would set it; the local default ("localhost", any port) has its own tests.
+            WEBAUTHN_RP_ID: "auth.test",
+            WEBAUTHN_ORIGINS: "https://auth.test",
             TEST_MIGRATIONS: migrations,
             TEST_FC_SEED: fastCheckSeed(),
+            TEST_PACKED_CONSUMER: packedConsumer.facts,
           },
           serviceBindings: {
             // Test-only (declared in test/support/env.d.ts): the RPC entrypoint reached exactly as a consumer reaches it.
             SESSION_SERVICE: { name: "edge-sessions", entrypoint: "SessionService" },
             EXAMPLE_CONSUMER: "example-consumer",
+            PACKED_CONSUMER: "packed-consumer",
           },
-          workers: [await exampleConsumerWorker(workerUnderTest)],
+          workers: [exampleConsumer, packedConsumer.worker],
         },
       }),
     ],
@@ -57,7 +74,15 @@ export default defineConfig(async () => {
       setupFiles: ["./test/support/setup.ts"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
-      // One access-log line per request would bury test output; test/worker/ops/logging.test.ts reads them directly.
+      // Chosen, not defaulted (so vitest stops hinting at isolate: false): every file starts with
+      // fresh module state (the consumer's JWKS and liveness caches, spies, stubbed globals).
+      isolate: true,
+      // The service's log lines (audit lines, and the errors the fault tests provoke on purpose) are
+      // printed for a failing test only, where they explain the failure; a passing run stays quiet.
+      silent: "passed-only" as const,
+      // The default output, then how much of docs/openapi.json the suite received.
+      reporters: ["default", "./test/support/openapi-coverage.mjs"],
+      // One access-log line per request would bury even a failure's output; test/worker/ops/logging.test.ts reads them directly.
       onConsoleLog: (log: string) => !log.includes('"msg":"request"'),
     },
   };

@@ -8,10 +8,12 @@ export const VARIANTS = [
   { key: "floor", label: "(2) floor: verify + no-op DO RPC" },
   { key: "strict", label: "(3) strict: verify + registry sessionCheck(sid)" },
   { key: "strict_rpc", label: "(3b) consumer strict: SessionService.verify over RPC" },
+  { key: "dpop_strict", label: "(3d) strict, DPoP-bound: proof checks + registry key, jti, liveness" },
   { key: "cached", label: "(4) consumer cached: verifyLocally + LivenessCache (5 s)" },
   { key: "d1", label: "(5) per-request D1: verify + SELECT sessions" },
   { key: "better_auth", label: "(6) Better Auth getSession (D1, no cookie cache)" },
   { key: "refresh", label: "(7) refresh: tag + DO rotation + sign" },
+  { key: "dpop_refresh", label: "(7d) refresh, DPoP-bound: + proof checks, key and jti in the DO" },
   { key: "signin", label: "(8) sign-in: login route (limits, D1 user, PBKDF2, signIn, sign)" },
   { key: "pbkdf2", label: "    bare PBKDF2-SHA256, 100,000 iterations" },
   { key: "users_by_email", label: "    sign-in part: D1 user lookup by email" },
@@ -59,6 +61,8 @@ export async function runMicro(post, state, { rounds, targetMs, log }) {
     strict_over_better_auth: round(pairedMedian("strict", "better_auth"), 3),
     cached_over_stateless: round(pairedMedian("cached", "stateless"), 3),
     signin_over_pbkdf2: round(pairedMedian("signin", "pbkdf2"), 3),
+    dpop_strict_over_strict: round(pairedMedian("dpop_strict", "strict"), 3),
+    dpop_refresh_over_refresh: round(pairedMedian("dpop_refresh", "refresh"), 3),
   };
 
   const variants = {};

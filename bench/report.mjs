@@ -16,6 +16,8 @@ const TARGETS = {
   cached_over_stateless: { max: 1.25, text: "<= 1.25" },
   signin_over_pbkdf2: { max: 1.2, text: "<= 1.2" },
   strict_100_over_1_sessions: { max: 1.15, text: "<= 1.15 (flat)" },
+  dpop_strict_over_strict: { max: 1.25, text: "<= 1.25" },
+  dpop_refresh_over_refresh: { max: 1.3, text: "<= 1.3" },
 };
 
 export function report(micro, load, meta) {
@@ -27,6 +29,8 @@ export function report(micro, load, meta) {
     strict_over_better_auth: ratio("strict", "better_auth"),
     cached_over_stateless: ratio("cached", "stateless"),
     signin_over_pbkdf2: ratio("signin", "pbkdf2"),
+    dpop_strict_over_strict: ratio("dpop_strict", "strict"),
+    dpop_refresh_over_refresh: ratio("dpop_refresh", "refresh"),
   };
   const scaling = {
     strict_p50_us: { 1: v.strict.p50_us, 10: v.strict_s10.p50_us, 100: v.strict_s100.p50_us },

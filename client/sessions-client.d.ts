@@ -9,6 +9,15 @@
  *   Lock around the refresh (one tab rotates at a time) and share the result on a
  *   BroadcastChannel (same origin only), so the others skip their own refresh.
  * - A `session_revoked` for this session, from the live channel or a refused token, clears state.
+ * - The live socket lives no longer than the access token it was opened with: each new token is
+ *   sent over the open socket (`authenticate`), so the socket lives on; if one is missed, the
+ *   socket closes with 4003 and the client refreshes and reconnects.
+ * - DPoP (RFC 9449): the client keeps a non-extractable ECDSA P-256 key in IndexedDB and signs a
+ *   proof for sign-in (which binds the session to the key), every refresh, every API call and the
+ *   live channel, so a copied refresh cookie or access token is useless without this browser's key.
+ *   Tabs share the key (created once, under a Web Lock); the clock is corrected from `Date`, and a
+ *   `use_dpop_nonce` refusal is retried once with the server's nonce. Without IndexedDB or WebCrypto
+ *   the session is simply not bound.
  */
 export type LiveEvent = {
     type: string;
@@ -31,6 +40,10 @@ export type ClientEventName = "signedin" | "signedout" | "live" | "connection";
 /** Close codes of the live channel (docs/live.md). */
 export declare const CLOSE_SESSION_REVOKED = 4001;
 export declare const CLOSE_SESSION_EXPIRED = 4002;
+/** The socket's access token expired without a fresh one sent over it: refresh, then reconnect. */
+export declare const CLOSE_TOKEN_EXPIRED = 4003;
+/** A token sent over the socket was refused: refresh, then reconnect. */
+export declare const CLOSE_TOKEN_REFUSED = 4004;
 export declare const CLOSE_REPLACED = 4008;
 export declare class ApiProblem extends Error {
     status: number;
@@ -42,10 +55,13 @@ export declare class SessionsClient extends EventTarget {
     #private;
     baseUrl: string;
     refreshMarginMs: number;
-    /** @param {{ baseUrl?: string; refreshMarginSeconds?: number }} [options] */
+    /** Whether to bind sessions to a key of this browser (DPoP); on by default. */
+    dpop: boolean;
+    /** @param {{ baseUrl?: string; refreshMarginSeconds?: number; dpop?: boolean }} [options] */
     constructor(options?: {
         baseUrl?: string;
         refreshMarginSeconds?: number;
+        dpop?: boolean;
     });
     get signedIn(): boolean;
     /** The id of this browser's session (the token's `sid`), or null. */
@@ -58,6 +74,23 @@ export declare class SessionsClient extends EventTarget {
     signUp(email: string, password: string, deviceName?: string): Promise<{
         user: User;
     }>;
+    /**
+     * Signs in with a passkey: the assertion JSON for the options of POST /v1/auth/passkey/options.
+     * @param {unknown} response @param {string} [deviceName]
+     */
+    signInWithPasskey(response: unknown, deviceName?: string): Promise<{
+        user: User;
+    }>;
+    /**
+     * Step-up (RFC 9470): proves who the user is again, in this session, after the server answered
+     * `step_up_required`. The new access token (fresh `auth_time`) replaces the current one, in every tab.
+     * @param {{ password: string } | { response: unknown }} proof
+     */
+    reauthenticate(proof: {
+        password: string;
+    } | {
+        response: unknown;
+    }): Promise<void>;
     /** Picks up an existing session from the refresh cookie (page load). Resolves false when there is none. */
     resume(): Promise<boolean>;
     /**
@@ -73,3 +106,12 @@ export declare class SessionsClient extends EventTarget {
     /** Opens the live channel; events arrive as `live` events. Reconnects until signed out. */
     connectLive(): void;
 }
+export type DpopKey = {
+    pair: CryptoKeyPair;
+    jwk: {
+        kty: string;
+        crv: string;
+        x: string;
+        y: string;
+    };
+};

@@ -22,6 +22,11 @@ export interface PlaceJson {
     colo: string | null;
     asn: number | null;
 }
+/**
+ * What a session is bound to for its whole life: nothing (its tokens are bearer secrets), a DPoP
+ * key (RFC 9449) held by the client, or (later) a DBSC key.
+ */
+export type SessionBinding = "none" | "dpop" | "dbsc";
 /** The HTTP contract's `Session`. */
 export interface SessionJson {
     id: string;
@@ -37,6 +42,28 @@ export interface SessionJson {
     created_at: string;
     last_active_at: string;
     expires_at: string;
+    binding: SessionBinding;
+    /** How the session was signed in; a later step-up (POST /v1/auth/reauthenticate) does not change it. */
+    sign_in_method: SignInMethod;
+}
+/** How a session was started: with the account's password, or with one of its passkeys. */
+export type SignInMethod = "password" | "passkey";
+/** The contract's `Passkey`: a WebAuthn credential registered to the account. */
+export interface PasskeyJson {
+    /** The credential id (base64url), as the authenticator reports it. */
+    id: string;
+    name: string;
+    created_at: string;
+    last_used_at: string | null;
+    /** The authenticator says the key is backed up (synced) elsewhere (WebAuthn BS flag). */
+    backed_up: boolean;
+    /** AuthenticatorTransport hints from the registration, for `allowCredentials`. */
+    transports: string[];
+}
+/** A passkey as security events name it. */
+export interface PasskeyRefJson {
+    id: string;
+    name: string;
 }
 /** Why a session ended; recorded on the session and shown in its history. */
 export type RevokeReason = "signed_out" | "revoked_by_other_device" | "signed_out_everywhere" | "password_changed" | "refresh_token_reuse" | "session_limit" | "admin" | "service";
@@ -54,10 +81,13 @@ export interface PositionJson {
 }
 /** Each security event type and the evidence its `details` carry. Stable: clients and webhooks branch on `type`. */
 export interface SecurityEventDetails {
-    /** A new session. */
+    /** A new session; `passkey` names the passkey it was signed in with (null for a password). */
     signed_in: {
         device: DeviceJson;
         place: PlaceJson;
+        /** Absent from sign-ins recorded before passkeys existed (all were password sign-ins). */
+        method?: SignInMethod;
+        passkey?: PasskeyRefJson | null;
     };
     /** A correct password refused by the session-limit policy. */
     sign_in_refused: {
@@ -113,6 +143,42 @@ export interface SecurityEventDetails {
         other_sessions_signed_out: number | null;
         place: PlaceJson;
     };
+    /**
+     * A genuine refresh token of a DPoP-bound session came without a proof by the session's key (none,
+     * an invalid one, another key's, or a replayed one): refused, and the session left as it was. A
+     * valid refresh token without its key is a sign that it was copied off the device.
+     * `key_thumbprint` is the presented key's, when a proof verified.
+     */
+    dpop_proof_rejected: {
+        reason: "missing" | "invalid" | "wrong_key" | "replayed";
+        endpoint: "auth_refresh" | "oauth_token";
+        key_thumbprint: string | null;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /** A passkey was registered, from the session the event names. */
+    passkey_added: {
+        passkey: PasskeyRefJson;
+        backed_up: boolean;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /** A passkey was removed, from the session the event names. */
+    passkey_removed: {
+        passkey: PasskeyRefJson;
+        device: DeviceJson;
+        place: PlaceJson;
+    };
+    /**
+     * A correctly signed assertion whose signature counter did not go up (WebAuthn §6.1.1): the key
+     * may have been copied. The ceremony was refused.
+     */
+    passkey_counter_regressed: {
+        passkey: PasskeyRefJson;
+        stored_counter: number;
+        presented_counter: number;
+        place: PlaceJson;
+    };
 }
 export type SecurityEventType = keyof SecurityEventDetails;
 /** One entry of `GET /v1/security-events`, and the body of a webhook (which adds `user_id`). */
@@ -146,4 +212,18 @@ export type LiveEvent = {
     session_id: string;
     reasons: RiskFinding[];
     at: string;
+}
+/** To the one socket that sent an `authenticate` frame: the token was accepted, the socket now lives until `expires_at`. */
+ | {
+    type: "authenticated";
+    session_id: string;
+    expires_at: string;
+};
+/**
+ * The one frame a client sends (besides the text `ping`): a fresh access token of the socket's own
+ * session, so the socket may outlive the token it was opened with (docs/live.md).
+ */
+export type LiveClientFrame = {
+    type: "authenticate";
+    access_token: string;
 };

@@ -1,9 +1,11 @@
 // The consumer package: what another Worker imports to accept the session service's access tokens.
 
-export type { RequireSessionOptions, SessionCheckMode } from "./options";
-export { requireSession, type SessionVariables, type VerifiedSession } from "./require-session";
+export type { RequireSessionOptions, SessionCheckMode } from "./options.js";
+export { type RequireFreshOptions, requireFresh } from "./require-fresh.js";
+export { requireSession, type SessionVariables, type VerifiedSession } from "./require-session.js";
 export type {
   AccessTokenClaims,
+  DpopRequestInfo,
   ListSessionsResult,
   RevokeAllSessionsResult,
   RevokeSessionResult,
@@ -12,5 +14,5 @@ export type {
   SessionServiceBinding,
   SessionServiceRpc,
   VerifyResult,
-} from "./rpc";
-export { REVOKE_REASON_PATTERN } from "./rpc";
+} from "./rpc.js";
+export { REVOKE_REASON_PATTERN } from "./rpc.js";

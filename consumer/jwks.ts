@@ -23,7 +23,12 @@ export class JwksCache {
     readonly refetchIntervalMs = 30_000,
   ) {}
 
-  async keyFor(header: Header, token: Token, fetchJwks: () => Promise<Response>, nowMs: number) {
+  async keyFor(
+    header: Header,
+    token: Token,
+    fetchJwks: () => Promise<Response>,
+    nowMs: number,
+  ): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {
     // The service names its key in every token, and refuses one that names none; jose would check
     // such a token against whichever published key fits its algorithm.
     if (typeof header.kid !== "string") throw new errors.JWKSNoMatchingKey("The token names no key (kid)");

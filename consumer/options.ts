@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { SessionServiceBinding } from "./rpc";
+import type { SessionServiceBinding } from "./rpc.js";
 
 export type SessionCheckMode = "strict" | "cached" | "stateless";
 
@@ -51,7 +51,7 @@ export function resolveOptions(options: RequireSessionOptions): ResolvedOptions 
   if (options.mode !== "stateless" && !binding) fail(`mode "${options.mode}" needs a binding: liveness is the service's to confirm`);
   let jwksUrl: string | null = null;
   if (options.jwksUrl !== undefined) {
-    if (!URL.canParse(options.jwksUrl) || new URL(options.jwksUrl).protocol !== "https:") fail("jwksUrl must be an https URL");
+    if (!isAllowedJwksUrl(options.jwksUrl)) fail("jwksUrl must be an https URL, or http on localhost, 127.0.0.1 or [::1]");
     jwksUrl = options.jwksUrl;
   }
   if (options.mode !== "strict" && !binding && !jwksUrl) fail(`mode "${options.mode}" needs a binding or a jwksUrl to read the JWKS from`);
@@ -72,6 +72,18 @@ export function resolveOptions(options: RequireSessionOptions): ResolvedOptions 
     maxTokenLifetimeSeconds,
     now: options.now ?? Date.now,
   };
+}
+
+/**
+ * Keys fetched over plain http could be swapped by anyone on the path, and with them every token
+ * accepted. Loopback is the exception: a service run by `wrangler dev` on the same machine, where
+ * nothing sits on the path. Hostnames are compared exactly, so `localhost.example.com` is not one.
+ */
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+function isAllowedJwksUrl(jwksUrl: unknown): boolean {
+  if (typeof jwksUrl !== "string" || !URL.canParse(jwksUrl)) return false;
+  const url = new URL(jwksUrl);
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
 }
 
 function bindingGetter(binding: RequireSessionOptions["binding"], fail: (why: string) => never): ResolvedOptions["binding"] {

@@ -13,11 +13,36 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /**
+   * When the user last proved who they are in this session (seconds; RFC 9470 §4 / OIDC), and how
+   * (RFC 8176 values: `pwd`, or `hwk`/`swk` plus `pin`/`user` for a passkey). Absent only from
+   * tokens minted before the service issued them; `requireFresh` treats that as not recent.
+   */
+  auth_time?: number;
+  amr?: string[];
+  /** RFC 9449 §6.1: a DPoP-bound token names its key's RFC 7638 thumbprint. */
+  cnf?: { jkt: string };
+}
+
+/**
+ * The request a DPoP-bound token came with (RFC 9449 §7): what its `DPoP` proof must match. Pass it
+ * whenever the request has a `DPoP` header or uses the `DPoP` scheme; a bound token without it is refused.
+ */
+export interface DpopRequestInfo {
+  method: string;
+  /** The URL the client used (in a Worker, `request.url`). */
+  url: string;
+  /** The `DPoP` header, as `Headers.get` returns it. */
+  dpop: string | null;
 }
 
 export type VerifyResult =
   | { ok: true; userId: string; sessionId: string; claims: AccessTokenClaims }
-  | { ok: false; code: "invalid_token" | "registry_unavailable" | "service_unavailable" };
+  | { ok: false; code: "invalid_token" | "registry_unavailable" | "service_unavailable" }
+  /** A DPoP-bound token whose proof is missing, invalid, another key's or replayed. */
+  | { ok: false; code: "invalid_dpop_proof" }
+  /** The proof must carry a server nonce: send `nonce` as `DPoP-Nonce` and let the client retry (RFC 9449 §9). */
+  | { ok: false; code: "use_dpop_nonce"; nonce: string };
 
 /** A live session as the registry holds it; times are milliseconds since the epoch. */
 export interface SessionInfo {
@@ -28,6 +53,10 @@ export interface SessionInfo {
   createdAt: number;
   lastActiveAt: number;
   expiresAt: number;
+  /** What the session is bound to: `dpop` when its tokens need a proof of a key the client holds. */
+  binding: "none" | "dpop" | "dbsc";
+  /** How the session was signed in. */
+  signInMethod: "password" | "passkey";
 }
 
 /** Every failure is a value: a thrown error loses its fields on the way across RPC. */
@@ -44,8 +73,11 @@ export type RevokeAllSessionsResult = { ok: true; revoked: number } | RpcFailure
 export const REVOKE_REASON_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
 export interface SessionServiceRpc {
-  /** Signature, claims and liveness. Never throws for a bad token; fails closed. */
-  verify(token: string): Promise<VerifyResult>;
+  /**
+   * Signature, claims and liveness; for a DPoP-bound token also its proof (`request`), checked with
+   * liveness in one registry call. Never throws for a bad token; fails closed.
+   */
+  verify(token: string, request?: DpopRequestInfo): Promise<VerifyResult>;
   listSessions(userId: string): Promise<ListSessionsResult>;
   revokeSession(userId: string, sessionId: string, reason: string): Promise<RevokeSessionResult>;
   revokeAllSessions(userId: string, reason: string): Promise<RevokeAllSessionsResult>;

@@ -4,15 +4,19 @@
  * string the other refuses.
  */
 
-/** Longer than any bearer token can be: refused before any parsing. */
+/** Longer than any access token can be: refused before any parsing. */
 const MAX_AUTHORIZATION_HEADER = 4096;
-/** RFC 6750 §2.1: `credentials = "Bearer" 1*SP b64token`; the scheme is case-insensitive (RFC 9110 §11.1). */
-const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i;
+/**
+ * RFC 6750 §2.1 (`Bearer`) and RFC 9449 §7.1 (`DPoP`): `credentials = scheme 1*SP b64token`; the
+ * scheme is case-insensitive (RFC 9110 §11.1).
+ */
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9._~+/-]+=*)$/i;
 
-/** The b64token of an `Authorization: Bearer` header, or null when the header is not one. */
-export function bearerToken(authorization: string | undefined): string | null {
+/** The token of an `Authorization: Bearer` or `DPoP` header and its scheme, or null when the header is neither. */
+export function presentedToken(authorization: string | undefined): { dpop: boolean; token: string } | null {
   if (authorization === undefined || authorization.length > MAX_AUTHORIZATION_HEADER) return null;
-  return BEARER.exec(authorization)?.[1] ?? null;
+  const match = AUTHORIZATION.exec(authorization);
+  return match ? { dpop: match[1]!.toLowerCase() === "dpop", token: match[2]! } : null;
 }
 
 /**

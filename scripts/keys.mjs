@@ -1,5 +1,5 @@
 // Generates the service's secrets: an Ed25519 signing key (as a JWK Set) and the refresh-token secret.
-// Used by `npm run dev` (written to .dev.vars) and by `npm run keys` for production:
+// Used by `npm run dev` (written to .wrangler/dev-secrets.env) and by `npm run keys` for production:
 //   npm run --silent keys -- --kid 2026-11 | jq -r .JWT_SIGNING_KEYS | wrangler secret put JWT_SIGNING_KEYS
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 

@@ -1,5 +1,5 @@
 // Secrets are not in wrangler.jsonc, so `wrangler types` cannot see them; they are declared here.
-// Set them with `wrangler secret put` in production; `npm run dev` writes local ones to `.dev.vars`.
+// Set them with `wrangler secret put` in production; `npm run dev` writes local ones to `.wrangler/dev-secrets.env`.
 declare namespace Cloudflare {
   interface Env {
     /** A JWK Set (JSON) of Ed25519 private keys; the last key with a private part signs. */

@@ -5,6 +5,7 @@ import { runCleanup } from "./worker/ops/cleanup";
 export type { SessionServiceBinding, SessionServiceRpc } from "../consumer/rpc";
 export { RateLimiter } from "./limiter/rate-limiter";
 export { SessionRegistry } from "./registry/session-registry";
+export { LiveTokenCheck } from "./worker/live/token-check";
 export { SessionService } from "./worker/rpc/session-service";
 
 export default {

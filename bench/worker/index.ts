@@ -1,6 +1,6 @@
 import { setUp } from "./setup";
 import { cleanupPass, queryPlans, registryFootprint } from "./storage";
-import { type BenchState, operations } from "./variants";
+import { type BenchState, operations, prepare } from "./variants";
 
 export { RateLimiter } from "../../src/limiter/rate-limiter";
 export { SessionRegistry } from "../../src/registry/session-registry";
@@ -23,6 +23,7 @@ async function round(env: BenchEnv, request: Request, ctx: ExecutionContext, sta
   for (const batch of batches) {
     const operation = operations[batch.name];
     if (!operation) throw new Error(`unknown variant ${batch.name}`);
+    await prepare[batch.name]?.(state);
     const started = performance.now();
     let n = 0;
     let elapsed = 0;

@@ -15,13 +15,17 @@ import { verifiedCaller } from "../../src/worker/sessions/guard";
 import { registryFor } from "../../src/worker/sessions/registry-client";
 import { signAccessToken, verifyAccessTokenSignature } from "../../src/worker/tokens/access";
 import { checkAccessToken } from "../../src/worker/tokens/check";
+import { checkDpopProof } from "../../src/worker/tokens/dpop";
 import { loadKeySet } from "../../src/worker/tokens/keys";
 import { peerAuthFor } from "./better-auth";
+import { DPOP_REFRESH_URL, DPOP_RESOURCE_URL, fillPool, nextProof } from "./dpop";
 
 /** What /setup made and the driver hands back with every round. */
 export interface BenchState {
   /** Access tokens of users holding 1, 10 and 100 live sessions (the token is one of them). */
   tokens: { s1: string; s10: string; s100: string };
+  /** The access token of a DPoP-bound session (one live session), bound to the isolate's key (dpop.ts). */
+  boundToken: string;
   peerCookie: string;
   signIn: { email: string; password: string };
   /** A user whose registry takes the signIn-only measurements. */
@@ -36,6 +40,8 @@ const liveness = new LivenessCache();
 const jwks = new JwksCache();
 /** The refresh chain advances with every rotation, so its current token lives in the isolate. */
 export const refreshChain = { token: "" };
+/** The same for a DPoP-bound session. */
+export const boundRefreshChain = { token: "" };
 /** Fixed: random values are not allowed at global scope, and the salt does not change the cost. */
 const PBKDF2_SALT = new Uint8Array(16).fill(7);
 
@@ -47,6 +53,12 @@ async function signatureOnly(env: BenchEnv, token: string) {
   if (!result.ok) throw new Error(`token refused: ${result.reason}`);
   return result.claims;
 }
+
+/** Run before a batch's timer starts: the client's proofs for the DPoP-bound variants. */
+export const prepare: Record<string, (state: BenchState) => Promise<void>> = {
+  dpop_strict: (state) => fillPool("dpop_strict", "GET", DPOP_RESOURCE_URL, state.boundToken),
+  dpop_refresh: () => fillPool("dpop_refresh", "POST", DPOP_REFRESH_URL),
+};
 
 /** The strict check: checkAccessToken is what the RPC `verify` and introspection run. */
 async function strict(env: BenchEnv, token: string) {
@@ -87,6 +99,15 @@ export const operations: Record<string, Operation> = {
   },
   /** (3) This service's strict check: verification plus the user's registry `sessionCheck(sid)`. */
   strict: (env, state) => strict(env, state.tokens.s1),
+  /**
+   * (3d) The strict check of a DPoP-bound token, as RPC `verify` runs it for a consumer's request:
+   * the proof's stateless checks here, then its key and jti with liveness in the one registry call.
+   */
+  dpop_strict: async (env, state) => {
+    const request = { method: "GET", url: DPOP_RESOURCE_URL, dpop: nextProof("dpop_strict") };
+    const status = await checkAccessToken(env, state.boundToken, { request });
+    if (!status.ok) throw new Error(`bound strict check refused: ${status.code}`);
+  },
   /** (3b) The consumer's strict mode: `verify` over a service binding to the SessionService entrypoint. */
   strict_rpc: async (env, state) => {
     const result = await env.SESSION_SERVICE.verify(state.tokens.s1);
@@ -127,6 +148,19 @@ export const operations: Record<string, Operation> = {
     if (!result.ok) throw new Error("refresh refused");
     await signAccessToken(keys, configFrom(env), result);
     refreshChain.token = result.refreshToken;
+  },
+  /** (7d) A DPoP-bound refresh, as refreshSession does it: tag, proof, the registry's rotation and key check, sign. */
+  dpop_refresh: async (env, _state, request) => {
+    const token = await genuineRefreshToken(env, boundRefreshChain.token);
+    if (!token) throw new Error("refresh token not genuine");
+    const keys = await loadKeySet(env.JWT_SIGNING_KEYS);
+    const verdict = await checkDpopProof(env, nextProof("dpop_refresh"), { method: "POST", url: DPOP_REFRESH_URL });
+    if (!verdict.ok) throw new Error(`refresh proof refused: ${verdict.reason}`);
+    const proof = { endpoint: "auth_refresh" as const, proof: verdict.proof };
+    const result = await failClosed("registry", () => registryFor(env, token.userId).refresh(token.raw, describePlace(request), proof));
+    if (!result.ok) throw new Error(`bound refresh refused: ${result.code}`);
+    await signAccessToken(keys, configFrom(env), result);
+    boundRefreshChain.token = result.refreshToken;
   },
   /**
    * (8) Sign-in: the production login route itself (the app's fetch, in this isolate, no network):

@@ -1,6 +1,7 @@
 // @ts-check
 // The "Your devices" page (markup: src/web/page.tsx). Everything user-supplied is written with
 // textContent, never as HTML: device names are chosen by whoever signed in.
+import { setUpPasskeys } from "./passkeys-page.js";
 import { ApiProblem, SessionsClient } from "./sessions-client.js";
 
 const client = new SessionsClient();
@@ -33,9 +34,10 @@ function showView(signedIn) {
   show($("loading"), false);
   show($("auth"), !signedIn);
   show($("account"), signedIn);
-  for (const id of ["devices", "password-section"]) show($(id), signedIn);
+  for (const id of ["devices", "passkeys", "password-section"]) show($(id), signedIn);
   // The previous account's history must not linger in the page.
   if (!signedIn) clearHistory();
+  if (!signedIn) passkeys.signedOut();
 }
 
 /** Row elements by session id: rows are updated in place, so an open rename form or focus survives live updates. */
@@ -87,6 +89,9 @@ function updateRow(row, session) {
   text(row, ".platform", [TYPE_LABELS[type], platform === name ? "" : platform].filter(Boolean).join(" · "));
   text(row, ".place", [placeOf(session.location), session.ip].filter(Boolean).join(" · ") || "Unknown location");
   text(row, ".active", activeText(session));
+  // DPoP: its tokens are worthless without a key that never leaves that device.
+  show(/** @type {HTMLElement} */ (row.querySelector(".binding")), session.binding === "dpop");
+  text(row, ".method", session.sign_in_method === "passkey" ? "Signed in with a passkey" : "Signed in with a password");
   row.querySelector(".sign-out-button")?.setAttribute("aria-label", session.current ? "Sign out of this device" : `Sign out ${name}`);
   row.querySelector(".rename-button")?.setAttribute("aria-label", `Rename ${name}`);
 }
@@ -306,7 +311,19 @@ const positionText = (position) => placeOf({ city: position.city, region: null, 
 function describeEvent(event) {
   switch (event.type) {
     case "signed_in":
-      return { icon: "sign-in", sentence: "Signed in", facts: [deviceFact(event, event.details.device), placeText(event.details.place)] };
+      return {
+        icon: "sign-in",
+        sentence: event.details.method === "passkey" ? "Signed in with a passkey" : "Signed in",
+        facts: [
+          deviceFact(event, event.details.device),
+          placeText(event.details.place),
+          event.details.passkey ? `Passkey: ${event.details.passkey.name}` : "",
+        ],
+      };
+    case "passkey_added":
+    case "passkey_removed":
+    case "passkey_counter_regressed":
+      return describePasskeyEvent(event);
     case "new_device":
       return {
         icon: "alert",
@@ -362,6 +379,21 @@ function describeEvent(event) {
         facts: [deviceFact(event, event.details.device), place ? `Token sent from ${place}` : ""],
       };
     }
+    case "dpop_proof_rejected": {
+      const place = placeText(event.details.place);
+      const why = {
+        missing: "It came without the proof of the device's key",
+        invalid: "Its proof of the device's key was not valid",
+        wrong_key: "It was signed with another key than the device's",
+        replayed: "It came with a proof that had been used before",
+      }[event.details.reason];
+      return {
+        icon: "alert",
+        sentence: "A sign-in token was used without its device's key — refused",
+        flag: SUSPICIOUS,
+        facts: [deviceFact(event, event.details.device), why ?? "", place ? `Token sent from ${place}` : ""],
+      };
+    }
     case "session_revoked":
       return describeRevocation(event.details, deviceFact(event, event.details.device));
     case "password_changed": {
@@ -381,6 +413,29 @@ function describeEvent(event) {
       return { icon: "event", sentence: words ? words[0]?.toUpperCase() + words.slice(1) : "Security event", facts: [] };
     }
   }
+}
+
+/**
+ * Passkey changes, and the one warning a passkey can raise: a correctly signed sign-in whose
+ * counter went back, which means two copies of the key exist.
+ * @param {Extract<SecurityEvent, { type: "passkey_added" | "passkey_removed" | "passkey_counter_regressed" }>} event
+ * @returns {EventView}
+ */
+function describePasskeyEvent(event) {
+  const name = `Passkey: ${event.details.passkey.name}`;
+  if (event.type === "passkey_counter_regressed")
+    return {
+      icon: "alert",
+      sentence: "A sign-in with a passkey was refused: the passkey may have been copied",
+      flag: SUSPICIOUS,
+      facts: [name, placeText(event.details.place), "Remove this passkey if you did not copy it yourself."],
+    };
+  const added = event.type === "passkey_added";
+  return {
+    icon: "passkey",
+    sentence: added ? "Passkey added" : "Passkey removed",
+    facts: [name, deviceFact(event, event.details.device), placeText(event.details.place)],
+  };
 }
 
 /** "On Work laptop": the device an event's session is on, when the page knows it. @param {SecurityEvent} event */
@@ -532,11 +587,14 @@ async function enter() {
   const me = await client.api("/v1/me");
   $("whoami").textContent = me.user.email;
   /** @type {HTMLInputElement} */ ($("password-username")).value = me.user.email;
+  passkeys.signedIn(me.user.email);
   client.connectLive();
-  await Promise.all([loadDevices(), loadHistory()]);
+  await Promise.all([loadDevices(), loadHistory(), passkeys.load()]);
 }
 
 // ---- wiring ------------------------------------------------------------------------------------
+
+const passkeys = setUpPasskeys({ client, notify, onSignedIn: enter, onChanged: () => void loadHistory(), ago });
 
 client.addEventListener("live", (event) => {
   const live = /** @type {CustomEvent} */ (event).detail;
@@ -599,6 +657,7 @@ authForm.addEventListener("submit", async (event) => {
   const [email, password, deviceName] = ["email", "password", "device_name"].map((field) => String(data.get(field) ?? "").trim());
   const error = $("auth-error");
   show(error, false);
+  passkeys.stopConditional();
   try {
     if (authForm.dataset.mode === "signup") await client.signUp(email ?? "", password ?? "", deviceName);
     else await client.signIn(email ?? "", password ?? "", deviceName);
@@ -608,6 +667,7 @@ authForm.addEventListener("submit", async (event) => {
   } catch (failure) {
     error.textContent = failure instanceof Error ? failure.message : "Could not sign in.";
     show(error, true);
+    passkeys.offerAutofill();
   }
 });
 

@@ -1,3 +1,6 @@
+import type { AuthContext, RegistrationResponseJSON, SignInProof, StepUpProof } from "./auth";
+import type { DpopProof } from "./dpop";
+import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
 import type { SessionView } from "./session";
 
@@ -8,32 +11,74 @@ import type { SessionView } from "./session";
  * that cannot be answered at all (the object unreachable) is the caller's to fail closed on.
  *
  * Methods are named by who calls them:
- * - `session…`: one of the user's sessions acting for itself (`actor`, proven by its access token);
- *   each refuses an actor that is not live, except `sessionSignOut`, which is idempotent;
+ * - `session…`: one of the user's sessions acting for itself (`actor`, proven by its access token,
+ *   and for a DPoP-bound session by a proof of its key too); each refuses an actor that is not live,
+ *   or whose proof is not the session's key or was seen before, except `sessionSignOut`, which is
+ *   idempotent;
  * - sign-in, refresh and refresh-token sign-out: a credential, not a session, is presented;
  * - `trusted…` and `admin…`: trusted code on the user's behalf (the RPC entrypoint, the admin API).
  */
-export interface SessionRegistryRpc extends SessionCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+export interface SessionRegistryRpc extends SessionCalls, PasskeyCalls, CredentialCalls, TrustedCalls, Rpc.DurableObjectBranded {}
+
+/**
+ * The session a call acts for: its id, or (a DPoP-bound session's access token) its id and the
+ * proof that came with the request, whose key and `jti` the registry checks in the same step as
+ * liveness (RFC 9449 §4.3 steps 12-13 are the registry's; everything else is checked before).
+ */
+export type Actor = string | { sessionId: string; dpop: DpopProof };
+
+export function actorId(actor: Actor): string {
+  return typeof actor === "string" ? actor : actor.sessionId;
+}
 
 export interface SessionCalls {
-  /** The per-request liveness check: memory only, no storage read. */
-  sessionCheck(actor: string): Checked;
-  sessionGet(actor: string): SessionResult;
+  /** The per-request liveness check (and replay check of a proof): memory only, no storage read. */
+  sessionCheck(actor: Actor): Checked;
+  sessionGet(actor: Actor): SessionResult;
   /** The user's live sessions, most recently active first. */
-  sessionList(actor: string): SessionListResult | Refused;
-  /** Ends one of the user's live sessions (the actor's own included). */
-  sessionRevoke(actor: string, target: string): Promise<Revoked | Refused | NotFound>;
-  sessionRename(actor: string, target: string, name: string): Promise<SessionResult | NotFound>;
-  /** Ends every session but the actor's (logout-others, password change). */
-  sessionRevokeOthers(actor: string, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused>;
-  /** Ends every session, the actor's too (logout-all). */
-  sessionRevokeAll(actor: string): Promise<Revoked | Refused>;
+  sessionList(actor: Actor): SessionListResult | Refused;
+  /**
+   * Ends one of the user's sessions that has not ended: live or idle (an idle one is not listed,
+   * but left unrevoked a longer idle timeout would bring it back); the actor's own included.
+   */
+  sessionRevoke(actor: Actor, target: string): Promise<Revoked | Refused | NotFound>;
+  sessionRename(actor: Actor, target: string, name: string): Promise<SessionResult | NotFound>;
+  /** Ends every session but the actor's, idle ones included (logout-others, password change); counts them. */
+  sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused>;
+  /** Ends every session, idle ones and the actor's too (logout-all). */
+  sessionRevokeAll(actor: Actor): Promise<Revoked | Refused>;
   /** Logout with an access token: ends the session if it has not ended already. */
   sessionSignOut(actor: string): Promise<Revoked>;
   /** After the new password hash is stored: see `PasswordChange`. */
   sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused>;
   /** Before a history read from D1: pushes (or joins a push of) everything D1 still lacks. */
-  sessionMirrorHistory(actor: string): Promise<{ ok: true; mirrored: boolean } | Refused>;
+  sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused>;
+  /**
+   * Step-up (RFC 9470): renews the actor's `auth_time` and `amr` after a fresh proof; no new
+   * session. A passkey assertion is checked here against the challenge this session was given.
+   */
+  sessionReauthenticate(
+    actor: Actor,
+    proof: StepUpProof,
+    place: Place,
+  ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials>;
+}
+
+/**
+ * The account's passkeys (WebAuthn), managed by one of its sessions. Adding or removing one is a
+ * change to the ways into the account: the Worker asks for a recent proof before it calls these.
+ */
+export interface PasskeyCalls {
+  /** A single-use challenge for this session, replacing any earlier one for the same purpose. */
+  sessionPasskeyChallenge(actor: Actor, purpose: "registration" | "reauthentication"): PasskeyChallenge | Refused;
+  /** Verifies a registration answering this session's registration challenge, and stores the passkey. */
+  sessionPasskeyRegister(
+    actor: Actor,
+    registration: { response: RegistrationResponseJSON; name: string | null; place: Place },
+  ): Promise<PasskeyResult | Refused | PasskeyRejected>;
+  sessionPasskeyList(actor: Actor): PasskeyListResult | Refused;
+  sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound>;
+  sessionPasskeyRemove(actor: Actor, passkeyId: string, place: Place): Promise<{ ok: true } | Refused | NotFound>;
 }
 
 export interface CredentialCalls {
@@ -42,8 +87,12 @@ export interface CredentialCalls {
    * The caller picks the session id, so if the answer is lost it can still end the session.
    */
   signIn(input: SignIn): Promise<SignInResult>;
-  /** Rotates a refresh token (RFC 9700 §4.14.2): current, grace retry, or reuse that ends the session. */
-  refresh(presented: string, place: Place): Promise<RefreshResult>;
+  /**
+   * Rotates a refresh token (RFC 9700 §4.14.2): current, grace retry, or reuse that ends the
+   * session. A DPoP-bound session's refresh needs a proof by its key (`proof`); without one it is
+   * refused and recorded, and the session stays exactly as it was.
+   */
+  refresh(presented: string, place: Place, proof?: RefreshProof): Promise<RefreshResult>;
   /** Logout with a refresh cookie: any genuine token of the session ends it. */
   signOutByRefreshToken(presented: string): Promise<Revoked>;
 }
@@ -51,8 +100,9 @@ export interface CredentialCalls {
 export interface TrustedCalls {
   trustedList(): SessionListResult;
   trustedRevoke(target: string, by: TrustedActor): Promise<Revoked>;
+  /** Ends every session that has not ended, idle ones included. */
   trustedRevokeAll(by: TrustedActor): Promise<Revoked>;
-  /** Ends every session (reason "admin") and refuses new ones until `adminEnable`. */
+  /** Ends every session, idle ones included (reason "admin"), and refuses new ones until `adminEnable`. */
   adminDisable(): Promise<Revoked>;
   adminEnable(): { ok: true };
   /** Consistency repair: queues every row for D1 again and pushes it; answers the ids the registry holds. */
@@ -62,8 +112,11 @@ export interface TrustedCalls {
 /** Who a trusted call acts as: recorded as the session's revocation reason. */
 export type TrustedActor = "service" | "admin";
 
-export type Refused = { ok: false; code: "invalid_token" };
+/** The actor is not live (`invalid_token`), or its DPoP proof is refused: another key, seen before, or made before a restart without a fresh nonce. */
+export type Refused = { ok: false; code: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" };
 export type NotFound = { ok: false; code: "not_found" };
+/** A proof that did not hold: the same answer whatever was wrong with it. */
+export type InvalidCredentials = { ok: false; code: "invalid_credentials" };
 export type Checked = { ok: true } | Refused;
 /** How many sessions the call ended (0 when there was nothing left to end). */
 export type Revoked = { ok: true; revoked: number };
@@ -77,18 +130,39 @@ export interface SignIn {
   place: Place;
   /** When the password this sign-in checked was set (0 if never changed): a later change refuses it. */
   credentialsSeenAt: number;
+  /** A DPoP proof that came with the sign-in: the session is bound to its key for its whole life. */
+  dpop?: DpopProof | undefined;
+  /** How the user proved who they are; absent means a password the caller checked. A passkey assertion is verified by the registry. */
+  proof?: SignInProof;
 }
 
 export type SignInResult =
-  | { ok: true; session: SessionView; refreshToken: string }
+  | { ok: true; session: SessionView; refreshToken: string; auth: AuthContext }
+  | InvalidCredentials
   | { ok: false; code: "session_limit_reached"; maxSessions: number }
   | { ok: false; code: "account_disabled" }
-  | { ok: false; code: "credentials_changed" };
+  | { ok: false; code: "credentials_changed" }
+  | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };
+
+/**
+ * What came with a refresh, for a DPoP-bound session to check: a proof that passed the Worker's
+ * checks, or what was wrong (none sent, or one the Worker refused), and which endpoint it was.
+ */
+export type RefreshProof = { endpoint: RefreshEndpoint } & (
+  | { proof: DpopProof; defect?: undefined }
+  | { proof: null; defect: "missing" | "invalid"; reason?: string }
+);
+export type RefreshEndpoint = "auth_refresh" | "oauth_token";
 
 export type RefreshResult =
-  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number }
+  /**
+   * `jkt`: the session's key, for the access token's `cnf` (null for an unbound session); `auth` is
+   * the session's, unchanged: a refresh is not a proof of who the user is.
+   */
+  | { ok: true; userId: string; sessionId: string; refreshToken: string; expiresAt: number; jkt: string | null; auth: AuthContext }
   | { ok: false; code: "invalid_refresh_token"; reuseDetected: boolean }
-  | { ok: false; code: "rate_limited"; retryAfterSeconds: number };
+  | { ok: false; code: "rate_limited"; retryAfterSeconds: number }
+  | { ok: false; code: "invalid_dpop_proof" | "use_dpop_nonce" };
 
 /**
  * A password change, reported once the new hash is in D1. The registry records when, so a sign-in

@@ -35,5 +35,7 @@ export function sessionJson(session: SessionView, currentSessionId: string | nul
     created_at: iso(session.createdAt),
     last_active_at: iso(session.lastActiveAt),
     expires_at: iso(session.expiresAt),
+    binding: session.binding,
+    sign_in_method: session.signInMethod,
   };
 }

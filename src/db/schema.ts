@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Accounts. Emails are stored trimmed and lower-cased, so the unique index is case-insensitive in effect. */
 export const users = sqliteTable("users", {
@@ -43,6 +43,8 @@ export const sessions = sqliteTable(
     revokedAt: integer("revoked_at", { mode: "number" }),
     revokedReason: text("revoked_reason"),
     revokedBy: text("revoked_by"),
+    // "none", "dpop" (later "dbsc"): what the session is bound to for its whole life (never changes).
+    binding: text("binding").notNull().default("none"),
   },
   (table) => [
     // A user's live sessions, most recently active first (admin listing).
@@ -82,6 +84,29 @@ export const securityEvents = sqliteTable(
     // Retention cleanup deletes by age across all users.
     index("security_events_created_idx").on(table.createdAt),
   ],
+);
+
+/**
+ * The D1 mirror of every account's passkeys: what admin listing needs, written only by the
+ * registry's outbox (the registry holds the credentials and is what sign-in reads). No public key
+ * here. Keyed by user and credential id: an authenticator picks its credential ids, so one user's
+ * id must never overwrite another's row. A removed passkey's row is deleted. Times are epoch ms.
+ */
+export const passkeys = sqliteTable(
+  "passkeys",
+  {
+    userId: text("user_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    backupEligible: integer("backup_eligible", { mode: "boolean" }).notNull(),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull(),
+    // JSON array of AuthenticatorTransport hints.
+    transports: text("transports").notNull(),
+    aaguid: text("aaguid").notNull(),
+    createdAt: integer("created_at", { mode: "number" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "number" }),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.id] })],
 );
 
 export type UserRow = typeof users.$inferSelect;

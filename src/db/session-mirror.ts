@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { type SecurityEventRow, type SessionMirrorRow, sessions } from "./schema";
 import { securityEventInserts } from "./security-events";
@@ -7,13 +8,19 @@ import { securityEventInserts } from "./security-events";
  * Writes the Durable Object's view of some sessions, and its new security events, into D1 in one
  * batch. State-based and idempotent: replaying an older copy cannot un-revoke a session, because
  * `revoked_at` is never cleared once set and `last_active_at` only moves forward; events are
- * insert-or-ignore. The place columns follow the session's latest refresh.
+ * insert-or-ignore. The place columns follow the session's latest refresh. `more` adds the
+ * statements of other mirrored rows (the account's passkeys) to the same batch.
  */
-export async function mirrorSessions(db: D1Database, rows: SessionMirrorRow[], events: SecurityEventRow[] = []): Promise<void> {
-  if (rows.length === 0 && events.length === 0) return;
+export async function mirrorSessions(
+  db: D1Database,
+  rows: SessionMirrorRow[],
+  events: SecurityEventRow[] = [],
+  more: (orm: DrizzleD1Database) => BatchItem<"sqlite">[] = () => [],
+): Promise<void> {
   const orm = drizzle(db);
-  const statements = rows.map((row) => upsertMirrorRow(orm, row));
-  const [first, ...rest] = [...statements, ...securityEventInserts(orm, events)];
+  const statements = [...rows.map((row) => upsertMirrorRow(orm, row)), ...securityEventInserts(orm, events), ...more(orm)];
+  if (statements.length === 0) return;
+  const [first, ...rest] = statements;
   await orm.batch([first!, ...rest]);
 }
 
@@ -39,6 +46,7 @@ export function upsertMirrorRow(orm: DrizzleD1Database, row: SessionMirrorRow) {
         revokedAt: sql`coalesce(${sessions.revokedAt}, excluded.revoked_at)`,
         revokedReason: sql`coalesce(${sessions.revokedReason}, excluded.revoked_reason)`,
         revokedBy: sql`coalesce(${sessions.revokedBy}, excluded.revoked_by)`,
+        binding: sql`excluded.binding`,
       },
     });
 }

@@ -83,11 +83,12 @@ export class LiveSessions {
   }
 
   /**
-   * What a client frame finds: live (and counted as activity); lapsed, still held but idle or past
-   * expiry and not yet announced (a revocation removes it from here); or ended.
+   * What a client frame finds: live; lapsed, still held but idle or past expiry and not yet
+   * announced (a revocation removes it from here); or ended. Never activity: a socket left open
+   * must not keep its session from going idle.
    */
   status(sessionId: string, now: number): "live" | "lapsed" | "ended" {
-    if (this.liveNow(sessionId, now)) return "live";
+    if (this.alive(sessionId, now)) return "live";
     return this.#live.has(sessionId) ? "lapsed" : "ended";
   }
 
@@ -100,20 +101,25 @@ export class LiveSessions {
     return live ? live.lastActiveAt + this.deps.idleTimeoutMs() : null;
   }
 
-  /** The sessions a bulk revocation ends: only those still alive, so counts and events are real. */
-  aliveIds(now: number): string[] {
-    return [...this.#live.keys()].filter((id) => this.alive(id, now));
-  }
-
   summaries(now: number) {
     return [...this.#live]
       .filter(([id]) => this.alive(id, now))
       .map(([id, live]) => ({ id, createdAt: live.createdAt, lastActiveAt: live.lastActiveAt }));
   }
 
-  /** Sessions within their absolute lifetime, idle ones included. */
-  unexpiredIds(now: number): string[] {
-    return [...this.#live].filter(([, live]) => live.expiresAt > now).map(([id]) => id);
+  /**
+   * Not revoked and within its absolute lifetime, idle or not: a session that has not ended, so a
+   * revocation ends it. An idle session is refused everywhere, but only under today's idle timeout:
+   * left unrevoked, a longer timeout configured later would let its refresh token back in.
+   */
+  unended(sessionId: string, now: number): boolean {
+    const live = this.#live.get(sessionId);
+    return live !== undefined && now < live.expiresAt;
+  }
+
+  /** The sessions a bulk revocation ends: every one that has not ended, idle ones included (see `unended`). */
+  unendedIds(now: number): string[] {
+    return [...this.#live.keys()].filter((id) => this.unended(id, now));
   }
 
   /** Forgets the sessions that reached their expiry, and returns their ids. */

@@ -1,8 +1,10 @@
+import { type PasskeyMirrorRow, passkeyMirrorStatements } from "../db/passkeys";
 import type { SecurityEventRow, SessionMirrorRow } from "../db/schema";
 import { mirrorSessions } from "../db/session-mirror";
 import { errorFacts, log } from "../shared/log";
 import type { EventLog, EventRow } from "./event-log";
-import type { RegistryRow } from "./schema";
+import type { PasskeyStore } from "./passkeys";
+import type { PasskeyRow, RegistryRow } from "./schema";
 
 const RETRY_MAX_MS = 5 * 60_000;
 /** Security events per D1 batch; a longer backlog drains over several batches in one flush. */
@@ -26,6 +28,7 @@ export class MirrorOutbox {
       userId: () => string | null;
       retryAt: (at: number) => void;
       events: EventLog;
+      passkeys: PasskeyStore;
       now: () => number;
     },
   ) {}
@@ -49,12 +52,18 @@ export class MirrorOutbox {
       const userId = this.deps.userId();
       const rows = this.sql.exec<RegistryRow>("SELECT * FROM sessions WHERE version > mirrored_version").toArray();
       const events = this.deps.events.unmirrored(EVENTS_PER_BATCH);
-      if ((rows.length === 0 && events.length === 0) || userId === null) break;
+      const passkeys = this.deps.passkeys.unmirrored();
+      if ((rows.length === 0 && events.length === 0 && passkeys.length === 0) || userId === null) break;
       try {
         await mirrorSessions(
           this.deps.database(),
           rows.map((row) => mirrorRow(userId, row)),
           events.map((event) => eventMirrorRow(userId, event)),
+          (orm) =>
+            passkeyMirrorStatements(
+              orm,
+              passkeys.map((row) => passkeyMirrorRow(userId, row)),
+            ),
         );
       } catch (error) {
         this.#failures++;
@@ -62,6 +71,7 @@ export class MirrorOutbox {
           user_id: userId,
           rows: rows.length,
           events: events.length,
+          passkeys: passkeys.length,
           ...errorFacts(error),
         });
         this.deps.retryAt(this.deps.now() + this.retryDelay());
@@ -72,6 +82,7 @@ export class MirrorOutbox {
         this.sql.exec("UPDATE sessions SET mirrored_version = max(mirrored_version, ?) WHERE id = ?", row.version, row.id);
       }
       this.deps.events.markMirrored(events.map((event) => event.id));
+      this.deps.passkeys.markMirrored(passkeys);
       if (events.length === EVENTS_PER_BATCH) this.#requested = true;
     }
     return true;
@@ -101,6 +112,22 @@ function mirrorRow(userId: string, row: RegistryRow): SessionMirrorRow {
     revokedAt: row.revoked_at,
     revokedReason: row.revoked_reason,
     revokedBy: row.revoked_by,
+    binding: row.binding,
+  };
+}
+
+function passkeyMirrorRow(userId: string, row: PasskeyRow): PasskeyMirrorRow {
+  return {
+    userId,
+    id: row.id,
+    name: row.name,
+    backupEligible: row.backup_eligible === 1,
+    backedUp: row.backed_up === 1,
+    transports: row.transports,
+    aaguid: row.aaguid,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    removed: row.removed_at !== null,
   };
 }
 

@@ -1,6 +1,7 @@
+import { AUTH_METHODS, type AuthContext, type AuthMethod } from "../contract/auth";
 import { type DeviceInfo, deviceDetails, PLACE_FIELDS, type Place } from "../contract/place";
 import type { RevokeReason, SessionView } from "../contract/session";
-import type { DeviceJson } from "../contract/wire";
+import type { DeviceJson, SessionBinding } from "../contract/wire";
 import type { RegistryRow } from "./schema";
 
 const PLACE_COLUMNS = PLACE_FIELDS.join(", ");
@@ -31,22 +32,30 @@ export class SessionRows {
     refreshHash: Uint8Array<ArrayBuffer>;
     device: DeviceInfo;
     place: Place;
+    /** The DPoP key (RFC 7638 thumbprint) the session is bound to for its whole life, or null. */
+    dpopJkt: string | null;
+    auth: AuthContext;
   }): void {
-    const { id, now, expiresAt, refreshHash, device, place } = session;
+    const { id, now, expiresAt, refreshHash, device, place, dpopJkt, auth } = session;
     this.sql.exec(
-      `INSERT INTO sessions (id, created_at, expires_at, last_active_at, refresh_generation, refresh_hash,
-         device_name, browser, os, device_type, user_agent, ${PLACE_COLUMNS})
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
+      `INSERT INTO sessions (id, created_at, expires_at, last_active_at, refresh_generation, refresh_hash, auth_time, amr,
+         sign_in_method, device_name, browser, os, device_type, user_agent, binding, dpop_jkt, ${PLACE_COLUMNS})
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${PLACE_FIELDS.map(() => "?").join(", ")})`,
       id,
       now,
       expiresAt,
       now,
       refreshHash,
+      auth.authTime,
+      JSON.stringify(auth.amr),
+      auth.signInMethod,
       device.name,
       device.browser,
       device.os,
       device.type,
       device.userAgent,
+      dpopJkt === null ? "none" : "dpop",
+      dpopJkt,
       ...placeValues(place),
     );
   }
@@ -78,6 +87,11 @@ export class SessionRows {
       ...placeValues(place),
       sessionId,
     );
+  }
+
+  /** A step-up: the session's latest proof, which every later access token of the session carries. Not mirrored. */
+  reauthenticated(sessionId: string, authTime: number, amr: AuthMethod[]): void {
+    this.sql.exec("UPDATE sessions SET auth_time = ?, amr = ? WHERE id = ?", authTime, JSON.stringify(amr), sessionId);
   }
 
   rename(sessionId: string, name: string): void {
@@ -119,6 +133,16 @@ export function rowDevice(row: Pick<RegistryRow, "device_name" | "browser" | "os
   return deviceDetails({ name: row.device_name, browser: row.browser, os: row.os, type: row.device_type });
 }
 
+/** The session's latest proof, as its access tokens carry it. Unknown stored values are dropped, never passed on. */
+export function rowAuth(row: Pick<RegistryRow, "auth_time" | "amr" | "sign_in_method">): AuthContext {
+  let amr: AuthMethod[] = [];
+  try {
+    const stored: unknown = JSON.parse(row.amr);
+    if (Array.isArray(stored)) amr = stored.filter((value): value is AuthMethod => AUTH_METHODS.includes(value as AuthMethod));
+  } catch {}
+  return { authTime: row.auth_time, amr, signInMethod: row.sign_in_method === "passkey" ? "passkey" : "password" };
+}
+
 /**
  * A stored row as the registry answers for it. `liveActiveAt` is the activity held in memory,
  * which may be ahead of storage (activity is persisted at most once a minute).
@@ -132,5 +156,12 @@ export function sessionView(row: RegistryRow, liveActiveAt: number | undefined):
     createdAt: row.created_at,
     lastActiveAt: Math.max(row.last_active_at, liveActiveAt ?? 0),
     expiresAt: row.expires_at,
+    binding: sessionBinding(row.binding),
+    signInMethod: row.sign_in_method === "passkey" ? "passkey" : "password",
   };
+}
+
+/** The stored binding, as a known value: anything else would be a row from a newer schema, shown as bound to nothing it can prove. */
+function sessionBinding(value: string): SessionBinding {
+  return value === "dpop" || value === "dbsc" ? value : "none";
 }

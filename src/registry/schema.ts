@@ -57,6 +57,45 @@ const MIGRATIONS: readonly string[] = [
   // 3: an operator can disable the account (admin API); while set, no session is created or live.
   `CREATE TABLE account (id INTEGER PRIMARY KEY CHECK (id = 1), disabled_at INTEGER);
    INSERT INTO account (id, disabled_at) VALUES (1, NULL);`,
+  // 4: sessions bound to a key (DPoP, RFC 9449): what they are bound to, and the replay state's
+  // high-water mark, which survives a restart (docs/storage-schema.md, "DPoP replay state").
+  `ALTER TABLE sessions ADD COLUMN binding TEXT NOT NULL DEFAULT 'none';
+   ALTER TABLE sessions ADD COLUMN dpop_jkt TEXT;
+   CREATE TABLE dpop_replay (id INTEGER PRIMARY KEY CHECK (id = 1), accepted_until INTEGER NOT NULL);
+   INSERT INTO dpop_replay (id, accepted_until) VALUES (1, 0);`,
+  // 5: passkeys (WebAuthn) and step-up (RFC 9470). Each session keeps when and how the user last
+  // proved who they are (existing sessions were all signed in with a password, at creation);
+  // `passkeys` is the account's credentials, mirrored to D1 like sessions (`version`), with a
+  // tombstone (`removed_at`) kept until D1 has seen the removal; `webauthn_challenges` holds each
+  // session's single-use ceremony challenge, and `spent_sign_in_challenges` the signed sign-in
+  // challenges already used here (src/shared/sign-in-challenge.ts), each until it would expire anyway.
+  `ALTER TABLE sessions ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '["pwd"]';
+   ALTER TABLE sessions ADD COLUMN sign_in_method TEXT NOT NULL DEFAULT 'password';
+   UPDATE sessions SET auth_time = created_at;
+   CREATE TABLE passkeys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     public_key BLOB NOT NULL,
+     counter INTEGER NOT NULL,
+     transports TEXT NOT NULL,
+     backup_eligible INTEGER NOT NULL,
+     backed_up INTEGER NOT NULL,
+     aaguid TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER,
+     removed_at INTEGER,
+     version INTEGER NOT NULL DEFAULT 1,
+     mirrored_version INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE webauthn_challenges (
+     session_id TEXT NOT NULL,
+     purpose TEXT NOT NULL,
+     challenge TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (session_id, purpose)
+   );
+   CREATE TABLE spent_sign_in_challenges (challenge TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {
@@ -94,6 +133,32 @@ export type RegistryRow = {
   longitude: number | null;
   colo: string | null;
   asn: number | null;
+  /** "none" or "dpop" (later "dbsc"): what the session is bound to, for its whole life. */
+  binding: string;
+  /** For a DPoP-bound session, the RFC 7638 thumbprint of its key. */
+  dpop_jkt: string | null;
+  version: number;
+  mirrored_version: number;
+  /** Epoch milliseconds of the session's latest proof (sign-in or step-up). */
+  auth_time: number;
+  /** JSON array of RFC 8176 values for that proof. */
+  amr: string;
+  sign_in_method: string;
+};
+
+/** A row of the `passkeys` table as SQLite returns it. */
+export type PasskeyRow = {
+  id: string;
+  name: string;
+  public_key: ArrayBuffer;
+  counter: number;
+  transports: string;
+  backup_eligible: number;
+  backed_up: number;
+  aaguid: string;
+  created_at: number;
+  last_used_at: number | null;
+  removed_at: number | null;
   version: number;
   mirrored_version: number;
 };

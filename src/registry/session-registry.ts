@@ -1,36 +1,51 @@
 import { DurableObject } from "cloudflare:workers";
+import type { AuthContext, AuthMethod, RegistrationResponseJSON, StepUpProof } from "../contract/auth";
+import { LIVE_REFUSAL_HEADER, liveProofOf } from "../contract/live";
+import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "../contract/passkeys";
 import { deviceDetails, type Place, placeDetails } from "../contract/place";
-import type {
-  Checked,
-  NotFound,
-  PasswordChange,
-  RefreshResult,
-  Refused,
-  Revoked,
-  SessionListResult,
-  SessionRegistryRpc,
-  SessionResult,
-  SignIn,
-  SignInResult,
-  TrustedActor,
+import {
+  type Actor,
+  actorId,
+  type Checked,
+  type InvalidCredentials,
+  type NotFound,
+  type PasswordChange,
+  type RefreshProof,
+  type RefreshResult,
+  type Refused,
+  type Revoked,
+  type SessionListResult,
+  type SessionRegistryRpc,
+  type SessionResult,
+  type SignIn,
+  type SignInResult,
+  type TrustedActor,
 } from "../contract/registry";
 import { type RevokeReason, revokedBy, type SessionView, sessionJson } from "../contract/session";
-import { configFrom } from "../shared/config";
+import { configFrom, DPOP_CLOCK_SKEW_SECONDS } from "../shared/config";
 import { hashRefreshToken, mintFirstRefreshToken, refreshKeys } from "../shared/refresh-token";
 import { RegistryAccount } from "./account";
+import { PasskeyCeremonies, type UseCheck, type VerifiedUse } from "./ceremonies";
 import { CLOCK, type Clock, systemClock } from "./clock";
 import { SecurityHistory } from "./history";
+import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
 import { MirrorOutbox } from "./outbox";
+import { type CeremonyPurpose, PasskeyStore, passkeyView } from "./passkeys";
 import { RiskWatch } from "./risk";
 import { genuineTokenOf, presentedRefreshToken, RefreshWindows, rotationOf } from "./rotation";
-import { rowDevice, SessionRows } from "./rows";
+import { rowAuth, rowDevice, SessionRows } from "./rows";
 import { migrateRegistrySchema } from "./schema";
 import { planSessionLimit } from "./session-limit";
 import { LiveSockets } from "./sockets";
 
 const refused: Refused = { ok: false, code: "invalid_token" };
 const notFound: NotFound = { ok: false, code: "not_found" };
+const refusedProof = (refusal: ProofRefusal): Refused => ({
+  ok: false,
+  code: refusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof",
+});
+const invalidCredentials: InvalidCredentials = { ok: false, code: "invalid_credentials" };
 
 /**
  * The authority on one user's sessions, and the only writer of their state. Every rotation and
@@ -55,7 +70,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #outbox: MirrorOutbox;
   readonly #history: SecurityHistory;
   readonly #risk: RiskWatch;
+  readonly #passkeys: PasskeyCeremonies;
   readonly #refreshWindows = new RefreshWindows();
+  readonly #keys: KeyBindings;
   readonly #sockets: LiveSockets;
   #alarmAt: number | null = null;
   #inTransaction = false;
@@ -68,6 +85,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     migrateRegistrySchema(sql);
     this.#account = new RegistryAccount(sql);
     this.#rows = new SessionRows(sql);
+    const passkeyStore = new PasskeyStore(sql);
     this.#history = new SecurityHistory(sql, {
       webhook: () => ({ url: configFrom(this.env).securityWebhookUrl, secret: this.env.SECURITY_WEBHOOK_SECRET || null }),
       userId: () => this.#account.userId,
@@ -79,7 +97,15 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       userId: () => this.#account.userId,
       retryAt: (at) => this.#scheduleAlarm(at),
       events: this.#history.log,
+      passkeys: passkeyStore,
       now,
+    });
+    this.#passkeys = new PasskeyCeremonies(passkeyStore, {
+      relyingParty: () => configFrom(this.env).relyingParty,
+      refreshSecret: () => this.env.REFRESH_TOKEN_SECRET,
+      userId: () => this.#account.userId,
+      record: (event, at) => this.#history.record(event, at),
+      atomically: (write) => this.#atomically(write),
     });
     this.#risk = new RiskWatch(sql, {
       record: (event, at) => this.#history.record(event, at),
@@ -92,6 +118,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       mirrorBy: (at) => this.#scheduleAlarm(at),
     });
     this.#live.load(now());
+    this.#keys = new KeyBindings(
+      sql,
+      () => ({ maxAgeMs: configFrom(this.env).dpop.proofMaxAgeSeconds * 1000, skewMs: DPOP_CLOCK_SKEW_SECONDS * 1000 }),
+      now(),
+    );
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -99,46 +130,51 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   // ---- a session acting for itself --------------------------------------------------------
 
-  sessionCheck(actor: string): Checked {
-    return this.#live.liveNow(actor, this[CLOCK]()) ? { ok: true } : refused;
+  sessionCheck(actor: Actor): Checked {
+    return this.#acting(actor, this[CLOCK]()) ?? { ok: true };
   }
 
-  sessionGet(actor: string): SessionResult {
-    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
-    return { ok: true, session: this.#view(actor) };
+  sessionGet(actor: Actor): SessionResult {
+    return this.#acting(actor, this[CLOCK]()) ?? { ok: true, session: this.#view(actorId(actor)) };
   }
 
-  sessionList(actor: string): SessionListResult | Refused {
-    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
-    return this.trustedList();
+  sessionList(actor: Actor): SessionListResult | Refused {
+    return this.#acting(actor, this[CLOCK]()) ?? this.trustedList();
   }
 
-  async sessionRevoke(actor: string, target: string): Promise<Revoked | Refused | NotFound> {
+  async sessionRevoke(actor: Actor, target: string): Promise<Revoked | Refused | NotFound> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
-    if (!this.#live.alive(target, now)) return notFound;
-    return this.#revokeAndFlush([target], target === actor ? "signed_out" : "revoked_by_other_device", actor, now);
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    // An idle session of the user is not listed, but it is theirs and has not ended: it can be ended.
+    if (!this.#live.unended(target, now)) return notFound;
+    const id = actorId(actor);
+    return this.#revokeAndFlush([target], target === id ? "signed_out" : "revoked_by_other_device", id, now);
   }
 
-  async sessionRename(actor: string, target: string, name: string): Promise<SessionResult | NotFound> {
+  async sessionRename(actor: Actor, target: string, name: string): Promise<SessionResult | NotFound> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
     if (!this.#live.alive(target, now)) return notFound;
     this.#rows.rename(target, name);
     await this.#flush();
     return { ok: true, session: this.#view(target) };
   }
 
-  async sessionRevokeOthers(actor: string, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
+  async sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
-    return this.#revokeAndFlush(this.#others(actor, now), reason, actor, now);
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    return this.#revokeAndFlush(this.#others(id, now), reason, id, now);
   }
 
-  async sessionRevokeAll(actor: string): Promise<Revoked | Refused> {
+  async sessionRevokeAll(actor: Actor): Promise<Revoked | Refused> {
     const now = this[CLOCK]();
-    if (!this.#live.liveNow(actor, now)) return refused;
-    return this.#revokeAndFlush(this.#live.aliveIds(now), "signed_out_everywhere", actor, now);
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    return this.#revokeAndFlush(this.#live.unendedIds(now), "signed_out_everywhere", actorId(actor), now);
   }
 
   async sessionSignOut(actor: string): Promise<Revoked> {
@@ -153,7 +189,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       this.#account.credentialsChanged(change.changedAt);
       // ...and one that got its session between the first sweep and the new hash is ended here.
       // An actor that ended meanwhile keeps no session alive: the change stands, so all end.
-      const ending = !actorLive ? this.#live.aliveIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
+      const ending = !actorLive ? this.#live.unendedIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
       const count = this.#revoke(ending, "password_changed", actor, now);
       const details = { other_sessions_signed_out: change.signedOutOthers, place: placeDetails(change.place) };
       this.#history.record({ type: "password_changed", sessionId: actor, details }, now);
@@ -163,16 +199,109 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return actorLive ? { ok: true, revoked } : refused;
   }
 
-  async sessionMirrorHistory(actor: string): Promise<{ ok: true; mirrored: boolean } | Refused> {
-    if (!this.#live.liveNow(actor, this[CLOCK]())) return refused;
+  async sessionMirrorHistory(actor: Actor): Promise<{ ok: true; mirrored: boolean } | Refused> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
     return { ok: true, mirrored: await this.#flush() };
+  }
+
+  async sessionReauthenticate(
+    actor: Actor,
+    proof: StepUpProof,
+    place: Place,
+  ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    let use: VerifiedUse | null = null;
+    if (proof.method === "passkey") {
+      const checked = await this.#passkeys.stepUp(id, proof.response, place, () => this[CLOCK]());
+      if (!checked.ok) return this.#refusedProof(checked);
+      use = checked.use;
+    }
+    const amr: AuthMethod[] = use ? use.amr : ["pwd"];
+    const now = this[CLOCK]();
+    const outcome = this.#atomically((): "refused" | "invalid" | null => {
+      // Decided with the write: the session may have ended, the password changed, or the passkey gone meanwhile.
+      if (!this.#live.alive(id, now)) return "refused";
+      if (proof.method === "password" && this.#account.credentialsChangedAt() > proof.credentialsSeenAt) return "invalid";
+      if (use && !this.#passkeys.store.used(use.passkey.id, use.counter, use.backedUp, now)) return "invalid";
+      this.#rows.reauthenticated(id, now, amr);
+      return null;
+    });
+    if (outcome === "refused") return refused;
+    if (outcome === "invalid") return invalidCredentials;
+    if (use) await this.#flush();
+    return { ok: true, auth: rowAuth(this.#rows.get(id)!) };
+  }
+
+  // ---- the account's passkeys ---------------------------------------------------------------
+
+  sessionPasskeyChallenge(actor: Actor, purpose: CeremonyPurpose): PasskeyChallenge | Refused {
+    const now = this[CLOCK]();
+    const userId = this.#account.userId;
+    const refusal = this.#acting(actor, now);
+    if (refusal || userId === null) return refusal ?? refused;
+    const id = actorId(actor);
+    return this.#passkeys.challenge(id, purpose, this.#rows.get(id)!.device_name, userId, now);
+  }
+
+  async sessionPasskeyRegister(
+    actor: Actor,
+    registration: { response: RegistrationResponseJSON; name: string | null; place: Place },
+  ): Promise<PasskeyResult | Refused | PasskeyRejected> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    const result = await this.#passkeys.register(id, registration, rowDevice(this.#rows.get(id)!), () => this[CLOCK]());
+    if (result.ok) await this.#flush();
+    return result;
+  }
+
+  sessionPasskeyList(actor: Actor): PasskeyListResult | Refused {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    return { ok: true, passkeys: this.#passkeys.store.list().map(passkeyView) };
+  }
+
+  async sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound> {
+    const refusal = this.#acting(actor, this[CLOCK]());
+    if (refusal) return refusal;
+    const row = this.#passkeys.store.rename(passkeyId, name);
+    if (!row) return notFound;
+    await this.#flush();
+    return { ok: true, passkey: passkeyView(row) };
+  }
+
+  async sessionPasskeyRemove(actor: Actor, passkeyId: string, place: Place): Promise<{ ok: true } | Refused | NotFound> {
+    const now = this[CLOCK]();
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    const id = actorId(actor);
+    const removed = this.#atomically(() => {
+      const row = this.#passkeys.store.remove(passkeyId, now);
+      if (!row) return false;
+      const details = { passkey: { id: row.id, name: row.name }, device: rowDevice(this.#rows.get(id)!), place: placeDetails(place) };
+      this.#history.record({ type: "passkey_removed", sessionId: id, details }, now);
+      return true;
+    });
+    if (!removed) return notFound;
+    await this.#flush();
+    return { ok: true };
   }
 
   // ---- a credential is presented ----------------------------------------------------------
 
   async signIn(input: SignIn): Promise<SignInResult> {
+    const { sessionId, device, place, proof = { method: "password" } } = input;
+    // A passkey is verified first (it takes awaits); what it proved is committed with the session below.
+    let use: VerifiedUse | null = null;
+    if (proof.method === "passkey") {
+      const checked = await this.#passkeys.signIn(proof.challenge, proof.response, input.userId, place, () => this[CLOCK]());
+      if (!checked.ok) return this.#refusedProof(checked);
+      use = checked.use;
+    }
     const keys = await refreshKeys(this.env.REFRESH_TOKEN_SECRET);
-    const { sessionId, device, place } = input;
     const token = await mintFirstRefreshToken(keys, input.userId, sessionId);
     const hash = await hashRefreshToken(token);
     const now = this[CLOCK]();
@@ -181,27 +310,44 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     // Every refusal is decided in the same synchronous step as the insert, so nothing that lands
     // between this call's awaits (a disable, a password change, another sign-in) is missed; so is
     // the session limit, so simultaneous sign-ins end with at most MAX_SESSIONS live sessions.
-    const refusal = this.#atomically((): "account_disabled" | "credentials_changed" | "session_limit_reached" | null => {
-      if (this.#account.disabled) return "account_disabled";
-      // A password change recorded after this sign-in read the account: the password it checked is stale.
-      if (this.#account.credentialsChangedAt() > input.credentialsSeenAt) return "credentials_changed";
-      this.#account.claim(input.userId);
-      const plan = planSessionLimit(this.#live.summaries(now), config.maxSessions, config.sessionLimitPolicy);
-      const evidence = { device: deviceDetails(device), place: placeDetails(place) };
-      if (plan.refuse) {
-        this.#history.record(
-          { type: "sign_in_refused", sessionId: null, details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence } },
-          now,
-        );
-        return "session_limit_reached";
-      }
-      this.#revoke(plan.evict, "session_limit", sessionId, now);
-      this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place });
-      this.#live.add(sessionId, now, expiresAt, now);
-      this.#history.record({ type: "signed_in", sessionId, details: evidence }, now);
-      this.#risk.signIn(sessionId, device, place, now);
-      return null;
-    });
+    // The proof that binds the session is seen once, like any other (a replayed sign-in is refused);
+    // outside the transaction, as the replay cache's memory cannot be rolled back with it.
+    const proofRefusal = input.dpop ? this.#keys.remember(input.dpop, now) : null;
+    if (proofRefusal) return { ok: false, code: proofRefusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof" };
+    const auth: AuthContext = use
+      ? { authTime: now, amr: use.amr, signInMethod: "passkey" }
+      : { authTime: now, amr: ["pwd"], signInMethod: "password" };
+    const refusal = this.#atomically(
+      (): "account_disabled" | "credentials_changed" | "session_limit_reached" | "invalid_credentials" | null => {
+        if (this.#account.disabled) return "account_disabled";
+        // A password change recorded after this sign-in read the account: the password it checked is stale.
+        if (!use && this.#account.credentialsChangedAt() > input.credentialsSeenAt) return "credentials_changed";
+        // The passkey may have been removed while its assertion was being verified.
+        if (use && !this.#passkeys.store.used(use.passkey.id, use.counter, use.backedUp, now)) return "invalid_credentials";
+        this.#account.claim(input.userId);
+        const plan = planSessionLimit(this.#live.summaries(now), config.maxSessions, config.sessionLimitPolicy);
+        const evidence = { device: deviceDetails(device), place: placeDetails(place) };
+        if (plan.refuse) {
+          this.#history.record(
+            {
+              type: "sign_in_refused",
+              sessionId: null,
+              details: { reason: "session_limit", max_sessions: config.maxSessions, ...evidence },
+            },
+            now,
+          );
+          return "session_limit_reached";
+        }
+        this.#revoke(plan.evict, "session_limit", sessionId, now);
+        this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null, auth });
+        this.#live.add(sessionId, now, expiresAt, now);
+        if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
+        const passkey = use ? { id: use.passkey.id, name: use.passkey.name } : null;
+        this.#history.record({ type: "signed_in", sessionId, details: { ...evidence, method: auth.signInMethod, passkey } }, now);
+        this.#risk.signIn(sessionId, device, place, now);
+        return null;
+      },
+    );
     if (refusal === "session_limit_reached") {
       await this.#flush();
       return { ok: false, code: refusal, maxSessions: config.maxSessions };
@@ -211,7 +357,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const session = this.#view(sessionId);
     this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
     await this.#flush();
-    return { ok: true, session, refreshToken: token.raw };
+    return { ok: true, session, refreshToken: token.raw, auth };
   }
 
   /**
@@ -220,7 +366,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
    * ends the session. `place` is where the request came from: every successful refresh is checked
    * for impossible travel and for a change of country or network.
    */
-  async refresh(presented: string, place: Place): Promise<RefreshResult> {
+  async refresh(presented: string, place: Place, proof?: RefreshProof): Promise<RefreshResult> {
     const invalid = { ok: false, code: "invalid_refresh_token", reuseDetected: false } as const;
     const genuine = await presentedRefreshToken(this.env.REFRESH_TOKEN_SECRET, presented, this.#account.userId);
     if (!genuine) return invalid;
@@ -230,6 +376,24 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const now = this[CLOCK]();
     const row = this.#rows.get(token.sessionId);
     if (!row || row.revoked_at !== null || now >= row.expires_at || !this.#live.alive(row.id, now)) return invalid;
+    // A bound session's key is checked first: without it nothing happens, reuse detection included,
+    // so someone holding an old token but not the key cannot end the user's session either.
+    const bound = checkRefreshProof(this.#keys, row.id, proof, now);
+    if (!bound.ok) {
+      if (bound.code === "invalid_dpop_proof" && bound.event && this.#keys.recordRejection(row.id, now)) {
+        const { reason, jkt } = bound.event;
+        const details = {
+          reason,
+          endpoint: proof?.endpoint ?? "auth_refresh",
+          key_thumbprint: jkt,
+          device: rowDevice(row),
+          place: placeDetails(place),
+        };
+        this.#history.record({ type: "dpop_proof_rejected", sessionId: row.id, details }, now);
+        await this.#flush();
+      }
+      return { ok: false, code: bound.code };
+    }
     const config = configFrom(this.env);
     const rotation = rotationOf(row, genuine, now, config.refreshGraceSeconds * 1000);
 
@@ -245,7 +409,17 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       });
       this.#live.touched(row.id, now, rotation === "current");
       if (findings > 0) await this.#flush();
-      return { ok: true, userId: token.userId, sessionId: row.id, refreshToken: successor.raw, expiresAt: row.expires_at };
+      // The session's proof as it stands: a refresh never moves auth_time (RFC 9470 §4).
+      const jkt = this.#keys.keyOf(row.id);
+      return {
+        ok: true,
+        userId: token.userId,
+        sessionId: row.id,
+        refreshToken: successor.raw,
+        expiresAt: row.expires_at,
+        jkt,
+        auth: rowAuth(row),
+      };
     }
     if (rotation === "reuse") {
       // RFC 9700 §4.14.2: a rotated-out refresh token came back; one of its holders is not the user.
@@ -288,14 +462,13 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   async trustedRevokeAll(by: TrustedActor): Promise<Revoked> {
     const now = this[CLOCK]();
-    return this.#revokeAndFlush(this.#live.aliveIds(now), by, null, now);
+    return this.#revokeAndFlush(this.#live.unendedIds(now), by, null, now);
   }
 
   async adminDisable(): Promise<Revoked> {
     const now = this[CLOCK]();
     const revoked = this.#atomically(() => {
-      // Chosen before the flag is set: once it is, no session counts as alive.
-      const ending = this.#live.aliveIds(now);
+      const ending = this.#live.unendedIds(now);
       this.#account.disable(now);
       return this.#revoke(ending, "admin", null, now);
     });
@@ -310,23 +483,35 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
     this.#rows.requeueAll();
+    this.#passkeys.store.requeueAll();
     const mirrored = await this.#outbox.flush();
-    return { ok: true, mirrored, liveSessionIds: this.#live.unexpiredIds(this[CLOCK]()) };
+    return { ok: true, mirrored, liveSessionIds: this.#live.unendedIds(this[CLOCK]()) };
   }
 
   // ---- the live channel (docs/live.md) ------------------------------------------------------
-  // The Worker verifies the access token and forwards the upgrade; liveness is checked here,
-  // where revocation happens.
+  // The Worker verifies the access token and forwards the upgrade with the token's `exp`;
+  // liveness is checked here, where revocation happens.
 
   override fetch(request: Request): Response {
-    const sessionId = LiveSockets.sessionIdOf(request);
-    if (sessionId === null || !this.#live.liveNow(sessionId, this[CLOCK]())) return new Response(null, { status: 401 });
-    this.#scheduleAlarm(this.#live.idleAt(sessionId)!); // back at its idle deadline, to close its sockets then
-    return this.#sockets.accept(sessionId);
+    const upgrade = LiveSockets.upgradeOf(request);
+    const now = this[CLOCK]();
+    if (upgrade === null || upgrade.tokenExpiresAt <= now) return new Response(null, { status: 401 });
+    const dpop = liveProofOf(request);
+    const refusal = this.#acting(dpop ? { sessionId: upgrade.sessionId, dpop } : upgrade.sessionId, now);
+    if (refusal) return new Response(null, { status: 401, headers: { [LIVE_REFUSAL_HEADER]: refusal.code } });
+    // Back at the first of its idle deadline and its token's, to close the socket then.
+    this.#scheduleAlarm(Math.min(this.#live.idleAt(upgrade.sessionId)!, upgrade.tokenExpiresAt));
+    return this.#sockets.accept(upgrade.sessionId, upgrade.tokenExpiresAt);
   }
 
-  override webSocketMessage(socket: WebSocket): void {
-    this.#sockets.onMessage(socket, (id, now) => this.#live.status(id, now));
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    return this.#sockets.onMessage(socket, message, {
+      status: (id, now) => this.#live.status(id, now),
+      // The Worker's own check, through the loopback binding: the registry holds no signing keys.
+      verify: (token) => this.ctx.exports.LiveTokenCheck.verify(token),
+      userId: () => this.#account.userId,
+      deadlineAt: (at) => this.#scheduleAlarm(at),
+    });
   }
 
   override webSocketClose(socket: WebSocket, code: number): void {
@@ -337,18 +522,21 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#sockets.onClose(socket, 1011);
   }
 
-  /** Retries the D1 mirror, posts due webhooks, ends expired and idle sessions' sockets, and sets the next wake-up. */
+  /** Retries the D1 mirror, posts due webhooks, closes sockets past their token or idle deadline, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const mirrored = await this.#outbox.flush();
     const nextWebhook = await this.#history.webhooks.deliverDue();
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = this[CLOCK]();
-    this.#sockets.expired(this.#live.dropExpired(now), (id) => this.#live.has(id), now);
-    const nextIdle = this.#sockets.idle((id) => this.#live.idleAt(id), now);
-    if (nextIdle !== null) this.#scheduleAlarm(nextIdle);
+    const expired = this.#live.dropExpired(now);
+    for (const id of expired) this.#keys.forget(id);
+    this.#sockets.expired(expired, (id) => this.#live.has(id), now);
+    const nextDeadline = this.#sockets.sweep((id) => this.#live.idleAt(id), now);
+    if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
     this.#refreshWindows.forgetEnded(now);
     this.#rows.deleteExpired(now);
+    this.#passkeys.store.pruneChallenges(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
     const next = this.#rows.nextExpiry();
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
@@ -356,13 +544,33 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   // ---- internals ------------------------------------------------------------------------------
 
+  /**
+   * The one check of a session acting for itself: live, and for a bound session's request its
+   * proof's key and `jti` (one synchronous step, so one proof cannot pass twice). Null when it may act.
+   */
+  #acting(actor: Actor, now: number): Refused | null {
+    const id = actorId(actor);
+    if (!this.#live.alive(id, now)) return refused;
+    if (typeof actor !== "string") {
+      const refusal = this.#keys.admit(id, actor.dpop, now);
+      if (refusal) return refusedProof(refusal);
+    }
+    return this.#live.liveNow(id, now) ? null : refused;
+  }
+
+  /** A refused proof; a recorded counter regression is mirrored before the caller hears of it. */
+  async #refusedProof(checked: Extract<UseCheck, { ok: false }>): Promise<InvalidCredentials> {
+    if (checked.recorded) await this.#flush();
+    return invalidCredentials;
+  }
+
   #view(sessionId: string): SessionView {
     return this.#live.view(this.#rows.get(sessionId)!);
   }
 
-  /** The sessions still alive, but the actor's. */
+  /** The sessions that have not ended (idle ones included), but the actor's. */
   #others(actor: string, now: number): string[] {
-    return this.#live.aliveIds(now).filter((id) => id !== actor);
+    return this.#live.unendedIds(now).filter((id) => id !== actor);
   }
 
   async #revokeAndFlush(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): Promise<Revoked> {
@@ -385,7 +593,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
           );
       }
     });
-    for (const id of ending) this.#live.delete(id);
+    for (const id of ending) {
+      this.#live.delete(id);
+      this.#keys.forget(id);
+    }
     // Inside the revoking call, so the device is told and cut off before the caller hears "done".
     this.#sockets.ended(ending, reason, now);
     return ending.length;

@@ -4,6 +4,9 @@ import { log } from "./log";
 
 export type { WindowLimit } from "../contract/limiter";
 
+/** The relying party `npm run dev` works with unconfigured: any http://localhost:<port> page. */
+const LOCAL_RP_ID = "localhost";
+
 const seconds = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const count = seconds;
 
@@ -34,10 +37,19 @@ const configSchema = z
     REFRESH_SESSION_WINDOW_SECONDS: seconds(60, 1, 86400),
     OAUTH_CLIENT_FAILURE_LIMIT: count(20, 1, 1000),
     OAUTH_CLIENT_FAILURE_WINDOW_SECONDS: seconds(900, 60, 86400),
+    // DPoP (RFC 9449): how old a proof may be, and server nonces (off unless "on").
+    DPOP_PROOF_MAX_AGE_SECONDS: seconds(60, 5, 300),
+    DPOP_NONCES: z.enum(["off", "on"]).default("off"),
+    DPOP_NONCE_LIFETIME_SECONDS: seconds(300, 30, 3600),
     // Cleanup (the cron trigger).
     SESSION_HISTORY_DAYS: count(30, 0, 3650),
     CLEANUP_BATCH_SIZE: count(500, 1, 10_000),
     CLEANUP_MAX_BATCHES: count(20, 1, 1000),
+    // Passkeys (WebAuthn Level 3 relying party) and step-up (RFC 9470); see relyingParty() below.
+    WEBAUTHN_RP_ID: z.string().default(LOCAL_RP_ID),
+    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).default("edge-sessions"),
+    WEBAUTHN_ORIGINS: z.string().default(""),
+    STEP_UP_MAX_AGE_SECONDS: seconds(600, 30, 86400),
   })
   .refine(
     // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
@@ -45,6 +57,22 @@ const configSchema = z
     (vars) => vars.LOGIN_IP_LIMIT >= 30 * Math.ceil(vars.LOGIN_IP_WINDOW_SECONDS / 60),
     { message: "LOGIN_IP_LIMIT must allow at least 30 attempts a minute over LOGIN_IP_WINDOW_SECONDS", path: ["LOGIN_IP_LIMIT"] },
   );
+
+/**
+ * Client clocks run a little fast or slow: a DPoP proof's `iat` may be this far ahead of the
+ * server's clock, and this much older than DPOP_PROOF_MAX_AGE_SECONDS (RFC 9449 §11.1). Answers
+ * carry `Date`, so a client can correct a clock that is further off.
+ */
+export const DPOP_CLOCK_SKEW_SECONDS = 5;
+
+export interface DpopSettings {
+  /** Oldest `iat` accepted, before the skew allowance. */
+  proofMaxAgeSeconds: number;
+  /** Whether proofs must carry a server nonce (RFC 9449 §8-9). */
+  nonces: boolean;
+  /** How long a nonce is accepted after it was issued; a new one is offered from half that age. */
+  nonceLifetimeSeconds: number;
+}
 
 export type SessionLimitPolicy = "evict_oldest" | "evict_least_recently_used" | "reject";
 
@@ -73,10 +101,22 @@ export interface Config {
   refreshPerSession: WindowLimit;
   /** Failed client authentications on the OAuth endpoints, per client address. */
   oauthClientFailuresPerIp: WindowLimit;
+  dpop: DpopSettings;
   sessionHistoryMs: number;
   securityEventRetentionMs: number;
   cleanupBatchSize: number;
   cleanupMaxBatches: number;
+  /** The WebAuthn relying party: passkeys are scoped to `rpId` and accepted only from `origins`. */
+  relyingParty: RelyingParty;
+  /** How old `auth_time` may be for an action that adds or removes a way into the account (RFC 9470 `max_age`). */
+  stepUpMaxAgeSeconds: number;
+}
+
+export interface RelyingParty {
+  rpId: string;
+  rpName: string;
+  /** Exact origins (scheme://host[:port]) a ceremony may come from; "localhost" means any http(s)://localhost:<port>. */
+  origins: readonly string[] | "localhost";
 }
 
 const DAY_MS = 86_400_000;
@@ -110,6 +150,48 @@ function webhookUrl(value: string): string | null {
   return null;
 }
 
+/** A domain name as WebAuthn's RP ID must be (§5.1.3: a valid domain string; no scheme, port or path). */
+const RP_ID = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * The relying party, checked as strictly as the signing keys: a wrong RP ID or origin list would
+ * refuse every passkey, or worse accept ceremonies from a page that is not ours. Every origin must
+ * be https (http only for localhost, which browsers treat as a secure context) and be the RP ID or
+ * one of its subdomains (WebAuthn §5.1.3 and §13.4.9: a page can only use an RP ID it is under).
+ * Empty WEBAUTHN_ORIGINS means `https://<rpId>`, except for the local default rpId "localhost",
+ * where any port is allowed so `npm run dev` works on whatever port it gets.
+ */
+function relyingParty(rpId: string, rpName: string, originsVar: string): RelyingParty {
+  if (!RP_ID.test(rpId) || /^[0-9.]+$/.test(rpId))
+    throw new ConfigurationError("WEBAUTHN_RP_ID", "must be a lower-case domain name, without scheme or port");
+  const listed = originsVar
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (listed.length === 0) return { rpId, rpName, origins: rpId === LOCAL_RP_ID ? "localhost" : [`https://${rpId}`] };
+  for (const origin of listed) {
+    const url = URL.canParse(origin) ? new URL(origin) : null;
+    const local = url?.hostname === "localhost";
+    const ok =
+      url !== null &&
+      url.origin === origin &&
+      (url.protocol === "https:" || (local && url.protocol === "http:")) &&
+      (url.hostname === rpId || url.hostname.endsWith(`.${rpId}`));
+    if (!ok)
+      throw new ConfigurationError(
+        "WEBAUTHN_ORIGINS",
+        "each entry must be an https origin (scheme://host[:port]) on WEBAUTHN_RP_ID or a subdomain",
+      );
+  }
+  return { rpId, rpName, origins: listed };
+}
+
+/** Whether a ceremony's `clientDataJSON.origin` is one this relying party accepts (compared exactly). */
+export function acceptsOrigin(rp: RelyingParty, origin: string): boolean {
+  if (rp.origins !== "localhost") return rp.origins.includes(origin);
+  return /^https?:\/\/localhost(?::[1-9][0-9]{0,4})?$/.test(origin);
+}
+
 export function configFrom(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
@@ -139,10 +221,17 @@ export function configFrom(env: Env): Config {
     signupPerIp: { limit: vars.SIGNUP_IP_LIMIT, windowMs: vars.SIGNUP_IP_WINDOW_SECONDS * 1000 },
     refreshPerSession: { limit: vars.REFRESH_SESSION_LIMIT, windowMs: vars.REFRESH_SESSION_WINDOW_SECONDS * 1000 },
     oauthClientFailuresPerIp: { limit: vars.OAUTH_CLIENT_FAILURE_LIMIT, windowMs: vars.OAUTH_CLIENT_FAILURE_WINDOW_SECONDS * 1000 },
+    dpop: {
+      proofMaxAgeSeconds: vars.DPOP_PROOF_MAX_AGE_SECONDS,
+      nonces: vars.DPOP_NONCES === "on",
+      nonceLifetimeSeconds: vars.DPOP_NONCE_LIFETIME_SECONDS,
+    },
     sessionHistoryMs: vars.SESSION_HISTORY_DAYS * DAY_MS,
     securityEventRetentionMs: vars.SECURITY_EVENT_RETENTION_DAYS * DAY_MS,
     cleanupBatchSize: vars.CLEANUP_BATCH_SIZE,
     cleanupMaxBatches: vars.CLEANUP_MAX_BATCHES,
+    relyingParty: relyingParty(vars.WEBAUTHN_RP_ID, vars.WEBAUTHN_RP_NAME, vars.WEBAUTHN_ORIGINS),
+    stepUpMaxAgeSeconds: vars.STEP_UP_MAX_AGE_SECONDS,
   };
   cache.set(env, config);
   return config;

@@ -2,6 +2,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigurationError } from "../shared/config";
 import { errorFacts, log } from "../shared/log";
+import { DPOP_ALGORITHMS } from "./tokens/dpop";
 
 /** Every stable error code the API can answer with. Clients branch on these, never on titles. */
 export type ErrorCode =
@@ -11,10 +12,16 @@ export type ErrorCode =
   | "method_not_allowed"
   | "not_found"
   | "invalid_credentials"
+  | "step_up_required"
+  | "passkey_rejected"
+  | "passkey_limit_reached"
   | "email_taken"
   | "invalid_token"
   | "invalid_refresh_token"
   | "invalid_client"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
+  | "unsupported_grant_type"
   | "csrf_rejected"
   | "session_limit_reached"
   | "rate_limited"
@@ -25,17 +32,24 @@ export type ErrorCode =
   | "service_unavailable"
   | "internal_error";
 
-const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
+/** Each code's status and title (the OpenAPI document lists them too). */
+export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   validation_failed: [400, "The request is not valid"],
   invalid_request: [400, "The OAuth request is malformed"],
   payload_too_large: [413, "The request body is too large"],
   method_not_allowed: [405, "Method not allowed"],
   not_found: [404, "Not found"],
   invalid_credentials: [401, "Invalid email or password"],
+  step_up_required: [401, "A more recent proof of who you are is required"],
+  passkey_rejected: [400, "The passkey registration was not accepted"],
+  passkey_limit_reached: [409, "This account has the maximum number of passkeys"],
   email_taken: [409, "An account with this email already exists"],
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
   invalid_client: [401, "Client authentication failed"],
+  invalid_dpop_proof: [401, "The DPoP proof is missing or invalid"],
+  use_dpop_nonce: [401, "The DPoP proof must carry the server's nonce"],
+  unsupported_grant_type: [400, "The grant type is not supported"],
   csrf_rejected: [403, "Cross-origin request refused"],
   session_limit_reached: [409, "Too many active sessions"],
   rate_limited: [429, "Too many requests"],
@@ -48,6 +62,8 @@ const titles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
 };
 
 export interface ApiErrorOptions {
+  /** When the code's usual status does not fit the endpoint (a DPoP refusal is 400 at sign-in, 401 on a protected route). */
+  status?: ContentfulStatusCode;
   /** A sentence for a person (RFC 9457 `detail`); the title says what the code means. */
   detail?: string | undefined;
   headers?: Record<string, string>;
@@ -67,9 +83,9 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     options: ApiErrorOptions = {},
   ) {
-    const [status, title] = titles[code];
+    const [status, title] = errorTitles[code];
     super(options.detail ?? title);
-    this.status = status;
+    this.status = options.status ?? status;
     this.title = title;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
@@ -95,9 +111,26 @@ export function problemBody(error: ApiError) {
 
 export function problemResponse(error: ApiError): Response {
   const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...error.headers });
-  // RFC 6750 §3: a refused bearer token is announced in WWW-Authenticate.
-  if (error.code === "invalid_token") headers.set("WWW-Authenticate", 'Bearer error="invalid_token"');
+  const challenge = defaultChallenge(error);
+  if (challenge !== null && !headers.has("WWW-Authenticate")) headers.set("WWW-Authenticate", challenge);
   return new Response(JSON.stringify(problemBody(error)), { status: error.status, headers });
+}
+
+/**
+ * RFC 6750 §3: a refused bearer token is announced in WWW-Authenticate; RFC 9449 §7.1: so is a
+ * refused DPoP proof, with the algorithms accepted. A handler that knows the request's scheme sets
+ * its own (a DPoP-bound token refused as `invalid_token` is challenged as DPoP).
+ */
+function defaultChallenge(error: ApiError): string | null {
+  if (error.status !== 401) return null;
+  if (error.code === "invalid_token") return 'Bearer error="invalid_token"';
+  if (error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce") return dpopChallenge(error.code);
+  return null;
+}
+
+/** `WWW-Authenticate: DPoP error="…", algs="…"` (RFC 9449 §7.1). */
+export function dpopChallenge(error: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce"): string {
+  return `DPoP error="${error}", algs="${DPOP_ALGORITHMS.join(" ")}"`;
 }
 
 /**
@@ -113,8 +146,21 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof HTTPException && error.status < 500) {
     return new ApiError(error.status === 413 ? "payload_too_large" : "validation_failed", { detail: error.message });
   }
-  // The frames say where; the message is left out, as it may quote what failed (see errorFacts).
-  const frames = error instanceof Error ? (error.stack ?? "").split("\n").slice(1).join("\n") : "";
-  log("error", "unhandled error", { ...errorFacts(error), frames });
+  log("error", "unhandled error", { ...errorFacts(error), frames: stackFrames(error) });
   return new ApiError("internal_error");
+}
+
+/**
+ * Where an error was thrown, without what it says: the message may quote what failed, and it may
+ * span lines (drizzle's "Failed query: …\nparams: <email>,<hash>"), so the stack's head is cut off
+ * whole and only `at …` frame lines are kept.
+ */
+function stackFrames(error: unknown): string {
+  if (!(error instanceof Error) || typeof error.stack !== "string") return "";
+  const head = String(error);
+  const body = error.stack.startsWith(head) ? error.stack.slice(head.length) : error.stack;
+  return body
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .join("\n");
 }

@@ -1,6 +1,7 @@
 // Browser tests of the devices page: Debian's Chromium driven by playwright-core against
 // `wrangler dev`. Run: `npm run test:browser` (add `-- --screenshots` to refresh docs/*.png).
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./server.mjs";
 
@@ -188,7 +189,40 @@ test("two tabs of one browser share the session, and signing out in one signs ou
   await first.context.close();
 });
 
-test("renaming a device updates the list, or says plainly that the server cannot rename yet", async ({ browser, origin }) => {
+test("a tab that gets a new access token hands it to its open socket, and the server moves the socket's deadline to that token's expiry", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-reauth-${Date.now().toString(36)}@example.com`;
+  const first = await openDevice(browser, origin, "laptop", DESKTOP);
+  const sent = [];
+  const received = [];
+  first.page.on("websocket", (socket) => {
+    socket.on("framesent", ({ payload }) => sent.push(String(payload)));
+    socket.on("framereceived", ({ payload }) => received.push(String(payload)));
+  });
+  await signIn(first, email, { signUp: true });
+  await first.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  const sessionId = await currentSessionId(first.page);
+  assert.deepEqual(sent, []);
+
+  // A second tab's page load refreshes and shares the new token; the first tab sends it over its socket.
+  const second = await first.context.newPage();
+  await second.goto(origin);
+  await second.locator("#devices").waitFor();
+  for (let i = 0; !received.some((frame) => frame.includes('"authenticated"')) && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+  const frame = sent.map((payload) => JSON.parse(payload)).find((payload) => payload.type === "authenticate");
+  assert.ok(frame, `the first tab sent no authenticate frame: ${JSON.stringify(sent)}`);
+  assert.equal(JSON.parse(atob(frame.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sid, sessionId);
+  const answer = received.map((payload) => JSON.parse(payload)).find((payload) => payload.type === "authenticated");
+  assert.equal(answer?.session_id, sessionId);
+  assert.ok(Date.parse(answer.expires_at) > Date.now() + 500_000, "the socket now lives until the new token's expiry");
+  assert.ok(await first.page.locator("#live-state", { hasText: "Live" }).isVisible());
+  assert.deepEqual(first.cspViolations, []);
+  await first.context.close();
+});
+
+test("renaming a device updates the list", async ({ browser, origin }) => {
   const email = `browser-rename-${Date.now().toString(36)}@example.com`;
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
   await signIn(laptop, email, { signUp: true });
@@ -198,13 +232,94 @@ test("renaming a device updates the list, or says plainly that the server cannot
   await input.fill("Kitchen Mac");
   await input.press("Enter");
   await laptop.page.waitForFunction(
-    () =>
-      document.querySelector("li.device.current .device-name")?.textContent === "Kitchen Mac" ||
-      !document.querySelector("li.device .row-error")?.hidden,
+    () => document.querySelector("li.device.current .device-name")?.textContent === "Kitchen Mac",
     undefined,
-    { timeout: 5000 },
+    {
+      timeout: 5000,
+    },
   );
+  assert.ok(await laptop.page.locator("li.device.current .row-error").isHidden(), "no error is shown");
   await laptop.context.close();
+});
+
+test("the page's session is bound to a non-extractable key of this browser, and says so", async ({ browser, origin }) => {
+  const email = `browser-dpop-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const listed = laptop.page.waitForResponse((response) => new URL(response.url()).pathname === "/v1/sessions" && response.ok());
+  await signIn(laptop, email, { signUp: true });
+  const { sessions } = await (await listed).json();
+  assert.deepEqual(
+    sessions.map((session) => [session.current, session.binding]),
+    [[true, "dpop"]],
+  );
+  await laptop.page.locator("li.device.current .binding", { hasText: "Bound to a key on this device" }).waitFor();
+  const key = await laptop.page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("edge-sessions");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction("keys").objectStore("keys").get("dpop");
+          get.onsuccess = () => resolve({ type: get.result.privateKey.type, extractable: get.result.privateKey.extractable });
+        };
+      }),
+  );
+  assert.deepEqual(key, { type: "private", extractable: false });
+  await laptop.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  assert.deepEqual(laptop.cspViolations, []);
+  await laptop.context.close();
+});
+
+test("a refresh cookie copied into another browser cannot refresh; the page it was copied from still can", async ({ browser, origin }) => {
+  const email = `browser-copied-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  await signIn(laptop, email, { signUp: true });
+  const cookies = await laptop.context.cookies();
+  assert.ok(cookies.some((cookie) => cookie.name === "__Host-refresh_token"));
+
+  const thief = await browser.newContext({ userAgent: USER_AGENTS.tablet, viewport: DESKTOP });
+  await thief.addCookies(cookies);
+  const page = await thief.newPage();
+  const refused = page.waitForResponse((response) => new URL(response.url()).pathname === "/v1/auth/refresh");
+  await page.goto(origin);
+  const response = await refused;
+  assert.equal(response.status(), 401);
+  assert.equal((await response.json()).code, "invalid_dpop_proof");
+  await page.locator("#auth-form").waitFor();
+  assert.ok(!(await page.locator("#devices").isVisible()));
+
+  // The session was not touched: the browser holding the key refreshes on reload and stays in.
+  const refreshed = laptop.page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/auth/refresh");
+  await laptop.page.reload();
+  assert.equal((await refreshed).status(), 200);
+  await laptop.page.locator("#devices").waitFor();
+  await historyItem(laptop.page, "A sign-in token was used without its device's key").waitFor({ timeout: 5000 });
+  await thief.close();
+  await laptop.context.close();
+});
+
+test("two tabs refresh the bound session at once and both stay signed in", async ({ browser, origin }) => {
+  const email = `browser-dpop-tabs-${Date.now().toString(36)}@example.com`;
+  const first = await openDevice(browser, origin, "laptop", DESKTOP);
+  await signIn(first, email, { signUp: true });
+  const second = await first.context.newPage();
+  await second.goto(origin);
+  await second.locator("#devices").waitFor();
+  const statuses = [];
+  first.context.on("response", (r) => new URL(r.url()).pathname === "/v1/auth/refresh" && statuses.push(r.status()));
+  for (let round = 0; round < 2; round++) {
+    await Promise.all([first.page.reload(), second.reload()]);
+    await Promise.all([first.page.locator("#devices").waitFor(), second.locator("#devices").waitFor()]);
+    await expectRowCount(first.page, 1);
+    await expectRowCount(second, 1);
+    for (const page of [first.page, second]) await page.locator("li.device.current .binding", { hasText: "Bound to a key" }).waitFor();
+  }
+  assert.ok(statuses.length >= 2, `refreshes: ${statuses.join(", ")}`);
+  assert.ok(
+    statuses.every((status) => status === 200),
+    `refreshes: ${statuses.join(", ")}`,
+  );
+  await first.context.close();
 });
 
 const historyItems = (page) => page.getByRole("list", { name: "Security history" }).getByRole("listitem");
@@ -336,6 +451,11 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
     ["session_revoked", { reason: "service", revoked_by: "service", by_session_id: null, device }],
     ["password_changed", { other_sessions_signed_out: 2, place }],
     ["password_changed", { other_sessions_signed_out: null, place }],
+    ["dpop_proof_rejected", { reason: "wrong_key", endpoint: "auth_refresh", key_thumbprint: "k".repeat(43), device, place }],
+    ["signed_in", { device, place, method: "passkey", passkey: { id: "cred1", name: "Work key" } }],
+    ["passkey_added", { passkey: { id: "cred1", name: "Work key" }, backed_up: false, device, place }],
+    ["passkey_removed", { passkey: { id: "cred1", name: "Work key" }, device, place }],
+    ["passkey_counter_regressed", { passkey: { id: "cred1", name: "Work key" }, stored_counter: 7, presented_counter: 3, place }],
     ["account_recovered_by_email", {}],
     ["", null],
   ].map(([type, details], i) => ({
@@ -377,6 +497,11 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
       "Signed out by a connected service",
       "Password changed",
       "Password changed",
+      "Suspicious: A sign-in token was used without its device's key — refused",
+      "Signed in with a passkey",
+      "Passkey added",
+      "Passkey removed",
+      "Suspicious: A sign-in with a passkey was refused: the passkey may have been copied",
       "Account recovered by email",
       "Security event",
     ],
@@ -397,6 +522,14 @@ test("every event type of the API reads as a sentence, suspicious ones are flagg
   assert.deepEqual(entries[5].facts, ["Kitchen iPad · Mobile Safari on iOS", "Token sent from London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[14].facts, ["On Kitchen iPad", "2 other devices were signed out", "London, United Kingdom · 203.0.113.7"]);
   assert.deepEqual(entries[15].facts, ["On Kitchen iPad", "Other devices stayed signed in", "London, United Kingdom · 203.0.113.7"]);
+  assert.deepEqual(entries[16].facts, [
+    "Kitchen iPad · Mobile Safari on iOS",
+    "It was signed with another key than the device's",
+    "Token sent from London, United Kingdom · 203.0.113.7",
+  ]);
+  assert.deepEqual(entries[17].facts, ["Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7", "Passkey: Work key"]);
+  assert.deepEqual(entries[18].facts, ["Passkey: Work key", "Kitchen iPad · Mobile Safari on iOS", "London, United Kingdom · 203.0.113.7"]);
+  assert.equal(entries[20].facts.at(-1), "Remove this passkey if you did not copy it yourself.");
   assert.equal(await laptop.page.locator("#history-list time").first().textContent(), "5 minutes ago");
   assert.deepEqual(laptop.cspViolations, []);
   await laptop.context.close();
@@ -445,13 +578,22 @@ test("'Show more' pages through a long security history with the API's cursor", 
 
 // ---- runner ------------------------------------------------------------------------------------
 
+// Checked before wrangler starts, so a machine without Chromium learns why on the last line.
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+if (!existsSync(chromiumPath)) {
+  console.error(
+    `Chromium not found at ${chromiumPath}: install it (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+  );
+  process.exit(1);
+}
 const server = await startDevServer();
 let passed = 0;
 let failed = 0;
 let browser;
+let setupError;
 try {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: chromiumPath,
     args: [
       "--headless",
       "--no-sandbox",
@@ -481,6 +623,7 @@ try {
   }
 } catch (error) {
   failed++;
+  setupError = error;
   console.log(`not ok - browser setup\n  ${error?.stack ?? error}`);
 } finally {
   await browser?.close().catch(() => {});
@@ -488,4 +631,6 @@ try {
 }
 if (failed > 0) console.log(server.output.join("").slice(-3000));
 console.log(`${passed} passed, ${failed} failed`);
+// The cause last, below wrangler's output: a Chromium that is there but cannot start says why here.
+if (setupError) console.error(`Chromium at ${chromiumPath} did not start: ${String(setupError?.message ?? setupError).split("\n")[0]}`);
 process.exit(failed > 0 ? 1 : 0);

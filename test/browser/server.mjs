@@ -2,15 +2,19 @@
 import { spawn } from "node:child_process";
 import { freePort } from "../../scripts/free-port.mjs";
 
-/** Resolves once /healthz answers; `stop()` ends wrangler and everything it started. */
-export async function startDevServer({ timeoutMs = 120_000 } = {}) {
+/**
+ * Resolves once /healthz answers; `stop()` ends wrangler and everything it started. `vars`
+ * overrides wrangler.jsonc vars for this server only (`wrangler dev --var NAME:value`).
+ */
+export async function startDevServer({ timeoutMs = 120_000, vars = {} } = {}) {
   const port = await freePort();
   // localhost, not 127.0.0.1: Chromium treats http://localhost as a secure context, which the
   // `Secure` + `__Host-` refresh cookie needs.
   const origin = `http://localhost:${port}`;
   const output = [];
   // Its own process group, so stopping reaches npm, wrangler and workerd alike.
-  const child = spawn("npm", ["run", "dev", "--", "--port", String(port)], {
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const child = spawn("npm", ["run", "dev", "--", "--port", String(port), ...varArgs], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },

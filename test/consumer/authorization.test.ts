@@ -19,9 +19,9 @@ describe.each(["strict", "cached", "stateless"] as const)("requireSession %s mod
       `bearer   ${device.accessToken}`,
       `BEARER ${device.accessToken}`,
     ])
-      expect((await request(undefined, authorization)).status, authorization.slice(0, 10)).toBe(200);
+      expect((await request(undefined, undefined, authorization)).status, authorization.slice(0, 10)).toBe(200);
     for (const authorization of [`Bearer\t${device.accessToken}`, `Bearer${device.accessToken}`, `Bearer ${device.accessToken} x`])
-      await expectProblem(await request(undefined, authorization), 401, "invalid_token");
+      await expectProblem(await request(undefined, undefined, authorization), 401, "invalid_token");
   });
 
   it("should refuse a genuine token whose last signature character has its spare bits changed, as the service does", async () => {

@@ -11,6 +11,8 @@ export async function exampleConsumerWorker(sessionServiceWorkerName) {
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
     external: ["cloudflare:*"],
+    // As examples/consumer/wrangler.jsonc: the package from its source, never a stale dist/.
+    alias: { "@edge-sessions/consumer": "./consumer/index.ts" },
     write: false,
   });
   return {

@@ -100,7 +100,7 @@ describe("requireSession's length limits", () => {
     const device = await signUp();
     // RFC 6750 allows any number of spaces after the scheme; the header as a whole is capped.
     const padded = (length: number) => `Bearer${" ".repeat(length - 6 - device.accessToken.length)}${device.accessToken}`;
-    expect((await request(undefined, padded(4096))).status).toBe(200);
-    await expectProblem(await request(undefined, padded(4097)), 401, "invalid_token");
+    expect((await request(undefined, undefined, padded(4096))).status).toBe(200);
+    await expectProblem(await request(undefined, undefined, padded(4097)), 401, "invalid_token");
   });
 });

@@ -121,7 +121,7 @@ describe("requireSession, what the handler is given", () => {
     expect(await (await cached(device.accessToken)).json()).toEqual(sessionOf(device, "cached", "cached"));
     expect(await (await stateless(device.accessToken)).json()).toEqual(sessionOf(device, "unchecked", "stateless"));
     const claims = ((await (await stateless(device.accessToken)).json()) as { claims: Record<string, unknown> }).claims;
-    expect(Object.keys(claims).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual(["amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "sid", "sub"]);
   });
 });
 

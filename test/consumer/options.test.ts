@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
-import { type RequireSessionOptions, requireSession } from "../../consumer";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type RequireSessionOptions, requireSession } from "../../consumer/index";
 import { signUp } from "../support/http";
-import { TOKENS } from "./support";
+import { consumerApp, TOKENS } from "./support";
 
 const JWKS_URL = "https://auth.example.com/.well-known/jwks.json";
 
@@ -29,6 +29,23 @@ describe("requireSession options", () => {
       /jwksUrl must be an https URL/,
     ],
     ["a jwksUrl that is no URL", { ...TOKENS, mode: "stateless", jwksUrl: "jwks.json" }, /jwksUrl must be an https URL/],
+    // Loopback means exactly these hostnames: a look-alike name or a LAN address travels a network.
+    [
+      "http on a name that starts with localhost",
+      { ...TOKENS, mode: "stateless", jwksUrl: "http://localhost.example.com/jwks" },
+      /jwksUrl must be an https URL/,
+    ],
+    [
+      "http on a private address",
+      { ...TOKENS, mode: "stateless", jwksUrl: "http://10.0.0.1:8787/.well-known/jwks.json" },
+      /jwksUrl must be an https URL/,
+    ],
+    [
+      "http on 0.0.0.0",
+      { ...TOKENS, mode: "stateless", jwksUrl: "http://0.0.0.0:8787/.well-known/jwks.json" },
+      /jwksUrl must be an https URL/,
+    ],
+    ["a jwksUrl of another scheme", { ...TOKENS, mode: "stateless", jwksUrl: "file:///etc/jwks.json" }, /jwksUrl must be an https URL/],
     [
       "a negative cacheTtlMs",
       { ...TOKENS, mode: "cached", binding: "SESSIONS", cacheTtlMs: -1 },
@@ -110,5 +127,31 @@ describe("requireSession binding by name", () => {
     const response = await hono.request("/", { headers: { Authorization: `Bearer ${device.accessToken}` } }, bindings);
     expect(response.status).toBe(500);
     expect(errors).toEqual(["requireSession: c.env.SESSIONS is not a service binding to SessionService"]);
+  });
+
+  it.each(["http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787"])(
+    "should accept a plain-http jwksUrl on loopback, %s, for a service under wrangler dev",
+    (origin) => {
+      expect(() => requireSession({ ...TOKENS, mode: "stateless", jwksUrl: `${origin}/.well-known/jwks.json` })).not.toThrow();
+    },
+  );
+});
+
+describe("requireSession stateless mode with a local jwksUrl", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("should read the JWKS from http://localhost and accept the service's tokens with it", async () => {
+    // The service as `wrangler dev` would serve it on :8787: its real JWKS, behind the global fetch.
+    const fetched: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      fetched.push(String(input instanceof Request ? input.url : input));
+      return env.SESSION_SERVICE.fetch("https://edge-sessions.internal/.well-known/jwks.json");
+    });
+    const request = consumerApp({ mode: "stateless", jwksUrl: "http://localhost:8787/.well-known/jwks.json" });
+    const device = await signUp();
+    const response = await request(device.accessToken);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ userId: device.userId, liveness: "unchecked" });
+    expect(fetched).toEqual(["http://localhost:8787/.well-known/jwks.json"]);
   });
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { generateKeyPair, SignJWT } from "jose";
-import { type RequireSessionOptions, requireSession, type SessionServiceBinding, type SessionVariables } from "../../consumer";
+import { type RequireSessionOptions, requireSession, type SessionServiceBinding, type SessionVariables } from "../../consumer/index";
 
 export const TOKENS = { issuer: "https://auth.example.com", audience: "https://api.example.com" } as const;
 
@@ -27,12 +27,13 @@ export function countingBinding() {
   const fetches: { url: string; accept: string | null }[] = [];
   let held: Promise<void> | null = null;
   const binding: SessionServiceBinding = {
-    verify: async (token) => {
+    verify: async (token, request) => {
       counts.verify++;
       const gate = held;
       held = null;
       if (gate) await gate;
-      return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.verify(token);
+      if (state.broken) return Promise.reject(new Error("network connection lost"));
+      return request === undefined ? env.SESSION_SERVICE.verify(token) : env.SESSION_SERVICE.verify(token, request);
     },
     fetch: (input, init) => {
       counts.fetch++;
@@ -55,15 +56,24 @@ export function countingBinding() {
   return { binding, counts, state, fetches, holdVerify };
 }
 
+/** Where the consumer app answers (`app.request` resolves paths against it): what its DPoP proofs name. */
+export const CONSUMER_URL = "http://localhost/";
+
 /**
- * A consumer app with one protected route, built in the test so its clock and binding are
- * controlled. The request sends `Authorization: Bearer <token>`, or the header given.
+ * A consumer app with one protected route, built in the test so its clock and binding are controlled.
+ * Sends `Bearer <token>`, or with `dpop` (a proof for GET CONSUMER_URL) `DPoP <token>` and the proof,
+ * or with `authorization` that header as given.
  */
 export function consumerApp(options: Omit<RequireSessionOptions, "issuer" | "audience">) {
   const app = new Hono<{ Variables: SessionVariables }>();
   app.get("/", requireSession({ ...TOKENS, ...options }), (c) => c.json(c.get("session")));
-  return (token?: string, authorization = token === undefined ? undefined : `Bearer ${token}`) =>
-    app.request("/", { headers: authorization === undefined ? {} : { Authorization: authorization } });
+  return (token?: string, dpop?: string | null, authorization?: string) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.Authorization = `${dpop === undefined ? "Bearer" : "DPoP"} ${token}`;
+    if (authorization !== undefined) headers.Authorization = authorization;
+    if (dpop) headers.DPoP = dpop;
+    return app.request("/", { headers });
+  };
 }
 
 /** A well-formed access token signed by a key the service never published. */

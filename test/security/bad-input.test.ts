@@ -2,6 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, uniqueEmail } from "../support/http";
+import { expectOAuthError } from "../support/oauth";
+import { document } from "../support/openapi";
 import { registry } from "../support/registry";
 
 afterEach(() => {
@@ -241,5 +243,31 @@ describe("hostile request bodies (ASVS V1.2/V2.2 input validation, V6.2)", () =>
     expect(await d1Counts()).toEqual(before);
     expect((await me(device!.accessToken)).status).toBe(200);
     expect((await refresh(device!.refreshToken)).status).toBe(200);
+  });
+
+  it("should refuse a body over the limit on every operation whose method carries one, before it is routed", async () => {
+    const [device] = await signInOn("laptop");
+    const ids: Record<string, string> = { id: device!.sessionId, sid: device!.sessionId };
+    const operations = Object.entries(document.paths).flatMap(([template, item]) =>
+      Object.keys(item)
+        .filter((method) => method !== "get")
+        .map((method) => [method.toUpperCase(), template] as const),
+    );
+    expect(operations.length).toBeGreaterThan(15);
+    for (const [method, template] of operations) {
+      const path = template.replace(/\{([^}]+)\}/g, (_, name: string) =>
+        template.startsWith("/v1/admin/") && name === "id" ? device!.userId : ids[name]!,
+      );
+      const response = await call(path, {
+        method,
+        body: "x".repeat(17_000),
+        headers: { "Content-Type": "application/json" },
+        token: device!.accessToken,
+      });
+      // Under /v1/oauth/ errors speak OAuth (RFC 6749 §5.2); everywhere else problem+json.
+      if (template.startsWith("/v1/oauth/")) await expectOAuthError(response, 413, "invalid_request");
+      else await expectProblem(response, 413, "payload_too_large");
+    }
+    expect((await me(device!.accessToken)).status).toBe(200);
   });
 });

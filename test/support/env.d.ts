@@ -1,4 +1,5 @@
 import type { D1Migration } from "cloudflare:test";
+import type { PackedConsumerFacts } from "../consumer/packed-worker.mjs";
 
 declare global {
   namespace Cloudflare {
@@ -13,6 +14,10 @@ declare global {
       TEST_INTROSPECTION_CLIENT: { id: string; secret: string };
       /** Test-only: the example consumer Worker (examples/consumer), bound to SessionService. */
       EXAMPLE_CONSUMER: Fetcher;
+      /** Test-only: a scratch Worker built from the packed consumer tarball, bound to SessionService. */
+      PACKED_CONSUMER: Fetcher;
+      /** Test-only: the packed tarball's files and the scratch project's type checks (vitest.config.ts). */
+      TEST_PACKED_CONSUMER: PackedConsumerFacts;
     }
   }
 }

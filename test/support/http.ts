@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { held } from "./openapi";
 
 export const ORIGIN = "https://auth.test";
 
@@ -31,7 +32,8 @@ export function call(
   if (init.cookie !== undefined) headers.set("Cookie", init.cookie);
   const body = init.json !== undefined ? JSON.stringify(init.json) : init.body;
   const request = new Request(`${ORIGIN}${path}`, { ...init, headers, body, ...(init.cf ? { cf: init.cf } : {}) });
-  return exports.default.fetch(request);
+  // Every response is held to docs/openapi.json (test/support/openapi.ts).
+  return exports.default.fetch(request).then((response) => held(request, response));
 }
 
 let counter = 0;

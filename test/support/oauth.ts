@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { call } from "./http";
 
 export const TEST_CLIENT = env.TEST_INTROSPECTION_CLIENT;
@@ -29,4 +30,18 @@ export function oauthPost(
   if (authorization !== null) headers.Authorization = authorization;
   if (ip !== undefined) headers["CF-Connecting-IP"] = ip;
   return call(path, { method: "POST", headers, body: new URLSearchParams(form).toString() });
+}
+
+/**
+ * An error as OAuth clients read it (RFC 6749 §5.2): `application/json` with `error` and a
+ * description, never problem+json. Answers the body, whose `code` is the service's own.
+ */
+export async function expectOAuthError(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+  const body = (await response.json()) as { error: string; error_description?: string; code?: string };
+  expect(body.error).toBe(error);
+  expect(typeof body.error_description).toBe("string");
+  return body;
 }

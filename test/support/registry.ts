@@ -50,6 +50,23 @@ export async function setRegistryClock(userId: string, clock: Clock | null): Pro
   });
 }
 
+/**
+ * A registry clock that stands still at the moment it was set plus `offsetMs` (0 at first), and
+ * moves only when the test says. The Worker keeps real time, so access tokens stay inside their
+ * lifetime while the registry walks a session past its idle deadline; and a still clock makes
+ * every deadline exact, however long the test's requests take.
+ */
+export async function movableRegistryClock(userId: string): Promise<{ moveTo(offsetMs: number): void }> {
+  const base = Date.now();
+  let offset = 0;
+  await setRegistryClock(userId, () => base + offset);
+  return {
+    moveTo(offsetMs: number) {
+      offset = offsetMs;
+    },
+  };
+}
+
 /** Rows of the registry's own SQLite, for tests that check what it stored. */
 export function registrySql<T extends Record<string, SqlStorageValue>>(
   userId: string,

@@ -1,11 +1,12 @@
 import { exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { ORIGIN } from "./http";
+import { held } from "./openapi";
 
 /** Asks for the live channel the way a browser does: the token as a subprotocol entry. */
-export function upgrade(accessToken: string, protocols = `sessions.v1, bearer.${accessToken}`) {
-  return exports.default.fetch(
-    new Request(`${ORIGIN}/v1/sessions/live`, { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols } }),
-  );
+export async function upgrade(accessToken: string, protocols = `sessions.v1, bearer.${accessToken}`) {
+  const request = new Request(`${ORIGIN}/v1/sessions/live`, { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols } });
+  return held(request, await exports.default.fetch(request));
 }
 
 /** A connected test client: every frame and the close, in order, awaitable. */
@@ -47,4 +48,14 @@ export async function connect(accessToken: string): Promise<LiveClient> {
 
 export function within<T>(promise: Promise<T>, ms = 2000): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms))]);
+}
+
+/** Re-authenticates a socket with an access token: the `authenticate` frame of docs/live.md. */
+export function authenticate(client: LiveClient, accessToken: string): void {
+  client.socket.send(JSON.stringify({ type: "authenticate", access_token: accessToken }));
+}
+
+/** When an access token expires (its `exp`, in milliseconds): the deadline of a socket it opens. */
+export function tokenExpiresAt(accessToken: string): number {
+  return decodeJwt(accessToken).exp! * 1000;
 }

@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/worker/app";
 import { expectProblem, ORIGIN, signUp } from "../support/http";
+import { expectOAuthError } from "../support/oauth";
+import { document, held } from "../support/openapi";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -33,7 +35,8 @@ async function fetchWith(settings: Partial<Record<keyof Env, unknown>>, path: st
   } as Env;
   const headers = new Headers(init.headers);
   headers.set("CF-Connecting-IP", "203.0.113.9");
-  const response = await app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), patched, createExecutionContext());
+  const request = new Request(`${ORIGIN}${path}`, { ...init, headers });
+  const response = await held(request, await app.fetch(request, patched, createExecutionContext()));
   vi.restoreAllMocks();
   return { response, touched, errors };
 }
@@ -56,6 +59,13 @@ const CASES: { setting: keyof Env; value: unknown; secret?: string }[] = [
   { setting: "REFRESH_TOKEN_SECRET", value: "dG9vLXNob3J0", secret: "dG9vLXNob3J0" },
   { setting: "ACCESS_TOKEN_TTL_SECONDS", value: "not-a-number", secret: "not-a-number" },
   { setting: "SESSION_LIMIT_POLICY", value: "evict_everyone", secret: "evict_everyone" },
+  // The relying party: a wrong one would refuse every passkey, or accept another site's ceremonies.
+  { setting: "WEBAUTHN_RP_ID", value: "https://auth.test", secret: "https://auth.test" },
+  { setting: "WEBAUTHN_RP_ID", value: "203.0.113.7", secret: "203.0.113.7" },
+  { setting: "WEBAUTHN_ORIGINS", value: "https://evil.test", secret: "evil.test" },
+  { setting: "WEBAUTHN_ORIGINS", value: "http://auth.test", secret: "http://auth.test" },
+  { setting: "WEBAUTHN_RP_NAME", value: "", secret: undefined },
+  { setting: "STEP_UP_MAX_AGE_SECONDS", value: "5", secret: undefined },
 ];
 
 describe("misconfiguration", () => {
@@ -79,6 +89,23 @@ describe("misconfiguration", () => {
     });
   }
 
+  it("should answer 503 service_unavailable on every documented API operation while a setting is invalid", async () => {
+    const operations = Object.entries(document.paths).flatMap(([template, item]) =>
+      template.startsWith("/v1/") || template.startsWith("/.well-known/")
+        ? Object.keys(item).map((method) => [method, template] as const)
+        : [],
+    );
+    expect(operations.length).toBeGreaterThan(20);
+    for (const [method, template] of operations) {
+      // A placeholder for each path parameter: the setting is checked before any route looks at it.
+      const path = template.replace(/\{[^}]+\}/g, "x");
+      const { response, touched } = await fetchWith({ JWT_SIGNING_KEYS: undefined }, path, { method: method.toUpperCase() });
+      if (template.startsWith("/v1/oauth/")) await expectOAuthError(response, 503, "temporarily_unavailable");
+      else await expectProblem(response, 503, "service_unavailable");
+      expect(touched, `${method} ${template}`).toEqual([]);
+    }
+  });
+
   it("should answer 503 on the OAuth endpoints, before any client is judged, when INTROSPECTION_CLIENTS is malformed", async () => {
     const value = '{"resource-server": "not-a-digest"}';
     const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", {
@@ -86,7 +113,7 @@ describe("misconfiguration", () => {
       headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
       body: "token=x",
     });
-    await expectProblem(response, 503, "service_unavailable");
+    await expectOAuthError(response, 503, "temporarily_unavailable");
     expect(touched).toEqual([]);
     expect(errors.map((line) => JSON.parse(line).setting)).toEqual(["INTROSPECTION_CLIENTS"]);
     expect(errors.join("\n")).not.toContain("not-a-digest");

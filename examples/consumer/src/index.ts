@@ -1,5 +1,5 @@
+import { requireSession, type SessionServiceBinding, type SessionVariables } from "@edge-sessions/consumer";
 import { Hono } from "hono";
-import { requireSession, type SessionServiceBinding, type SessionVariables } from "../../../consumer";
 
 interface ConsumerEnv {
   SESSIONS: SessionServiceBinding;

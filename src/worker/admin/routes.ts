@@ -1,4 +1,5 @@
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import { SESSION_ID, USER_ID } from "../../contract/ids";
 import { iso, sessionJson } from "../../contract/session";
@@ -7,16 +8,18 @@ import { LIFETIME_WINDOW_MS, sessionStats } from "../../db/stats";
 import { type UserRow, usersRepository } from "../../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { parseWith } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
+import { ADMIN, NO_STORE, openApiRoutes, problems, queryParameters } from "../http/openapi";
 import { email } from "../http/validation";
 import { reconcileUser } from "../ops/reconcile";
+import { adminPasskeyList } from "../passkeys/admin";
 import { registryFor } from "../sessions/registry-client";
 import { requireAdmin } from "./auth";
+import { adminUserJson, Disabled, endedSessionJson, Reconciled, Stats, UserAnswer, UserSessions } from "./json";
 
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
-export const adminRoutes = new Hono<AppEnv>();
+export const adminRoutes = openApiRoutes<AppEnv>();
 adminRoutes.use(requireAdmin);
 // Admin answers describe accounts: never cached anywhere.
 adminRoutes.use(async (c, next) => {
@@ -24,39 +27,90 @@ adminRoutes.use(async (c, next) => {
   c.header("Cache-Control", "no-store");
 });
 
-adminRoutes.get("/users", async (c) => {
-  const query = z.object({ email }).safeParse({ email: c.req.query("email") });
-  if (!query.success) throw new ApiError("validation_failed", { detail: "email: must be an email address" });
-  const user = await failClosed("database", () => usersRepository(c.env.DB).findByEmail(query.data.email));
-  if (!user) throw new ApiError("not_found");
-  return c.json({ user: adminUserJson(user) });
+const byEmail = z.object({ email: email.meta({ description: "The account's email, in any case" }) });
+const userPath = z.object({ id: z.string().meta({ description: "A user id (`usr_…`)", example: "usr_0123456789abcdefghijkl" }) });
+const sessionPath = userPath.extend({
+  sid: z.string().meta({ description: "A session id (`ses_…`)", example: "ses_0123456789abcdefghijkl" }),
+});
+const historyQuery = z.object({
+  history: z.string().optional().meta({ description: "`true` adds the ended sessions D1 remembers; any other value is ignored" }),
 });
 
-adminRoutes.get("/users/:id", async (c) => c.json({ user: adminUserJson(await existingUser(c)) }));
+const answer = <S extends z.ZodType>(description: string, schema: S) => ({
+  description,
+  headers: { "Cache-Control": NO_STORE },
+  content: { "application/json": { schema } },
+});
+/** Every admin operation: the credential, and a user (or session) that may not exist. */
+const ADMIN_REFUSALS = ["admin_unauthorized", "not_found", "service_unavailable"] as const;
+const common = { tags: ["admin"], security: ADMIN };
+
+const findUser = createRoute({
+  ...common,
+  method: "get",
+  path: "/users",
+  operationId: "adminFindUser",
+  summary: "Find a user by email",
+  parameters: queryParameters(byEmail),
+  responses: { 200: answer("The user", UserAnswer), ...problems("validation_failed", ...ADMIN_REFUSALS) },
+});
+
+adminRoutes.openapi(findUser, async (c) => {
+  const query = parseWith(byEmail, { email: c.req.query("email") });
+  const user = await failClosed("database", () => usersRepository(c.env.DB).findByEmail(query.email));
+  if (!user) throw new ApiError("not_found");
+  return c.json({ user: adminUserJson(user) }, 200);
+});
+
+const getUser = createRoute({
+  ...common,
+  method: "get",
+  path: "/users/{id}",
+  operationId: "adminGetUser",
+  summary: "A user",
+  request: { params: userPath },
+  responses: { 200: answer("The user", UserAnswer), ...problems(...ADMIN_REFUSALS) },
+});
+
+adminRoutes.openapi(getUser, async (c) => c.json({ user: adminUserJson(await existingUser(c)) }, 200));
+
+const listUserSessions = createRoute({
+  ...common,
+  method: "get",
+  path: "/users/{id}/sessions",
+  operationId: "adminListSessions",
+  summary: "A user's live sessions, and on request the ended ones",
+  request: { params: userPath },
+  parameters: queryParameters(historyQuery),
+  responses: { 200: answer("The sessions", UserSessions), ...problems(...ADMIN_REFUSALS, "registry_unavailable") },
+});
 
 /** Live sessions from the registry (the authority); `?history=true` adds ended ones from D1. */
-adminRoutes.get("/users/:id/sessions", async (c) => {
+adminRoutes.openapi(listUserSessions, async (c) => {
   const user = await existingUser(c);
   const { sessions } = await failClosed("registry", () => registryFor(c.env, user.id).trustedList());
-  const body: Record<string, unknown> = { sessions: sessions.map((session) => sessionJson(session, null)) };
+  const body: z.output<typeof UserSessions> = { sessions: sessions.map((session) => sessionJson(session, null)) };
   if (c.req.query("history") === "true") {
     const rows = await failClosed("database", () => sessionHistory(c.env.DB, user.id, Date.now()));
-    body.history = rows.map((row) => ({
-      id: row.id,
-      device: { name: row.device_name, browser: row.browser, os: row.os, type: row.device_type },
-      ip: row.ip,
-      country: row.country,
-      created_at: isoOrNull(row.created_at),
-      last_active_at: isoOrNull(row.last_active_at),
-      expires_at: isoOrNull(row.expires_at),
-      revoked_at: isoOrNull(row.revoked_at),
-      revoked_reason: row.revoked_reason,
-    }));
+    body.history = rows.map(endedSessionJson);
   }
-  return c.json(body);
+  return c.json(body, 200);
 });
 
-adminRoutes.delete("/users/:id/sessions/:sid", async (c) => {
+const revokeUserSession = createRoute({
+  ...common,
+  method: "delete",
+  path: "/users/{id}/sessions/{sid}",
+  operationId: "adminRevokeSession",
+  summary: "Sign one of a user's sessions out at once",
+  request: { params: sessionPath },
+  responses: {
+    204: { description: "The session is ended", headers: { "Cache-Control": NO_STORE } },
+    ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable"),
+  },
+});
+
+adminRoutes.openapi(revokeUserSession, async (c) => {
   const user = await existingUser(c);
   const sessionId = c.req.param("sid");
   if (!SESSION_ID.test(sessionId)) throw new ApiError("not_found");
@@ -65,10 +119,33 @@ adminRoutes.delete("/users/:id/sessions/:sid", async (c) => {
   return c.body(null, 204);
 });
 
-adminRoutes.post("/users/:id/sessions/revoke-all", async (c) => {
+const revokeAllUserSessions = createRoute({
+  ...common,
+  method: "post",
+  path: "/users/{id}/sessions/revoke-all",
+  operationId: "adminRevokeAllSessions",
+  summary: "Sign every session of a user out at once",
+  request: { params: userPath },
+  responses: {
+    200: answer("How many sessions ended", z.object({ revoked: z.number().int().nonnegative() }).strict()),
+    ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable"),
+  },
+});
+
+adminRoutes.openapi(revokeAllUserSessions, async (c) => {
   const user = await existingUser(c);
   const { revoked } = await failClosed("registry", () => registryFor(c.env, user.id).trustedRevokeAll("admin"));
-  return c.json({ revoked });
+  return c.json({ revoked }, 200);
+});
+
+const disableUser = createRoute({
+  ...common,
+  method: "post",
+  path: "/users/{id}/disable",
+  operationId: "adminDisableUser",
+  summary: "Disable an account: every session ends, sign-in is refused",
+  request: { params: userPath },
+  responses: { 200: answer("The disabled user", Disabled), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
 /**
@@ -76,40 +153,78 @@ adminRoutes.post("/users/:id/sessions/revoke-all", async (c) => {
  * whatever D1 says. Then D1, so login refuses before any password work is wasted on a session.
  * If the D1 write fails the call answers 503 and can simply be repeated.
  */
-adminRoutes.post("/users/:id/disable", async (c) => {
+adminRoutes.openapi(disableUser, async (c) => {
   const user = await existingUser(c);
   const { revoked } = await failClosed("registry", () => registryFor(c.env, user.id).adminDisable());
   const at = user.disabledAt ?? Date.now();
   await failClosed("database", () => usersRepository(c.env.DB).setDisabled(user.id, at));
-  return c.json({ user: adminUserJson({ ...user, disabledAt: at }), revoked });
+  return c.json({ user: adminUserJson({ ...user, disabledAt: at }), revoked }, 200);
+});
+
+const enableUser = createRoute({
+  ...common,
+  method: "post",
+  path: "/users/{id}/enable",
+  operationId: "adminEnableUser",
+  summary: "Enable a disabled account",
+  request: { params: userPath },
+  responses: { 200: answer("The enabled user", UserAnswer), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
 /** D1 first, then the registry: until both agree, sign-in stays refused (the safe side). */
-adminRoutes.post("/users/:id/enable", async (c) => {
+adminRoutes.openapi(enableUser, async (c) => {
   const user = await existingUser(c);
   await failClosed("database", () => usersRepository(c.env.DB).setDisabled(user.id, null));
   await failClosed("registry", () => registryFor(c.env, user.id).adminEnable());
-  return c.json({ user: adminUserJson({ ...user, disabledAt: null }) });
+  return c.json({ user: adminUserJson({ ...user, disabledAt: null }) }, 200);
+});
+
+const reconcile = createRoute({
+  ...common,
+  method: "post",
+  path: "/users/{id}/reconcile",
+  operationId: "adminReconcileUser",
+  summary: "Repair a user's D1 mirror from the registry",
+  request: { params: userPath },
+  responses: { 200: answer("What was repaired", Reconciled), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
 /** Consistency repair on demand: see ops/reconcile.ts. */
-adminRoutes.post("/users/:id/reconcile", async (c) => {
+adminRoutes.openapi(reconcile, async (c) => {
   const user = await existingUser(c);
   const result = await reconcileUser(c.env, user.id);
-  return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed });
+  return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed }, 200);
 });
 
-adminRoutes.get("/stats", async (c) => {
+/** The account's passkeys as the D1 mirror holds them (the registry alone holds their public keys). */
+adminRoutes.get("/users/:id/passkeys", async (c) => {
+  const user = await existingUser(c);
+  return c.json({ passkeys: await failClosed("database", () => adminPasskeyList(c.env.DB, user.id)) });
+});
+
+const stats = createRoute({
+  ...common,
+  method: "get",
+  path: "/stats",
+  operationId: "adminStats",
+  summary: "Session counts over the D1 mirror",
+  responses: { 200: answer("The counts", Stats), ...problems("admin_unauthorized", "not_found", "service_unavailable") },
+});
+
+adminRoutes.openapi(stats, async (c) => {
   const now = Date.now();
   const stats = await failClosed("database", () => sessionStats(c.env.DB, now));
-  return c.json({
-    generated_at: iso(now),
-    live_sessions: stats.liveSessions,
-    live_sessions_by_device_type: stats.liveByDeviceType,
-    live_sessions_by_country: stats.liveByCountry,
-    last_day: { sign_ins: stats.signInsLastDay, refresh_token_reuse_detections: stats.reuseDetectionsLastDay },
-    session_lifetimes: { ended_within_days: LIFETIME_WINDOW_MS / 86_400_000, buckets: stats.lifetimes },
-  });
+  return c.json(
+    {
+      generated_at: iso(now),
+      live_sessions: stats.liveSessions,
+      live_sessions_by_device_type: stats.liveByDeviceType,
+      live_sessions_by_country: stats.liveByCountry,
+      last_day: { sign_ins: stats.signInsLastDay, refresh_token_reuse_detections: stats.reuseDetectionsLastDay },
+      session_lifetimes: { ended_within_days: LIFETIME_WINDOW_MS / 86_400_000, buckets: stats.lifetimes },
+    },
+    200,
+  );
 });
 
 allowMethods(adminRoutes, "/users", ["GET"]);
@@ -117,6 +232,7 @@ allowMethods(adminRoutes, "/users/:id", ["GET"]);
 allowMethods(adminRoutes, "/users/:id/sessions", ["GET"]);
 allowMethods(adminRoutes, "/users/:id/sessions/revoke-all", ["POST"]);
 allowMethods(adminRoutes, "/users/:id/sessions/:sid", ["DELETE"]);
+allowMethods(adminRoutes, "/users/:id/passkeys", ["GET"]);
 for (const action of ["disable", "enable", "reconcile"]) allowMethods(adminRoutes, `/users/:id/${action}`, ["POST"]);
 allowMethods(adminRoutes, "/stats", ["GET"]);
 
@@ -125,14 +241,4 @@ async function existingUser(c: Context<AppEnv>): Promise<UserRow> {
   const user = USER_ID.test(id) ? await failClosed("database", () => usersRepository(c.env.DB).findById(id)) : undefined;
   if (!user) throw new ApiError("not_found");
   return user;
-}
-
-function adminUserJson(user: UserRow) {
-  return {
-    id: user.id,
-    email: user.email,
-    created_at: isoOrNull(user.createdAt),
-    password_changed_at: isoOrNull(user.passwordChangedAt),
-    disabled_at: isoOrNull(user.disabledAt),
-  };
 }

@@ -1,5 +1,6 @@
-import { type Context, Hono } from "hono";
-import { z } from "zod";
+import type { Context } from "hono";
+import type { SignInProof } from "../../contract/auth";
+import type { DpopProof } from "../../contract/dpop";
 import type { SignInResult } from "../../contract/registry";
 import { sessionJson } from "../../contract/session";
 import { type UserRow, usersRepository } from "../../db/users";
@@ -14,35 +15,39 @@ import { ApiError } from "../errors";
 import { readJson, readOptionalJson } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
-import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
-import { admitSignIn, clientAddress, countAttempt, rateLimited } from "../limits/limits";
-import { requireAccessToken, verifiedCaller } from "../sessions/guard";
+import { openApiRoutes } from "../http/openapi";
+import { admitSignIn, clientAddress, countAttempt } from "../limits/limits";
+import { verifiedCaller } from "../sessions/guard";
 import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
+import { dpopRefused } from "../tokens/dpop-http";
 import { loadKeySet } from "../tokens/keys";
+import { signInProof, tokenType } from "./binding";
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "./cookies";
+import {
+  changePassword,
+  logIn,
+  loginBody,
+  logOut,
+  logOutAll,
+  logOutOthers,
+  passwordBody,
+  refreshBody,
+  refreshTokens,
+  signUp,
+  signupBody,
+} from "./operations";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
+import { type Refreshed, refreshSession } from "./refresh";
 
-const signupBody = z.object({
-  email,
-  password: newPassword,
-  device_name: displayText(64).nullish(),
-  token_transport: tokenTransport,
-});
-const loginBody = signupBody.extend({ password: presentedPassword });
-const refreshBody = z.object({ refresh_token: z.string().max(512) });
-const passwordBody = z.object({
-  current_password: presentedPassword,
-  new_password: newPassword,
-  sign_out_others: z.boolean().default(true),
-});
+// Each operation (operations.ts) names its guard in `middleware`, run before the handler.
+export const authRoutes = openApiRoutes<AppEnv>();
 
-export const authRoutes = new Hono<AppEnv>();
-
-authRoutes.post("/signup", async (c) => {
+authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
   assertCookieSignInSameOrigin(c, body);
+  const dpop = await signInProof(c);
   // Before the PBKDF2 work: mass signups from one address are refused cheaply.
   const config = configFrom(c.env);
   await countAttempt(c.env, `signup-ip:${clientAddress(c)}`, config.signupPerIp);
@@ -57,7 +62,7 @@ authRoutes.post("/signup", async (c) => {
   const users = usersRepository(c.env.DB);
   if (!(await failClosed("database", () => users.insert(user)))) throw new ApiError("email_taken");
   try {
-    return await startSession(c, user, body, 201);
+    return await startSession(c, user, body, 201, dpop);
   } catch (error) {
     // No account without its first session: undo the insert so the email can sign up again.
     await users.remove(user.id).catch((undo) => log("error", "signup undo failed", errorFacts(undo)));
@@ -65,9 +70,10 @@ authRoutes.post("/signup", async (c) => {
   }
 });
 
-authRoutes.post("/login", async (c) => {
+authRoutes.openapi(logIn, async (c) => {
   const body = await readJson(c, loginBody);
   assertCookieSignInSameOrigin(c, body);
+  const dpop = await signInProof(c);
   // Limits before any PBKDF2 work, on the same path for known and unknown emails; the account
   // lookup runs beside them, since it reveals nothing until the password has been checked.
   const [admitted, found] = await Promise.allSettled([
@@ -98,49 +104,48 @@ authRoutes.post("/login", async (c) => {
     await released;
     throw new ApiError("account_disabled");
   }
-  const [, response] = await Promise.all([released, startSession(c, user, body, 200)]);
+  const [, response] = await Promise.all([released, startSession(c, user, body, 200, dpop)]);
   return response;
 });
 
-authRoutes.post("/refresh", async (c) => {
+authRoutes.openapi(refreshTokens, async (c) => {
   const body = await readOptionalJson(c, refreshBody);
   const cookie = readRefreshCookie(c);
   // The contract: when both are sent, the body wins.
   const viaCookie = body === undefined;
   const presented = body?.refresh_token ?? cookie;
   if (viaCookie && presented !== undefined) assertSameOrigin(c);
-  const refused = () => {
-    if (viaCookie && cookie !== undefined) clearRefreshCookie(c);
-    return new ApiError("invalid_refresh_token");
-  };
-  const token = await genuineRefreshToken(c.env, presented);
-  if (!token) throw refused();
-  const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
-  const place = describePlace(c.req.raw);
-  const result = await failClosed("registry", () => registryFor(c.env, token.userId).refresh(token.raw, place));
-  // The session keeps its token: a 429 is not a refusal, so the cookie stays.
-  if (!result.ok && result.code === "rate_limited") throw rateLimited(result.retryAfterSeconds);
-  if (!result.ok) throw refused();
-  const config = configFrom(c.env);
-  const accessToken = await signAccessToken(keys, config, result);
-  c.header("Cache-Control", "no-store");
-  if (viaCookie) setRefreshCookie(c, result.refreshToken, (result.expiresAt - Date.now()) / 1000);
-  return c.json({
-    access_token: accessToken,
-    token_type: "Bearer",
-    expires_in: config.accessTokenTtlSeconds,
-    ...(viaCookie ? {} : { refresh_token: result.refreshToken }),
-  });
+  let refreshed: Refreshed;
+  try {
+    refreshed = await refreshSession(c, presented, "auth_refresh", 401);
+  } catch (error) {
+    // Only a refused token clears the cookie: a 429 or a refused DPoP proof leaves the session as it was.
+    if (error instanceof ApiError && error.code === "invalid_refresh_token" && viaCookie && cookie !== undefined) clearRefreshCookie(c);
+    throw error;
+  }
+  if (viaCookie) setRefreshCookie(c, refreshed.refreshToken, (refreshed.expiresAt - Date.now()) / 1000);
+  return c.json(
+    {
+      access_token: refreshed.accessToken,
+      token_type: refreshed.tokenType,
+      expires_in: refreshed.expiresIn,
+      ...(viaCookie ? {} : { refresh_token: refreshed.refreshToken }),
+    },
+    200,
+  );
 });
 
-authRoutes.post("/logout", async (c) => {
+authRoutes.openapi(logOut, async (c) => {
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
   if (cookie !== undefined) assertSameOrigin(c);
   if (authorization !== undefined) {
     // Signature and claims, not liveness: logging out an ended session is a success (idempotent),
     // and so is logging out with a token that has just expired.
-    const caller = await verifiedCaller(c.env, authorization, { acceptExpired: true });
+    // A DPoP-bound token needs its proof here too; its jti is not checked for replay, since a replay
+    // could only end the session again.
+    const request = { method: c.req.method, url: c.req.url, dpop: c.req.header("DPoP") ?? null };
+    const caller = await verifiedCaller(c.env, authorization, { acceptExpired: true }, request);
     await failClosed("registry", () => registryFor(c.env, caller.userId).sessionSignOut(caller.sessionId));
   }
   if (cookie !== undefined) {
@@ -153,20 +158,20 @@ authRoutes.post("/logout", async (c) => {
   return c.body(null, 204);
 });
 
-authRoutes.post("/logout-others", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
-  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(sessionId, "revoked_by_other_device"));
+authRoutes.openapi(logOutOthers, async (c) => {
+  const { userId, actor } = c.var.caller;
+  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeOthers(actor, "revoked_by_other_device"));
   if (!result.ok) throw new ApiError(result.code);
-  return c.json({ revoked: result.revoked });
+  return c.json({ revoked: result.revoked }, 200);
 });
 
-authRoutes.post("/logout-all", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
-  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeAll(sessionId));
+authRoutes.openapi(logOutAll, async (c) => {
+  const { userId, actor } = c.var.caller;
+  const result = await failClosed("registry", () => registryFor(c.env, userId).sessionRevokeAll(actor));
   if (!result.ok) throw new ApiError(result.code);
   clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
-  return c.json({ revoked: result.revoked });
+  return c.json({ revoked: result.revoked }, 200);
 });
 
 /**
@@ -174,16 +179,21 @@ authRoutes.post("/logout-all", requireAccessToken, async (c) => {
  * other sessions end before the new hash is written. If the D1 write then fails, the user is left
  * with the old password and no stray sessions, never a new password beside an attacker's session.
  */
-authRoutes.post("/password", requireAccessToken, async (c) => {
+authRoutes.openapi(changePassword, async (c) => {
   const body = await readJson(c, passwordBody);
-  const { userId, sessionId } = c.var.caller;
+  const { userId, sessionId, actor } = c.var.caller;
   const registry = registryFor(c.env, userId);
-  const live = await failClosed("registry", () => registry.sessionCheck(sessionId));
+  const live = await failClosed("registry", () => registry.sessionCheck(actor));
   if (!live.ok) throw new ApiError(live.code);
   const users = usersRepository(c.env.DB);
   const user = await failClosed("database", () => users.findById(userId));
   if (!user) throw new ApiError("invalid_token");
-  if (!(await verifyPassword(body.current_password, user.passwordHash))) throw new ApiError("invalid_credentials");
+  if (body.response !== undefined) {
+    const proved = await failClosed("registry", () =>
+      registry.sessionReauthenticate(sessionId, { method: "passkey", response: body.response! }, describePlace(c.req.raw)),
+    );
+    if (!proved.ok) throw new ApiError(proved.code);
+  } else if (!(await verifyPassword(body.current_password!, user.passwordHash))) throw new ApiError("invalid_credentials");
   const passwordHash = await hashPassword(body.new_password);
   let signedOutOthers: number | null = null;
   if (body.sign_out_others) {
@@ -224,13 +234,16 @@ function assertCookieSignInSameOrigin(c: Context<AppEnv>, body: { token_transpor
 
 /**
  * Records a new session in the user's registry, then answers with its tokens. The signing key is
- * loaded first, so a misconfigured key fails the request before any session exists.
+ * loaded first, so a misconfigured key fails the request before any session exists. Every sign-in
+ * comes through here, a passkey's too (`proof`, verified by the registry in the same call).
  */
-async function startSession(
+export async function startSession<Status extends 200 | 201>(
   c: Context<AppEnv>,
   user: UserRow,
   body: { device_name?: string | null | undefined; token_transport: "cookie" | "body" },
-  status: 200 | 201,
+  status: Status,
+  dpop: DpopProof | undefined,
+  proof: SignInProof = { method: "password" },
 ) {
   const keys = await loadKeySet(c.env.JWT_SIGNING_KEYS);
   const config = configFrom(c.env);
@@ -242,7 +255,9 @@ async function startSession(
   try {
     // The password's age as this sign-in saw it: the registry refuses it if a change has landed since.
     const credentialsSeenAt = user.passwordChangedAt ?? 0;
-    created = await failClosed("registry", () => registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt }));
+    created = await failClosed("registry", () =>
+      registry.signIn({ userId: user.id, sessionId, device, place, credentialsSeenAt, dpop, proof }),
+    );
   } catch (error) {
     // The registry may have recorded the session before its answer was lost: end it, so no session
     // exists that nobody holds a token for. Best effort; ending is idempotent.
@@ -252,6 +267,9 @@ async function startSession(
   // The registry is the authority: it refuses a disabled account even if D1 has not caught up.
   if (!created.ok && created.code === "account_disabled") throw new ApiError("account_disabled");
   if (!created.ok && created.code === "credentials_changed") throw new ApiError("invalid_credentials");
+  if (!created.ok && created.code === "invalid_credentials")
+    throw new ApiError("invalid_credentials", { detail: "The passkey could not be verified" });
+  if (!created.ok && created.code !== "session_limit_reached") throw await dpopRefused(c.env, created.code, 400);
   if (!created.ok) {
     // Names no session and no device: the caller proved the password, but the list is for signed-in users.
     throw new ApiError("session_limit_reached", {
@@ -259,7 +277,8 @@ async function startSession(
       extra: { max_sessions: created.maxSessions },
     });
   }
-  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id });
+  const jkt = dpop?.jkt ?? null;
+  const accessToken = await signAccessToken(keys, config, { userId: user.id, sessionId: created.session.id, auth: created.auth, jkt });
   c.header("Cache-Control", "no-store");
   const inBody = body.token_transport === "body";
   if (!inBody) setRefreshCookie(c, created.refreshToken, config.refreshTokenTtlSeconds);
@@ -268,7 +287,7 @@ async function startSession(
       user: userJson(user),
       session: sessionJson(created.session, created.session.id),
       access_token: accessToken,
-      token_type: "Bearer" as const,
+      token_type: tokenType(jkt),
       expires_in: config.accessTokenTtlSeconds,
       ...(inBody ? { refresh_token: created.refreshToken } : {}),
     },

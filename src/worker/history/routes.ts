@@ -1,7 +1,8 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { EVENT_ID } from "../../contract/ids";
 import { eventJson } from "../../contract/security-events";
+import { SecurityEventSchema } from "../../contract/wire-schema";
 import { securityEventsRepository } from "../../db/security-events";
 import { configFrom } from "../../shared/config";
 import { base64url, fromBase64url } from "../../shared/encoding";
@@ -10,12 +11,13 @@ import { ApiError } from "../errors";
 import { parseWith } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
+import { ACCESS_TOKEN, ACCESS_TOKEN_REFUSALS, openApiRoutes, problems, queryParameters } from "../http/openapi";
 import { requireAccessToken } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
 
 const query = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: "Events per page" }),
+  cursor: z.string().max(200).optional().meta({ description: "The `next_cursor` of the previous page" }),
 });
 const cursorShape = z.object({ t: z.number().int().nonnegative(), id: z.string().regex(EVENT_ID) });
 
@@ -32,24 +34,49 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
     );
     return { createdAt: parsed.t, id: parsed.id };
   } catch {
-    throw new ApiError("validation_failed", {
-      detail: "cursor is not one this service issued",
-      extra: { errors: [{ field: "cursor", message: "is not valid" }] },
-    });
+    const message = "Cursor is not one this service issued";
+    throw new ApiError("validation_failed", { detail: message, extra: { errors: [{ field: "cursor", message }] } });
   }
 }
 
-export const securityEventRoutes = new Hono<AppEnv>();
+export const securityEventRoutes = openApiRoutes<AppEnv>();
+
+const listSecurityEvents = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "listSecurityEvents",
+  summary: "The user's security history, newest first",
+  tags: ["sessions"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  parameters: queryParameters(query),
+  responses: {
+    200: {
+      description: "One page of events",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              events: z.array(SecurityEventSchema),
+              next_cursor: z.string().nullable().meta({ description: "Where the next page starts; null on the last page" }),
+            })
+            .strict(),
+        },
+      },
+    },
+    ...problems("validation_failed", ...ACCESS_TOKEN_REFUSALS, "registry_unavailable", "service_unavailable"),
+  },
+});
 
 /**
  * The caller's own security history, newest first, from D1 (the registry's outbox fills it). The
  * registry pushes anything still in its outbox first, so the history is as fresh as the live channel.
  */
-securityEventRoutes.get("/", requireAccessToken, async (c) => {
-  const { userId, sessionId } = c.var.caller;
+securityEventRoutes.openapi(listSecurityEvents, async (c) => {
+  const { userId, actor } = c.var.caller;
   const { limit, cursor } = parseWith(query, c.req.query());
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  const ready = await failClosed("registry", () => registryFor(c.env, userId).sessionMirrorHistory(sessionId));
+  const ready = await failClosed("registry", () => registryFor(c.env, userId).sessionMirrorHistory(actor));
   if (!ready.ok) throw new ApiError(ready.code);
   const notBefore = Date.now() - configFrom(c.env).securityEventRetentionDays * 86_400_000;
   const rows = await failClosed("database", () =>
@@ -57,9 +84,12 @@ securityEventRoutes.get("/", requireAccessToken, async (c) => {
   );
   const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return c.json({
-    events: page.map(eventJson),
-    next_cursor: rows.length > limit && last ? encodeCursor(last) : null,
-  });
+  return c.json(
+    {
+      events: page.map(eventJson),
+      next_cursor: rows.length > limit && last ? encodeCursor(last) : null,
+    },
+    200,
+  );
 });
 allowMethods(securityEventRoutes, "/", ["GET"]);

@@ -1,4 +1,12 @@
-import { z } from "zod";
+import { type core, z } from "zod";
+
+/**
+ * Validation messages, in one place. A schema states a rule as a phrase without its subject ("must
+ * not contain control characters"); the rules zod checks itself (presence, type, length, range,
+ * options, format) get theirs from `ruleOf`, computed from the schema's own limits. `fieldErrors`
+ * then puts the field in front, so each message is a sentence a person can act on:
+ * "Email is required", "Password must be at least 8 characters", "device_name must be at most 64 characters".
+ */
 
 // C0/C1 controls, and the bidirectional overrides and isolates that make text display as something else.
 const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -10,35 +18,83 @@ export const displayText = (max: number) =>
   z
     .string()
     .trim()
-    .min(1, "must not be empty")
-    .max(max, `must be at most ${max} characters`)
+    .min(1)
+    .max(max)
     .refine(wellFormed, "must be valid Unicode")
     .refine((value) => !UNSAFE_TEXT.test(value), "must not contain control or direction-override characters");
 
 export const email = z
   .string()
   .trim()
-  .max(254, "must be at most 254 characters")
+  .max(254)
   .refine(wellFormed, "must be valid Unicode")
   .refine((value) => !UNSAFE_TEXT.test(value), "must not contain control characters")
-  .pipe(z.email("must be an email address"))
+  .pipe(z.email())
   .transform((value) => value.toLowerCase());
 
 /** ASVS 5.0 V6.2: at least 8 characters, long passphrases allowed, any printable Unicode. */
-export const newPassword = z
-  .string()
-  .min(8, "must be at least 8 characters")
-  .max(256, "must be at most 256 characters")
-  .refine(wellFormed, "must be valid Unicode");
+export const newPassword = z.string().min(8).max(256).refine(wellFormed, "must be valid Unicode");
 
 /**
  * A password being checked, not set: bounded, so a 10 KB value never reaches PBKDF2, and well-formed,
  * because UTF-8 encoding turns a lone surrogate into U+FFFD and would match a different password.
  */
-export const presentedPassword = z
-  .string()
-  .min(1, "is required")
-  .max(256, "must be at most 256 characters")
-  .refine(wellFormed, "must be valid Unicode");
+export const presentedPassword = z.string().min(1, "is required").max(256).refine(wellFormed, "must be valid Unicode");
 
 export const tokenTransport = z.enum(["cookie", "body"]).default("cookie");
+
+const TYPE_RULES: Record<string, string> = {
+  string: "must be a string",
+  number: "must be a number",
+  int: "must be a whole number",
+  boolean: "must be true or false",
+  object: "must be a JSON object",
+  array: "must be a list",
+};
+
+const quoted = (values: readonly unknown[]) => {
+  const each = values.map((value) => JSON.stringify(value));
+  return each.length === 1 ? each[0]! : `${each.slice(0, -1).join(", ")} or ${each.at(-1)}`;
+};
+const plural = (count: number | bigint, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+/** The rule an issue broke, as a phrase without its subject; the schema's own message wins over it. */
+export function ruleOf(issue: core.$ZodRawIssue): string {
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.input === undefined) return "is required";
+      return TYPE_RULES[issue.expected] ?? `must be of type ${issue.expected}`;
+    case "too_small":
+      if (issue.origin === "string")
+        return issue.minimum === 1 ? "must not be empty" : `must be at least ${plural(issue.minimum, "character")}`;
+      if (issue.origin === "array") return `must have at least ${plural(issue.minimum, "item")}`;
+      return issue.inclusive === false ? `must be more than ${issue.minimum}` : `must be at least ${issue.minimum}`;
+    case "too_big":
+      if (issue.origin === "string") return `must be at most ${plural(issue.maximum, "character")}`;
+      if (issue.origin === "array") return `must have at most ${plural(issue.maximum, "item")}`;
+      return issue.inclusive === false ? `must be less than ${issue.maximum}` : `must be at most ${issue.maximum}`;
+    case "invalid_value":
+      return issue.values.length === 1 ? `must be ${quoted(issue.values)}` : `must be one of ${quoted(issue.values)}`;
+    case "invalid_format":
+      return issue.format === "email" ? "must be an email address" : "is not in the expected format";
+    default:
+      return "is not valid";
+  }
+}
+
+/**
+ * A field as a sentence names it: a one-word key as a word ("Email"), any other key exactly as the
+ * client sends it ("device_name"), so it can be found in the request; the whole body as "The body".
+ */
+export function fieldLabel(field: string | null): string {
+  if (field === null) return "The body";
+  return /^[a-z]+$/.test(field) ? field[0]!.toUpperCase() + field.slice(1) : field;
+}
+
+/** Each issue as `{ field, message }`, the message a sentence that names the field and the rule. */
+export function fieldErrors(error: z.ZodError): { field: string | null; message: string }[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.join(".") || null;
+    return { field, message: `${fieldLabel(field)} ${issue.message}` };
+  });
+}

@@ -16,15 +16,12 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * other method accepted here.
  */
 function invalidClient(): ApiError {
-  return new ApiError("invalid_client", {
-    headers: { "WWW-Authenticate": 'Basic realm="edge-sessions", charset="UTF-8"' },
-    extra: { error: "invalid_client" },
-  });
+  return new ApiError("invalid_client", { headers: { "WWW-Authenticate": 'Basic realm="edge-sessions", charset="UTF-8"' } });
 }
 
 /** RFC 6749 §5.2 `invalid_request`, e.g. a client "utilizes more than one mechanism for authenticating". */
 function invalidRequest(detail: string): ApiError {
-  return new ApiError("invalid_request", { detail, extra: { error: "invalid_request" } });
+  return new ApiError("invalid_request", { detail });
 }
 
 const clientsCache = new Map<string, Map<string, Uint8Array<ArrayBuffer>>>();

@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type {
+  DpopRequestInfo,
   ListSessionsResult,
   RevokeAllSessionsResult,
   RevokeSessionResult,
@@ -14,7 +15,7 @@ import { failClosed } from "../http/fail-closed";
 import { registryFor } from "../sessions/registry-client";
 import { checkSettings } from "../settings";
 import { checkAccessToken } from "../tokens/check";
-import { invalidArgument, reasonArg, sessionIdArg, userIdArg } from "./arguments";
+import { dpopRequestArg, invalidArgument, reasonArg, sessionIdArg, userIdArg } from "./arguments";
 
 const JWKS_PATH = "/.well-known/jwks.json";
 
@@ -26,11 +27,14 @@ const JWKS_PATH = "/.well-known/jwks.json";
  * argument is still validated, and every failure is returned as a value.
  */
 export class SessionService extends WorkerEntrypoint<Env> implements SessionServiceRpc {
-  async verify(token: string): Promise<VerifyResult> {
-    const status = await checkAccessToken(this.env, token);
+  async verify(token: string, request?: DpopRequestInfo): Promise<VerifyResult> {
+    const status = await checkAccessToken(this.env, token, { request: dpopRequestArg(request) });
     if (!status.ok) return status;
-    const { iss, aud, sub, sid, jti, iat, exp } = status.claims;
-    return { ok: true, userId: sub, sessionId: sid, claims: { iss: iss!, aud: aud!, sub, sid, jti, iat, exp } };
+    const { iss, aud, sub, sid, jti, iat, exp, cnf, auth_time, amr } = status.claims;
+    // The authentication context (RFC 9470 §4), so a service can ask for a recent proof (consumer `requireFresh`).
+    const context = auth_time === undefined ? {} : { auth_time, amr: amr! };
+    const claims = { iss: iss!, aud: aud!, sub, sid, jti, iat, exp, ...context, ...(cnf ? { cnf } : {}) };
+    return { ok: true, userId: sub, sessionId: sid, claims };
   }
 
   async listSessions(userId: string): Promise<ListSessionsResult> {

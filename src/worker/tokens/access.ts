@@ -1,5 +1,7 @@
 import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { isCanonicalCompactJws } from "../../../consumer/token-format";
+import { AUTH_METHODS, type AuthContext, type AuthMethod } from "../../contract/auth";
+import { JWK_THUMBPRINT } from "../../contract/dpop";
 import { SESSION_ID, USER_ID } from "../../contract/ids";
 import type { Config } from "../../shared/config";
 import { randomId } from "../../shared/encoding";
@@ -10,24 +12,43 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
 /** Longest token accepted before any parsing or crypto (the header holds one short JWS). */
 export const MAX_ACCESS_TOKEN_LENGTH = 2048;
 
+/** The claims of a verified token: `jwtVerify` has required `iss` and `aud` to be this service's. */
 export interface AccessClaims extends JWTPayload {
+  iss: string;
+  aud: string | string[];
   sub: string;
   sid: string;
   jti: string;
   iat: number;
   exp: number;
+  /** RFC 9449 §6.1: the token of a DPoP-bound session names its key; it is worthless without a proof by that key. */
+  cnf?: { jkt: string };
+  /** RFC 9470 §4: when the user last proved who they are in this session (seconds), and how (RFC 8176). */
+  auth_time?: number;
+  amr?: AuthMethod[];
+}
+
+/** Who a token is for, and the session's authentication context as its registry holds it. */
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+  auth: AuthContext;
+  /** The session's DPoP key (RFC 7638 thumbprint), for `cnf` (RFC 9449 §6.1); null for an unbound session. */
+  jkt?: string | null | undefined;
 }
 
 export type AccessTokenCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: string };
 
-export async function signAccessToken(
-  keys: KeySet,
-  config: Config,
-  subject: { userId: string; sessionId: string },
-  nowMs = Date.now(),
-): Promise<string> {
+export async function signAccessToken(keys: KeySet, config: Config, subject: AccessTokenSubject, nowMs = Date.now()): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ sid: subject.sessionId })
+  // The registry's clock may run a moment ahead of this one: a proof is never later than the token.
+  const authTime = Math.min(Math.floor(subject.auth.authTime / 1000), iat);
+  return new SignJWT({
+    sid: subject.sessionId,
+    auth_time: authTime,
+    amr: subject.auth.amr,
+    ...(subject.jkt ? { cnf: { jkt: subject.jkt } } : {}),
+  })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
     .setIssuer(config.issuer)
     .setAudience(config.audience)
@@ -67,12 +88,33 @@ export async function verifyAccessTokenSignature(
     if (typeof sid !== "string" || !SESSION_ID.test(sid)) return { ok: false, reason: "bad_sid" };
     if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
     if (exp - iat > config.accessTokenTtlSeconds) return { ok: false, reason: "lifetime_exceeded" };
+    if (payload.cnf !== undefined && !isDpopConfirmation(payload.cnf)) return { ok: false, reason: "bad_cnf" };
+    if (!authContextClaimsValid(payload, iat)) return { ok: false, reason: "bad_auth_context" };
     return { ok: true, claims: payload as AccessClaims };
   } catch (error) {
     if (error instanceof errors.JOSEError) return { ok: false, reason: error.code };
     if (error instanceof TypeError || error instanceof SyntaxError) return { ok: false, reason: "malformed" };
     throw error;
   }
+}
+
+/** `cnf` of our own tokens is `{ jkt }` and nothing else: any other confirmation method is not ours. */
+function isDpopConfirmation(cnf: unknown): cnf is { jkt: string } {
+  if (typeof cnf !== "object" || cnf === null || Array.isArray(cnf)) return false;
+  const keys = Object.keys(cnf);
+  const { jkt } = cnf as { jkt?: unknown };
+  return keys.length === 1 && typeof jkt === "string" && JWK_THUMBPRINT.test(jkt);
+}
+
+/**
+ * `auth_time` and `amr` come together or not at all (tokens minted before step-up existed have
+ * neither, and count as not recent): an integer time no later than `iat`, and 1-5 known values.
+ */
+function authContextClaimsValid(payload: JWTPayload, iat: number): boolean {
+  const { auth_time: authTime, amr } = payload as { auth_time?: unknown; amr?: unknown };
+  if (authTime === undefined && amr === undefined) return true;
+  if (typeof authTime !== "number" || !Number.isInteger(authTime) || authTime < 0 || authTime > iat) return false;
+  return Array.isArray(amr) && amr.length >= 1 && amr.length <= 5 && amr.every((value) => AUTH_METHODS.includes(value));
 }
 
 /**

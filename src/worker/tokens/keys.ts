@@ -10,7 +10,17 @@ export interface KeySet {
   /** Every public key that may have signed a live token, by `kid`. */
   verifying: ReadonlyMap<string, CryptoKey>;
   /** What `/.well-known/jwks.json` publishes. */
-  jwks: { keys: JWK[] };
+  jwks: { keys: PublicJwk[] };
+}
+
+/** A published key: public members only. */
+export interface PublicJwk {
+  kty: "OKP";
+  crv: "Ed25519";
+  x: string;
+  kid: string;
+  alg: typeof ACCESS_TOKEN_ALGORITHM;
+  use: "sig";
 }
 
 const cache = new Map<string, Promise<KeySet>>();
@@ -39,14 +49,21 @@ async function parseKeySet(secret: string): Promise<KeySet> {
   }
   const list = Array.isArray(parsed) ? parsed : isRecord(parsed) && Array.isArray(parsed.keys) ? parsed.keys : [parsed];
   const verifying = new Map<string, CryptoKey>();
-  const published: JWK[] = [];
+  const published: PublicJwk[] = [];
   let signing: KeySet["signing"] | undefined;
   for (const candidate of list) {
     if (!isRecord(candidate) || candidate.kty !== "OKP" || candidate.crv !== "Ed25519" || typeof candidate.x !== "string")
       throw misconfigured("every signing key must be an Ed25519 JWK");
     if (typeof candidate.kid !== "string" || candidate.kid.length === 0 || candidate.kid.length > 64)
       throw misconfigured("every signing key needs a kid of 1-64 characters");
-    const publicJwk: JWK = { kty: "OKP", crv: "Ed25519", x: candidate.x, kid: candidate.kid, alg: ACCESS_TOKEN_ALGORITHM, use: "sig" };
+    const publicJwk: PublicJwk = {
+      kty: "OKP",
+      crv: "Ed25519",
+      x: candidate.x,
+      kid: candidate.kid,
+      alg: ACCESS_TOKEN_ALGORITHM,
+      use: "sig",
+    };
     verifying.set(candidate.kid, await importKey(publicJwk));
     published.push(publicJwk);
     if (typeof candidate.d === "string") signing = { kid: candidate.kid, key: await importKey({ ...publicJwk, d: candidate.d }) };

@@ -25,4 +25,7 @@ export const securityHeaders = createMiddleware(async (c, next) => {
   c.header("Referrer-Policy", "no-referrer");
   c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
   c.header("X-Frame-Options", "DENY");
+  // RFC 9110 §6.6.1; Cloudflare's edge adds it too, but a DPoP client corrects its clock from it
+  // (RFC 9449 §11.1), so the service sends it itself, wherever it runs.
+  if (!c.res.headers.has("Date")) c.header("Date", new Date().toUTCString());
 });

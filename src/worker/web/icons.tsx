@@ -32,6 +32,12 @@ export function IconSprite() {
         <circle cx="8" cy="15" r="4" />
         <path d="M11 12l8-8M16 7l2.5 2.5M18.5 4.5 21 7" />
       </symbol>
+      <symbol id="icon-passkey" viewBox="0 0 24 24">
+        <circle cx="9" cy="8" r="3.5" />
+        <path d="M3 20c0-3.3 2.7-6 6-6 1.4 0 2.6.4 3.6 1.2" />
+        <circle cx="17" cy="14.5" r="2.5" />
+        <path d="M17 17v4.5M17 19.5h2" />
+      </symbol>
       <symbol id="icon-blocked" viewBox="0 0 24 24">
         <circle cx="12" cy="12" r="8.5" />
         <path d="M6 6l12 12" />

@@ -39,11 +39,14 @@ export function DevicesPage() {
           </noscript>
           <AuthSection />
           <DevicesSection />
+          <PasskeysSection />
           <PasswordSection />
           <HistorySection />
         </main>
         <DeviceTemplate />
         <EventTemplate />
+        <PasskeyTemplate />
+        <StepUpDialog />
       </body>
     </html>
   );
@@ -55,7 +58,8 @@ function AuthSection() {
       <h2 id="auth-title">Sign in</h2>
       <form id="auth-form" class="card" data-mode="signin" novalidate>
         <label for="email">Email</label>
-        <input id="email" name="email" type="email" autocomplete="username" required />
+        {/* "webauthn": the browser offers passkeys in this field's autofill (conditional mediation). */}
+        <input id="email" name="email" type="email" autocomplete="username webauthn" required />
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" minlength={8} required />
         <label for="device-name">
@@ -66,6 +70,9 @@ function AuthSection() {
         <div class="actions">
           <button type="submit" id="auth-submit">
             Sign in
+          </button>
+          <button type="button" id="passkey-sign-in" class="secondary" hidden>
+            Sign in with a passkey
           </button>
           <button type="button" id="auth-toggle" class="link">
             Create an account instead
@@ -89,6 +96,26 @@ function DevicesSection() {
       <p id="devices-error" class="error" role="alert" hidden></p>
       <button type="button" id="sign-out-others" class="danger">
         Sign out all other devices
+      </button>
+    </section>
+  );
+}
+
+/** The account's passkeys: add (needs a recent proof), rename, remove (needs a recent proof). */
+function PasskeysSection() {
+  return (
+    <section id="passkeys" aria-labelledby="passkeys-title" hidden>
+      <h2 id="passkeys-title" tabindex={-1}>
+        Passkeys
+      </h2>
+      <p class="muted">Sign in with your fingerprint, face or screen lock instead of the password.</p>
+      <ul id="passkey-list" class="devices"></ul>
+      <p id="passkeys-empty" class="muted">
+        No passkeys yet.
+      </p>
+      <p id="passkeys-error" class="error" role="alert" hidden></p>
+      <button type="button" id="add-passkey">
+        Add a passkey
       </button>
     </section>
   );
@@ -147,6 +174,10 @@ function DeviceTemplate() {
           <p class="meta platform"></p>
           <p class="meta place"></p>
           <p class="meta active"></p>
+          <p class="meta binding" hidden>
+            Bound to a key on this device
+          </p>
+          <p class="meta method"></p>
           <form class="rename" hidden>
             <label>
               <span class="visually-hidden">New name for this device</span>
@@ -169,6 +200,71 @@ function DeviceTemplate() {
         </div>
       </li>
     </template>
+  );
+}
+
+/** One passkey; filled with textContent only (its name is user input). */
+function PasskeyTemplate() {
+  return (
+    <template id="passkey-template">
+      <li class="device passkey">
+        <svg class="icon" aria-hidden="true" focusable="false">
+          <use href="#icon-passkey"></use>
+        </svg>
+        <div class="info">
+          <p class="name passkey-name"></p>
+          <p class="meta passkey-meta"></p>
+          <p class="meta passkey-kind"></p>
+          <form class="rename" hidden>
+            <label>
+              <span class="visually-hidden">New name for this passkey</span>
+              <input name="name" type="text" maxlength={64} required autocomplete="off" />
+            </label>
+            <button type="submit">Save</button>
+            <button type="button" class="secondary cancel">
+              Cancel
+            </button>
+          </form>
+          <p class="error row-error" role="alert" hidden></p>
+        </div>
+        <div class="row-actions">
+          <button type="button" class="secondary passkey-rename-button">
+            Rename
+          </button>
+          <button type="button" class="danger passkey-remove-button">
+            Remove
+          </button>
+        </div>
+      </li>
+    </template>
+  );
+}
+
+/**
+ * "Confirm it's you": shown when the server answers step_up_required (RFC 9470). The password or a
+ * passkey renews this session's proof; the action that asked is then retried.
+ */
+function StepUpDialog() {
+  return (
+    <dialog id="step-up" aria-labelledby="step-up-title">
+      <form id="step-up-form" class="card" novalidate>
+        <h2 id="step-up-title">Confirm it's you</h2>
+        <p class="muted">This change needs a recent sign-in. Enter your password, or use a passkey.</p>
+        <input type="text" name="username" id="step-up-username" autocomplete="username" hidden />
+        <label for="step-up-password">Your password</label>
+        <input id="step-up-password" name="password" type="password" autocomplete="current-password" />
+        <p id="step-up-error" class="error" role="alert" hidden></p>
+        <div class="actions">
+          <button type="submit">Confirm</button>
+          <button type="button" id="step-up-passkey" class="secondary" hidden>
+            Use a passkey
+          </button>
+          <button type="button" id="step-up-cancel" class="link">
+            Cancel
+          </button>
+        </div>
+      </form>
+    </dialog>
   );
 }
 

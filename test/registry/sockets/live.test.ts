@@ -31,7 +31,12 @@ describe("the live channel", () => {
     const [laptop] = await signInOn("laptop");
     const config = configFrom(env);
     const issuedLongAgo = Date.now() - (config.accessTokenTtlSeconds + 60) * 1000;
-    const expired = await signAccessToken(await loadKeySet(env.JWT_SIGNING_KEYS), config, laptop!, issuedLongAgo);
+    const expired = await signAccessToken(
+      await loadKeySet(env.JWT_SIGNING_KEYS),
+      config,
+      { ...laptop!, auth: { authTime: issuedLongAgo, amr: ["pwd"], signInMethod: "password" } },
+      issuedLongAgo,
+    );
     await expectProblem(await upgrade(expired), 401, "invalid_token");
   });
 

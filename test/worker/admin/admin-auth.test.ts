@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../../src/worker/app";
 import { call, expectProblem, ORIGIN, signUp } from "../../support/http";
+import { held } from "../../support/openapi";
 
 const stats = (authorization?: string) =>
   call("/v1/admin/stats", authorization === undefined ? {} : { headers: { Authorization: authorization } });
@@ -32,6 +33,7 @@ describe("the admin credential", () => {
   it("should guard every admin route, whatever the method or path", async () => {
     for (const [method, path] of [
       ["GET", "/v1/admin/users?email=a@example.com"],
+      ["GET", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA"],
       ["GET", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA/sessions"],
       ["DELETE", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA/sessions/ses_AAAAAAAAAAAAAAAAAAAAAA"],
       ["POST", "/v1/admin/users/usr_AAAAAAAAAAAAAAAAAAAAAA/sessions/revoke-all"],
@@ -47,7 +49,7 @@ describe("the admin credential", () => {
   it("should answer 404 on every admin route when ADMIN_TOKEN is unset: the admin API is off until an operator sets it", async () => {
     for (const ADMIN_TOKEN of [undefined, ""]) {
       const request = new Request(`${ORIGIN}/v1/admin/stats`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
-      const response = await app.fetch(request, { ...env, ADMIN_TOKEN }, createExecutionContext());
+      const response = await held(request, await app.fetch(request, { ...env, ADMIN_TOKEN }, createExecutionContext()));
       await expectProblem(response, 404, "not_found");
     }
   });

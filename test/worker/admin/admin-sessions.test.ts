@@ -18,6 +18,18 @@ describe("admin: users and their sessions", () => {
     await expectProblem(await admin("/users?email=not-an-email"), 400, "validation_failed");
   });
 
+  it("should answer a user by id, and 404 for an id that is not one", async () => {
+    const [device] = await signInOn("laptop");
+    const found = await admin(`/users/${device!.userId}`);
+    expect(found.status).toBe(200);
+    expect(found.headers.get("Cache-Control")).toBe("no-store");
+    expect(await found.json()).toEqual({
+      user: { id: device!.userId, email: device!.email, created_at: expect.any(String), password_changed_at: null, disabled_at: null },
+    });
+    await expectProblem(await admin("/users/usr_AAAAAAAAAAAAAAAAAAAAAA"), 404, "not_found");
+    await expectProblem(await admin("/users/not-a-user-id"), 404, "not_found");
+  });
+
   it("should list a user's live sessions from the registry, with ended ones from D1 on request", async () => {
     const [laptop, phone, tablet] = await signInOn("laptop", "phone", "tablet");
     await call(`/v1/sessions/${tablet!.sessionId}`, { method: "DELETE", token: laptop!.accessToken });

@@ -19,7 +19,7 @@ describe("HTTP conventions", () => {
     const header = JSON.parse(atob(accessToken.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")));
     expect(header).toEqual({ alg: "EdDSA", kid: "test", typ: "at+jwt" });
     const claims = JSON.parse(atob(accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
-    expect(Object.keys(claims).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual(["amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "sid", "sub"]);
     expect(claims.exp - claims.iat).toBe(600);
     // docs/api.md: `jti` is `at_` and 128 random bits.
     expect(claims.jti).toMatch(/^at_[A-Za-z0-9_-]{22}$/);
@@ -37,6 +37,12 @@ describe("HTTP conventions", () => {
       ["POST", "/v1/security-events", "GET, HEAD"],
       ["POST", "/.well-known/jwks.json", "GET, HEAD"],
       ["DELETE", "/healthz", "GET, HEAD"],
+      ["GET", "/v1/auth/passkey", "POST"],
+      ["GET", "/v1/auth/passkey/options", "POST"],
+      ["GET", "/v1/auth/reauthenticate", "POST"],
+      ["PUT", "/v1/passkeys", "GET, POST, HEAD"],
+      ["GET", "/v1/passkeys/registration/options", "POST"],
+      ["GET", "/v1/passkeys/abc", "PATCH, DELETE"],
     ];
     for (const [method, path, allow] of cases) {
       const response = await call(path, { method });
@@ -79,6 +85,13 @@ describe("HTTP conventions", () => {
       ["POST", "/v1/auth/logout-others"],
       ["POST", "/v1/auth/logout-all"],
       ["POST", "/v1/auth/password"],
+      ["POST", "/v1/auth/reauthenticate"],
+      ["POST", "/v1/auth/reauthenticate/options"],
+      ["GET", "/v1/passkeys"],
+      ["POST", "/v1/passkeys"],
+      ["POST", "/v1/passkeys/registration/options"],
+      ["PATCH", "/v1/passkeys/abc"],
+      ["DELETE", "/v1/passkeys/abc"],
     ] as const) {
       for (const authorization of [undefined, "Bearer", "Basic dXNlcjpwYXNz", "Bearer not-a-jwt", `Bearer ${"a".repeat(9000)}`]) {
         const response = await call(path, { method, headers: authorization ? { Authorization: authorization } : {} });

@@ -1,9 +1,10 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { call } from "../../support/http";
 
 describe("healthz", () => {
   it("answers 200", async () => {
-    const response = await exports.default.fetch("https://auth.test/healthz");
+    const response = await call("/healthz");
     expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
   });
 });

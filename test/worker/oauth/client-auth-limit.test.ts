@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { expectProblem, freshIp, me, signUp } from "../../support/http";
+import { freshIp, me, signUp } from "../../support/http";
 import { breakLimiter } from "../../support/limiter";
-import { basic, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
+import { basic, expectOAuthError, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
 
 const LIMIT = 20; // OAUTH_CLIENT_FAILURE_LIMIT default
 const WINDOW_SECONDS = 900; // OAUTH_CLIENT_FAILURE_WINDOW_SECONDS default
@@ -30,7 +30,7 @@ const failures: [OAuthPath, string | null, Record<string, string>][] = [
 async function fail(ip: string, times: number) {
   for (let i = 0; i < times; i++) {
     const [path, authorization, credentials] = failures[i % failures.length]!;
-    await expectProblem(await attempt(path, ip, authorization, credentials), 401, "invalid_client");
+    await expectOAuthError(await attempt(path, ip, authorization, credentials), 401, "invalid_client");
   }
 }
 
@@ -41,7 +41,7 @@ describe("failed client authentication limit per address", () => {
     await fail(ip, LIMIT);
 
     const refused = await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "another-guess"));
-    const body = await expectProblem(refused, 429, "rate_limited");
+    const body = await expectOAuthError(refused, 429, "temporarily_unavailable");
     expect(body).not.toHaveProperty("active");
     const retryAfter = Number(refused.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThan(0);
@@ -49,11 +49,15 @@ describe("failed client authentication limit per address", () => {
 
     // Locked means locked: the right secret is not even checked, by either method, on either endpoint.
     const device = await signUp();
-    await expectProblem(await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip), 429, "rate_limited");
-    await expectProblem(
+    await expectOAuthError(
+      await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip),
+      429,
+      "temporarily_unavailable",
+    );
+    await expectOAuthError(
       await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...postCredentials() }, null, ip),
       429,
-      "rate_limited",
+      "temporarily_unavailable",
     );
     expect((await me(device.accessToken)).status).toBe(200);
 
@@ -83,7 +87,11 @@ describe("failed client authentication limit per address", () => {
     await fail(ip, LIMIT - 1);
     for (let i = 0; i < 5; i++) expect((await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC)).status).toBe(200);
     await fail(ip, 1);
-    await expectProblem(await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "wrong-secret")), 429, "rate_limited");
+    await expectOAuthError(
+      await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "wrong-secret")),
+      429,
+      "temporarily_unavailable",
+    );
   });
 
   it("should answer no more than 20 of 40 parallel guesses from one address as failures: the rest get 429", async () => {
@@ -102,10 +110,10 @@ describe("failed client authentication limit per address", () => {
   it("should not count requests that present no credentials to check (none, malformed, incomplete, two methods)", async () => {
     const ip = freshIp();
     for (let i = 0; i < LIMIT + 5; i++) {
-      await expectProblem(await attempt("/v1/oauth/introspect", ip, null), 401, "invalid_client");
-      await expectProblem(await attempt("/v1/oauth/introspect", ip, "Basic !!!"), 401, "invalid_client");
-      await expectProblem(await attempt("/v1/oauth/revoke", ip, null, { client_id: TEST_CLIENT.id }), 401, "invalid_client");
-      await expectProblem(
+      await expectOAuthError(await attempt("/v1/oauth/introspect", ip, null), 401, "invalid_client");
+      await expectOAuthError(await attempt("/v1/oauth/introspect", ip, "Basic !!!"), 401, "invalid_client");
+      await expectOAuthError(await attempt("/v1/oauth/revoke", ip, null, { client_id: TEST_CLIENT.id }), 401, "invalid_client");
+      await expectOAuthError(
         await attempt("/v1/oauth/revoke", ip, basic(TEST_CLIENT.id, "wrong-secret"), postCredentials()),
         400,
         "invalid_request",
@@ -113,7 +121,7 @@ describe("failed client authentication limit per address", () => {
     }
     // All of the address's failures are still to come.
     await fail(ip, LIMIT);
-    await expectProblem(await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC), 429, "rate_limited");
+    await expectOAuthError(await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC), 429, "temporarily_unavailable");
   });
 
   it("should ask the limiter about a busy backend's right secret about once per isolate per 10 seconds, and always about a wrong one", async () => {
@@ -140,8 +148,16 @@ describe("failed client authentication limit per address", () => {
     const device = await signUp();
     expect((await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip)).status).toBe(200);
     await fail(ip, LIMIT);
-    await expectProblem(await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "another-guess")), 429, "rate_limited");
-    await expectProblem(await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip), 429, "rate_limited");
+    await expectOAuthError(
+      await attempt("/v1/oauth/introspect", ip, basic(TEST_CLIENT.id, "another-guess")),
+      429,
+      "temporarily_unavailable",
+    );
+    await expectOAuthError(
+      await oauthPost("/v1/oauth/introspect", { token: device.accessToken }, RIGHT_BASIC, ip),
+      429,
+      "temporarily_unavailable",
+    );
   });
 
   it("should fail closed with 503 when the limiter cannot be reached, telling nothing about the secret", async () => {
@@ -153,7 +169,7 @@ describe("failed client authentication limit per address", () => {
       [null, postCredentials()],
     ] as const) {
       const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization, freshIp());
-      await expectProblem(response, 503, "service_unavailable");
+      await expectOAuthError(response, 503, "temporarily_unavailable");
       expect(response.headers.get("Retry-After")).toBe("1");
     }
     vi.restoreAllMocks();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, me, signUp } from "../../support/http";
-import { basic, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
+import { call, me, signUp } from "../../support/http";
+import { basic, expectOAuthError, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
 
 // client_secret_post (RFC 6749 §2.3.1): the credentials in the form body, no Authorization header.
 const viaBody = (path: OAuthPath, form: Record<string, string>) => oauthPost(path, form, null);
@@ -32,7 +32,7 @@ describe("client_secret_post", () => {
       expect((await viaBody(path, { token: "garbage", ...postCredentials() })).status, path).toBe(200);
       for (const credentials of [postCredentials(TEST_CLIENT.id, "wrong-secret"), postCredentials("someone-else", TEST_CLIENT.secret)]) {
         const response = await viaBody(path, { token: device.refreshToken, ...credentials });
-        const body = await expectProblem(response, 401, "invalid_client");
+        const body = await expectOAuthError(response, 401, "invalid_client");
         expect(body).toMatchObject({ error: "invalid_client" });
         // Every 401 names an accepted scheme (RFC 9110 §15.5.2); Basic is the one that has a challenge.
         expect(response.headers.get("WWW-Authenticate")).toMatch(/^Basic realm=/);
@@ -50,7 +50,7 @@ describe("client_secret_post", () => {
       { client_id: `${TEST_CLIENT.id} `, client_secret: TEST_CLIENT.secret },
     ];
     for (const credentials of incomplete) {
-      await expectProblem(await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...credentials }), 401, "invalid_client");
+      await expectOAuthError(await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...credentials }), 401, "invalid_client");
     }
     expect((await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() })).status).toBe(200);
   });
@@ -64,9 +64,9 @@ describe("client_secret_post", () => {
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: form.toString(),
     });
-    await expectProblem(repeated, 400, "validation_failed");
+    await expectOAuthError(repeated, 400, "invalid_request");
     const json = await call("/v1/oauth/introspect", { method: "POST", json: { token: device.accessToken, ...postCredentials() } });
-    await expectProblem(json, 400, "validation_failed");
+    await expectOAuthError(json, 400, "invalid_request");
   });
 });
 
@@ -84,7 +84,7 @@ describe("one client authentication method per request (RFC 6749 §2.3)", () => 
   it.each(both)("should refuse %s with 400 invalid_request and revoke nothing", async (_, authorization, credentials) => {
     const device = await signUp();
     const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization);
-    const body = await expectProblem(response, 400, "invalid_request");
+    const body = await expectOAuthError(response, 400, "invalid_request");
     expect(body).toMatchObject({ error: "invalid_request" });
     expect(response.headers.get("WWW-Authenticate")).toBeNull();
     expect((await me(device.accessToken)).status).toBe(200);
@@ -95,7 +95,7 @@ describe("one client authentication method per request (RFC 6749 §2.3)", () => 
     const same = await oauthPost("/v1/oauth/introspect", { token: device.accessToken, client_id: TEST_CLIENT.id });
     expect(await same.json()).toMatchObject({ active: true });
     const other = await oauthPost("/v1/oauth/introspect", { token: device.accessToken, client_id: "someone-else" });
-    await expectProblem(other, 400, "invalid_request");
+    await expectOAuthError(other, 400, "invalid_request");
   });
 });
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, refresh, signInOn, signUp } from "../../support/http";
-import { basic, oauthPost, TEST_CLIENT } from "../../support/oauth";
+import { call, refresh, signInOn, signUp } from "../../support/http";
+import { basic, expectOAuthError, oauthPost, TEST_CLIENT } from "../../support/oauth";
 
 const introspect = (form: Record<string, string>, authorization?: string | null) => oauthPost("/v1/oauth/introspect", form, authorization);
 
@@ -19,7 +19,7 @@ describe("POST /v1/oauth/introspect client authentication", () => {
     const device = await signUp();
     const response = await introspect({ token: device.accessToken }, authorization);
     expect(response.headers.get("WWW-Authenticate")).toMatch(/^Basic realm=/);
-    const body = await expectProblem(response, 401, "invalid_client");
+    const body = await expectOAuthError(response, 401, "invalid_client");
     expect(body).not.toHaveProperty("active");
   });
 });
@@ -69,20 +69,20 @@ describe("POST /v1/oauth/introspect", () => {
       json: { token: device.accessToken },
       headers: { Authorization: basic(TEST_CLIENT.id, TEST_CLIENT.secret) },
     });
-    await expectProblem(json, 400, "validation_failed");
-    await expectProblem(await introspect({ token_type_hint: "access_token" }), 400, "validation_failed");
+    await expectOAuthError(json, 400, "invalid_request");
+    await expectOAuthError(await introspect({ token_type_hint: "access_token" }), 400, "invalid_request");
     const repeated = await call("/v1/oauth/introspect", {
       method: "POST",
       body: `token=${device.accessToken}&token=${device.accessToken}`,
       headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: basic(TEST_CLIENT.id, TEST_CLIENT.secret) },
     });
-    await expectProblem(repeated, 400, "validation_failed");
+    await expectOAuthError(repeated, 400, "invalid_request");
   });
 
   it("should answer 405 to other methods", async () => {
     const response = await call("/v1/oauth/introspect");
     expect(response.headers.get("Allow")).toBe("POST");
-    await expectProblem(response, 405, "method_not_allowed");
+    await expectOAuthError(response, 405, "invalid_request");
   });
 
   it("should keep working for a token whose session refreshed (the access token stays live)", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, me, refresh, signInOn, signUp } from "../../support/http";
-import { basic, oauthPost, TEST_CLIENT } from "../../support/oauth";
+import { call, me, refresh, signInOn, signUp } from "../../support/http";
+import { basic, expectOAuthError, oauthPost, TEST_CLIENT } from "../../support/oauth";
 
 const revoke = (form: Record<string, string>, authorization?: string | null) => oauthPost("/v1/oauth/revoke", form, authorization);
 
@@ -41,12 +41,12 @@ describe("POST /v1/oauth/revoke", () => {
     for (const authorization of [null, basic(TEST_CLIENT.id, "wrong")]) {
       const response = await revoke({ token: device.refreshToken }, authorization);
       expect(response.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
-      await expectProblem(response, 401, "invalid_client");
+      await expectOAuthError(response, 401, "invalid_client");
     }
     expect((await me(device.accessToken)).status).toBe(200);
   });
 
   it("should answer 405 to other methods", async () => {
-    await expectProblem(await call("/v1/oauth/revoke", { method: "DELETE" }), 405, "method_not_allowed");
+    await expectOAuthError(await call("/v1/oauth/revoke", { method: "DELETE" }), 405, "invalid_request");
   });
 });

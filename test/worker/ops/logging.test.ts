@@ -2,22 +2,14 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { base64url } from "../../../src/shared/encoding";
 import { hashRefreshToken, parseRefreshToken } from "../../../src/shared/refresh-token";
 import { call, me, PASSWORD, refresh, refreshCookieOf, uniqueEmail } from "../../support/http";
+import { captureLogs, type LogLine } from "../../support/logs";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function captureLogs() {
-  const lines: string[] = [];
-  for (const method of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    });
-  }
-  return lines;
-}
-const requestLines = (lines: string[]) =>
-  lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const requestLines = (lines: LogLine[]) =>
+  lines.filter((l) => l.text.includes('"msg":"request"')).map((l) => JSON.parse(l.text) as Record<string, unknown>);
 
 describe("request logs", () => {
   it("should write one JSON line per request with its id, route pattern, status, duration and the caller's ids", async () => {
@@ -76,7 +68,7 @@ describe("request logs", () => {
       secrets.push(base64url(hash), [...hash].map((b) => b.toString(16).padStart(2, "0")).join(""));
     }
     expect(refreshTokens).toBe(4);
-    const output = lines.join("\n");
+    const output = lines.map((line) => line.text).join("\n");
     expect(requestLines(lines).length).toBeGreaterThanOrEqual(6);
     for (const secret of secrets) expect(output).not.toContain(secret);
     expect(output).not.toContain("__Host-refresh_token");

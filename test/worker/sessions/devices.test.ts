@@ -15,7 +15,18 @@ describe("the device journey", () => {
     expect(laptopEntry.location).toEqual({ country: null, region: null, city: null });
     expect(sessions.find((s) => s.id === phone!.sessionId).device.type).toBe("mobile");
     for (const s of sessions) {
-      expect(Object.keys(s).sort()).toEqual(["created_at", "current", "device", "expires_at", "id", "ip", "last_active_at", "location"]);
+      expect(Object.keys(s).sort()).toEqual([
+        "binding",
+        "created_at",
+        "current",
+        "device",
+        "expires_at",
+        "id",
+        "ip",
+        "last_active_at",
+        "location",
+        "sign_in_method",
+      ]);
       expect(new Date(s.expires_at).getTime()).toBeGreaterThan(Date.now());
     }
   });

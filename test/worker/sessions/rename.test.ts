@@ -12,6 +12,7 @@ describe("renaming a device", () => {
     const session = (await response.json()) as any;
     expect(session).toMatchObject({ id: phone!.sessionId, current: false, device: { name: "Ada's phone", os: "iOS", type: "mobile" } });
     expect(Object.keys(session).sort()).toEqual([
+      "binding",
       "created_at",
       "current",
       "device",
@@ -20,6 +21,7 @@ describe("renaming a device", () => {
       "ip",
       "last_active_at",
       "location",
+      "sign_in_method",
     ]);
     const { sessions } = (await (await call("/v1/sessions", { token: phone!.accessToken })).json()) as any;
     expect(sessions.find((s: any) => s.id === phone!.sessionId).device.name).toBe("Ada's phone");

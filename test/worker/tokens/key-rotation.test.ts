@@ -13,6 +13,7 @@ async function newKey(kid: string): Promise<Jwk> {
   return { ...(await exportJWK(privateKey)), kid, alg: "EdDSA", use: "sig" } as Jwk;
 }
 
+const PASSWORD_AUTH = { authTime: Date.now(), amr: ["pwd" as const], signInMethod: "password" as const };
 const keysOf = (set: JwkSet) => loadKeySet(JSON.stringify(set));
 /** The service's own verification, with another JWT_SIGNING_KEYS, as a deploy with that secret would run it. */
 const withKeys = (set: JwkSet) => ({ ...env, JWT_SIGNING_KEYS: JSON.stringify(set) }) as Env;
@@ -20,7 +21,7 @@ const withKeys = (set: JwkSet) => ({ ...env, JWT_SIGNING_KEYS: JSON.stringify(se
 describe("signing-key rotation", () => {
   it("should keep verifying tokens of the previous key after rotation, until that key is removed", async () => {
     const device = await signUp();
-    const subject = { userId: device.userId, sessionId: device.sessionId };
+    const subject = { userId: device.userId, sessionId: device.sessionId, auth: PASSWORD_AUTH };
     const config = configFrom(env);
     const before: JwkSet = { keys: [await newKey("2026-11")] };
     const oldToken = await signAccessToken(await keysOf(before), config, subject);
@@ -62,6 +63,7 @@ describe("signing-key rotation", () => {
     const stranger = await signAccessToken(await keysOf({ keys: [await newKey("stranger")] }), config, {
       userId: "usr_AAAAAAAAAAAAAAAAAAAAAA",
       sessionId: "ses_AAAAAAAAAAAAAAAAAAAAAA",
+      auth: PASSWORD_AUTH,
     });
     const current = await loadKeySet(env.JWT_SIGNING_KEYS);
     expect(await verifyAccessTokenSignature(current, config, stranger)).toMatchObject({ ok: false });

@@ -1,0 +1,1 @@
+ALTER TABLE `sessions` ADD `binding` text DEFAULT 'none' NOT NULL;

@@ -1,0 +1,208 @@
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import {
+  ACCESS_TOKEN,
+  ACCESS_TOKEN_REFUSALS,
+  CLEAR_REFRESH_COOKIE,
+  DPOP_PROOF_HEADER,
+  jsonRequest,
+  NO_STORE,
+  PUBLIC,
+  problems,
+  SET_REFRESH_COOKIE,
+} from "../http/openapi";
+import { displayText, email, newPassword, presentedPassword, tokenTransport } from "../http/validation";
+import { authenticationResponse } from "../passkeys/validation";
+import { requireAccessToken } from "../sessions/guard";
+import { AuthResult, Revoked, TokenResult } from "../sessions/json";
+
+/**
+ * The operations of /v1/auth as the OpenAPI document describes them: their bodies (which the
+ * handlers in routes.ts read with these same schemas), answers, headers and refusals. Kept apart
+ * from the handlers so each file reads as one thing.
+ */
+
+export const signupBody = z.object({
+  email,
+  password: newPassword,
+  device_name: displayText(64).nullish(),
+  token_transport: tokenTransport,
+});
+
+export const loginBody = signupBody.extend({ password: presentedPassword });
+
+export const refreshBody = z.object({ refresh_token: z.string().max(512) });
+
+export const passwordBody = z
+  .object({
+    // The current password, or (for an account with passkeys) an assertion answering this
+    // session's step-up challenge (POST /v1/auth/reauthenticate/options).
+    current_password: presentedPassword.optional(),
+    response: authenticationResponse.optional(),
+    new_password: newPassword,
+    sign_out_others: z.boolean().default(true),
+  })
+  .refine((body) => (body.current_password === undefined) !== (body.response === undefined), {
+    message: "send current_password or a passkey response, not both",
+    path: ["current_password"],
+  });
+
+const signedIn = (description: string) => ({
+  description,
+  headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
+  content: { "application/json": { schema: AuthResult } },
+});
+
+export const signUp = createRoute({
+  method: "post",
+  path: "/signup",
+  operationId: "signUp",
+  summary: "Create an account and its first session",
+  description: 'With `"token_transport": "cookie"` (the default) the refresh token is set as a cookie and a foreign `Origin` is refused.',
+  tags: ["accounts"],
+  security: PUBLIC,
+  request: { body: jsonRequest(signupBody), headers: DPOP_PROOF_HEADER },
+  responses: {
+    201: signedIn("The account and its first session"),
+    ...problems(
+      "validation_failed",
+      ["invalid_dpop_proof", 400],
+      ["use_dpop_nonce", 400],
+      "csrf_rejected",
+      "email_taken",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+export const logIn = createRoute({
+  method: "post",
+  path: "/login",
+  operationId: "logIn",
+  summary: "Sign in: a new session on this device",
+  description: "An unknown email and a wrong password get the same answer, in the same time.",
+  tags: ["accounts"],
+  security: PUBLIC,
+  request: { body: jsonRequest(loginBody), headers: DPOP_PROOF_HEADER },
+  responses: {
+    200: signedIn("The new session"),
+    ...problems(
+      "validation_failed",
+      ["invalid_dpop_proof", 400],
+      ["use_dpop_nonce", 400],
+      "invalid_credentials",
+      "csrf_rejected",
+      "account_disabled",
+      "session_limit_reached",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+export const refreshTokens = createRoute({
+  method: "post",
+  path: "/refresh",
+  operationId: "refresh",
+  summary: "New tokens for the session; the refresh token rotates",
+  description:
+    "The refresh token comes in the JSON body or in the cookie; with both, the body wins. A token presented again within the grace window gets the same successor; after it, the whole session is revoked (reuse).",
+  tags: ["accounts"],
+  security: [{ refreshCookie: [] }, {}],
+  request: {
+    body: jsonRequest(refreshBody, { required: false, description: "Absent (or empty) to use the cookie" }),
+    headers: DPOP_PROOF_HEADER,
+  },
+  responses: {
+    200: {
+      description: "A new access token, and the rotated refresh token in the body or the cookie, as it came",
+      headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
+      content: { "application/json": { schema: TokenResult } },
+    },
+    ...problems(
+      "validation_failed",
+      "invalid_refresh_token",
+      "invalid_dpop_proof",
+      "use_dpop_nonce",
+      "csrf_rejected",
+      "payload_too_large",
+      "rate_limited",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
+
+export const logOut = createRoute({
+  method: "post",
+  path: "/logout",
+  operationId: "logOut",
+  summary: "Sign this session out (idempotent)",
+  description: "By its access token (even just expired), by the refresh cookie, or both. The cookie is always cleared.",
+  tags: ["accounts"],
+  security: [{ bearer: [] }, { dpop: [] }, { refreshCookie: [] }, {}],
+  request: { headers: DPOP_PROOF_HEADER },
+  responses: {
+    204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
+    ...problems(...ACCESS_TOKEN_REFUSALS, "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+export const logOutOthers = createRoute({
+  method: "post",
+  path: "/logout-others",
+  operationId: "logOutOthers",
+  summary: "Sign every other session of the user out; this one stays",
+  tags: ["accounts"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  responses: {
+    200: { description: "How many sessions ended", content: { "application/json": { schema: Revoked } } },
+    ...problems(...ACCESS_TOKEN_REFUSALS, "payload_too_large", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+export const logOutAll = createRoute({
+  method: "post",
+  path: "/logout-all",
+  operationId: "logOutAll",
+  summary: "Sign every session of the user out, this one too",
+  tags: ["accounts"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  responses: {
+    200: {
+      description: "How many sessions ended, this one included",
+      headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE },
+      content: { "application/json": { schema: Revoked } },
+    },
+    ...problems(...ACCESS_TOKEN_REFUSALS, "payload_too_large", "registry_unavailable", "service_unavailable"),
+  },
+});
+
+export const changePassword = createRoute({
+  method: "post",
+  path: "/password",
+  operationId: "changePassword",
+  summary: "Change the password; other sessions are signed out unless told otherwise",
+  tags: ["accounts"],
+  security: ACCESS_TOKEN,
+  middleware: [requireAccessToken],
+  request: { body: jsonRequest(passwordBody) },
+  responses: {
+    204: { description: "The new password is stored" },
+    ...problems(
+      "validation_failed",
+      ...ACCESS_TOKEN_REFUSALS,
+      "invalid_credentials",
+      "payload_too_large",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
+  },
+});
