@@ -115,6 +115,8 @@ describe("signup and login with the rate limiter unreachable (fail closed)", () 
     ["every limiter", undefined],
     ["the address's limiter", ["hit"]],
     ["the account's limiter", ["acquire"]],
+    // The attempt is admitted, the password is right, and the slot cannot be given back.
+    ["the account's limiter once the password is checked", ["settle"]],
   ] as const) {
     it(`should answer login with 503 and start no session, for the right password too, when ${name} is unreachable`, async () => {
       const device = await signUp();

@@ -98,14 +98,12 @@ authRoutes.openapi(logIn, async (c) => {
     await attempt.settle("failed");
     throw new ApiError("invalid_credentials");
   }
-  const released = attempt.settle("succeeded");
+  // Settled before the session starts, not beside it: a limiter that fails here makes the answer
+  // a 503, and a session started meanwhile would be left behind with no token ever sent for it.
+  await attempt.settle("succeeded");
   // Only someone who knows the password learns that the account is disabled.
-  if (user.disabledAt !== null) {
-    await released;
-    throw new ApiError("account_disabled");
-  }
-  const [, response] = await Promise.all([released, startSession(c, user, body, 200, dpop)]);
-  return response;
+  if (user.disabledAt !== null) throw new ApiError("account_disabled");
+  return await startSession(c, user, body, 200, dpop);
 });
 
 authRoutes.openapi(refreshTokens, async (c) => {
