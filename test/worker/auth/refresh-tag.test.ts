@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { history } from "../../support/devices";
 import { call, expectProblem, me, refresh, type SignedIn, signInOn } from "../../support/http";
-import { oauthPost } from "../../support/oauth";
+import { expectOAuthError, oauthPost } from "../../support/oauth";
 
 /**
  * A genuine refresh token with one character of its tag (the last part, 43 characters of an
@@ -15,6 +15,12 @@ function withTagCharacterChanged(token: string, position: number): string {
   return token.slice(0, at) + (token[at] === "A" ? "B" : "A") + token.slice(at + 1);
 }
 
+/** The token endpoint's refresh grant (RFC 6749 §6), as a public client: a refused token is `invalid_grant`. */
+async function expectGrantRefused(refreshToken: string) {
+  const form = { grant_type: "refresh_token", refresh_token: refreshToken };
+  await expectOAuthError(await oauthPost("/v1/oauth/token", form, null), 400, "invalid_grant");
+}
+
 async function expectUntouched(watcher: SignedIn, session: { sessionId: string; accessToken: string }) {
   expect((await me(session.accessToken)).status).toBe(200);
   const types = (await history(watcher.accessToken)).filter((event) => event.session_id === session.sessionId).map((event) => event.type);
@@ -23,12 +29,13 @@ async function expectUntouched(watcher: SignedIn, session: { sessionId: string; 
 }
 
 describe("the refresh token's tag is compared in full", () => {
-  it("should refuse the current token with one tag character changed on refresh, cookie logout and OAuth revoke, ending nothing", async () => {
+  it("should refuse the current token with one tag character changed on refresh, the token endpoint, cookie logout and OAuth revoke, ending nothing", async () => {
     const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
     for (const position of POSITIONS) {
       const forged = withTagCharacterChanged(phone.refreshToken, position);
       expect(forged).not.toBe(phone.refreshToken);
       await expectProblem(await refresh(forged), 401, "invalid_refresh_token");
+      await expectGrantRefused(forged);
       const logout = await call("/v1/auth/logout", { method: "POST", cookie: `__Host-refresh_token=${forged}` });
       expect(logout.status).toBe(204);
       expect((await oauthPost("/v1/oauth/revoke", { token: forged })).status).toBe(200);
@@ -38,11 +45,13 @@ describe("the refresh token's tag is compared in full", () => {
     expect((await refresh(phone.refreshToken)).status).toBe(200);
   });
 
-  it("should refuse a previous-generation token with one tag character changed, and not take it for reuse", async () => {
+  it("should refuse a previous-generation token with one tag character changed, on refresh and the token endpoint, and not take it for reuse", async () => {
     const [laptop, phone] = (await signInOn("laptop", "phone")) as [SignedIn, SignedIn];
     const rotated = (await (await refresh(phone.refreshToken)).json()) as { access_token: string; refresh_token: string };
     for (const position of POSITIONS) {
-      await expectProblem(await refresh(withTagCharacterChanged(phone.refreshToken, position)), 401, "invalid_refresh_token");
+      const forged = withTagCharacterChanged(phone.refreshToken, position);
+      await expectProblem(await refresh(forged), 401, "invalid_refresh_token");
+      await expectGrantRefused(forged);
       await expectUntouched(laptop, { sessionId: phone.sessionId, accessToken: rotated.access_token });
     }
     expect((await refresh(rotated.refresh_token)).status).toBe(200);
