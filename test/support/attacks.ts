@@ -150,6 +150,20 @@ export const ATTACKS = {
       "sid with text after the session id": await sign({ ...claims, sid: `${victim.sessionId}x` }),
       "sid as an array of the session id": await sign({ ...claims, sid: [victim.sessionId] }),
       "payload an array": await sign([claims]),
+      // RFC 9470 §6 and RFC 8176: auth_time and amr come together, auth_time an integer no later than iat.
+      "auth_time without amr": await sign({ ...claims, auth_time: claims.iat }),
+      "amr without auth_time": await sign({ ...claims, amr: ["pwd"] }),
+      "auth_time as a string": await sign({ ...claims, auth_time: String(claims.iat), amr: ["pwd"] }),
+      "auth_time after iat": await sign({ ...claims, auth_time: (claims.iat as number) + 60, amr: ["pwd"] }),
+      "auth_time fractional": await sign({ ...claims, auth_time: (claims.iat as number) - 0.5, amr: ["pwd"] }),
+      "auth_time negative": await sign({ ...claims, auth_time: -1, amr: ["pwd"] }),
+      "amr empty": await sign({ ...claims, auth_time: claims.iat, amr: [] }),
+      "amr a string": await sign({ ...claims, auth_time: claims.iat, amr: "pwd" }),
+      "amr holding a number": await sign({ ...claims, auth_time: claims.iat, amr: [1] }),
+      // RFC 9449 §6.1: cnf is { jkt: <thumbprint> }.
+      "cnf without jkt": await sign({ ...claims, cnf: {} }),
+      "cnf a string": await sign({ ...claims, cnf: "jkt" }),
+      "cnf.jkt a number": await sign({ ...claims, cnf: { jkt: 1 } }),
     };
   },
 
