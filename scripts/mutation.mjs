@@ -9,6 +9,7 @@
 // every mutant that survived. Not part of CI: it is slow (test/README.md, "Mutation testing").
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { relative } from "node:path";
 
 /** What is mutated, and the tests that must catch it. */
 export const GROUPS = {
@@ -22,6 +23,7 @@ export const GROUPS = {
       "test/worker/tokens/key-rotation.test.ts",
       "test/worker/rpc/entrypoint.test.ts",
       "test/worker/oauth/introspect.test.ts",
+      "test/worker/auth/dpop-binding.test.ts",
       "test/worker/http/contract.test.ts",
       "test/worker/settings.test.ts",
       "test/registry/liveness/activity.test.ts",
@@ -60,18 +62,52 @@ export const GROUPS = {
       "test/security/faults.test.ts",
     ],
   },
+  // The consumer's own checks, the only defence in its stateless and cached modes.
+  "consumer-checks": {
+    mutate: ["consumer/verify-local.ts", "consumer/require-session.ts", "consumer/token-format.ts", "consumer/liveness-cache.ts"],
+    tests: [
+      "test/consumer/authorization.test.ts",
+      "test/consumer/dpop.test.ts",
+      "test/consumer/fresh.test.ts",
+      "test/consumer/jwks.test.ts",
+      "test/consumer/liveness-cache.test.ts",
+      "test/consumer/local-checks.test.ts",
+      "test/consumer/modes.test.ts",
+    ],
+  },
+  // Not packed-worker.test.ts (it runs the package as `npm pack` built it, before any mutant) nor
+  // example-worker.test.ts (an auxiliary Worker, where no mutant is ever switched on).
   consumer: {
-    mutate: ["consumer/*.ts"],
+    mutate: [
+      "consumer/*.ts",
+      "!consumer/verify-local.ts",
+      "!consumer/require-session.ts",
+      "!consumer/token-format.ts",
+      "!consumer/liveness-cache.ts",
+    ],
     // consumer/ids.ts and rpc.ts are the service's too: its RPC entrypoint validates with them.
-    tests: ["test/consumer/*.test.ts", "test/worker/rpc/entrypoint.test.ts"],
+    tests: [
+      "test/consumer/dpop.test.ts",
+      "test/consumer/fresh.test.ts",
+      "test/consumer/jwks.test.ts",
+      "test/consumer/modes.test.ts",
+      "test/consumer/options.test.ts",
+      "test/worker/rpc/entrypoint.test.ts",
+    ],
   },
 };
 
-const requested = process.argv.slice(2);
+// `--summary` prints the scores of the runs already made (a run stopped part-way included) and runs nothing.
+const summaryOnly = process.argv.includes("--summary");
+const requested = process.argv.slice(2).filter((arg) => arg !== "--summary");
 for (const name of requested) if (!(name in GROUPS)) fail(`unknown group ${name}; the groups are ${Object.keys(GROUPS).join(", ")}`);
 const groups = requested.length ? requested : Object.keys(GROUPS);
-
 const timings = {};
+if (summaryOnly) {
+  summarise(groups);
+  process.exit(0);
+}
+
 for (const name of groups) {
   const { mutate, tests } = GROUPS[name];
   // A listed test file that does not exist would silently run nothing for it.
@@ -99,8 +135,7 @@ function summarise(names) {
   const rows = [];
   const survivors = [];
   for (const name of names) {
-    const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, "utf8"));
-    for (const [file, { mutants }] of Object.entries(report.files)) {
+    for (const [file, mutants] of Object.entries(mutantsByFile(name))) {
       const count = (status) => mutants.filter((m) => m.status === status).length;
       const detected = count("Killed") + count("Timeout");
       const undetected = count("Survived") + count("NoCoverage");
@@ -123,6 +158,25 @@ function summarise(names) {
   for (const [name, seconds] of Object.entries(timings)) console.log(`group ${name}: ${seconds} s`);
   console.log(`\n== ${survivors.length} undetected mutants (each is listed in test/README.md with its reason)`);
   for (const line of survivors) console.log(line);
+}
+
+/**
+ * The mutants of a group by file: from Stryker's JSON report of a finished run, else from the
+ * results scripts/stryker-progress-reporter.mjs appended as each mutant was tested (a run stopped
+ * part-way: its files are marked "partial").
+ */
+function mutantsByFile(name) {
+  const json = `reports/mutation/${name}.json`;
+  if (existsSync(json))
+    return Object.fromEntries(Object.entries(JSON.parse(readFileSync(json, "utf8")).files).map(([file, { mutants }]) => [file, mutants]));
+  const lines = `reports/mutation/${name}.jsonl`;
+  if (!existsSync(lines)) return {};
+  const byFile = {};
+  for (const line of readFileSync(lines, "utf8").split("\n").filter(Boolean)) {
+    const mutant = JSON.parse(line);
+    (byFile[`${relative(process.cwd(), mutant.fileName)} (partial)`] ??= []).push(mutant);
+  }
+  return byFile;
 }
 
 function score(detected, undetected) {
