@@ -28,6 +28,15 @@ describe("the consumer's liveness cache", () => {
     expect(["ses_a", "ses_b", "ses_c"].map((id) => cache.isLive(id, 0))).toEqual([true, false, true]);
   });
 
+  it("should drop nothing when a session it already holds is confirmed again, full as it is", () => {
+    const cache = new LivenessCache(2);
+    cache.remember("ses_a", 1_000);
+    cache.remember("ses_b", 1_000);
+    cache.remember("ses_b", 2_000);
+    expect(cache.isLive("ses_a", 0)).toBe(true);
+    expect(cache.isLive("ses_b", 1_500)).toBe(true);
+  });
+
   it("should not let an expired entry hold a place once it has been read", () => {
     const cache = new LivenessCache(2);
     cache.remember("ses_b", 1_000);

@@ -1,5 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Rotation, rotationOf } from "../../../src/registry/rotation";
+import { genuineTokenOf, type Rotation, rotationOf } from "../../../src/registry/rotation";
+import { signUp } from "../../support/http";
 
 /**
  * The rotation decision alone (src/registry/rotation.ts), on hand-made rows: what a presented
@@ -52,5 +54,18 @@ describe("the rotation decision", () => {
     expect(rotationOf(row, { token: { generation: 4 }, hash: hash(4), successorHash: hash(5) }, ROTATED_AT, GRACE_MS)).toBe("invalid");
     // A later generation carrying the current hash is not the current token either.
     expect(rotationOf(row, { ...current, token: { generation: 4 } }, ROTATED_AT, GRACE_MS)).toBe("invalid");
+  });
+});
+
+describe("the registry's own check of a presented refresh token", () => {
+  it("should take only a parseable token of its own user with a genuine tag", async () => {
+    const device = await signUp();
+    const other = await signUp();
+    const secret = env.REFRESH_TOKEN_SECRET;
+    expect(await genuineTokenOf(secret, device.refreshToken, device.userId)).toMatchObject({ sessionId: device.sessionId });
+    // The Worker routes by the token's user, so only a routing mistake would bring another user's token here.
+    expect(await genuineTokenOf(secret, device.refreshToken, other.userId)).toBeNull();
+    expect(await genuineTokenOf(secret, device.refreshToken, null)).toBeNull();
+    expect(await genuineTokenOf(secret, "not a refresh token", device.userId)).toBeNull();
   });
 });
