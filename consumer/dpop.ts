@@ -8,14 +8,6 @@ import type { DpopRequestInfo } from "./rpc.js";
  * consumer's mode; a consumer without a binding refuses bound tokens (README, "DPoP-bound tokens").
  */
 
-/** `Bearer <token>` (RFC 6750 §2.1) or `DPoP <token>` (RFC 9449 §7.1), both b64token. */
-const AUTHORIZATION = /^(Bearer|DPoP) ([A-Za-z0-9_.~+/-]+=*)$/i;
-
-export function presentedToken(authorization: string): { dpop: boolean; token: string } | null {
-  const match = AUTHORIZATION.exec(authorization);
-  return match ? { dpop: match[1]!.toLowerCase() === "dpop", token: match[2]! } : null;
-}
-
 /** What the service checks a bound token's proof against: this request, as the client sent it. */
 export function dpopRequestOf(request: Request): DpopRequestInfo {
   return { method: request.method, url: request.url, dpop: request.headers.get("DPoP") };

@@ -29,6 +29,9 @@ export class JwksCache {
     fetchJwks: () => Promise<Response>,
     nowMs: number,
   ): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {
+    // The service names its key in every token, and refuses one that names none; jose would check
+    // such a token against whichever published key fits its algorithm.
+    if (typeof header.kid !== "string") throw new errors.JWKSNoMatchingKey("The token names no key (kid)");
     if (!this.#keys || nowMs - this.#fetchedAt >= this.maxAgeMs) await this.#refresh(fetchJwks, nowMs);
     try {
       return await this.#keys!(header, token);

@@ -61,6 +61,20 @@ describe("requireSession with DPoP-bound tokens", () => {
     await expectProblem(refused, 401, "invalid_token");
   });
 
+  it.each(["strict", "cached", "stateless"] as const)(
+    "should answer a revoked bound session with the DPoP challenge in %s mode, the service's invalid_token",
+    async (mode) => {
+      const { binding } = countingBinding();
+      const request = consumerApp({ mode, binding: () => binding, now: clock().now });
+      const { device, proof } = await boundDevice();
+      expect((await request(device.accessToken, await proof())).status).toBe(200);
+      await env.SESSION_SERVICE.revokeSession(device.userId, device.sessionId, "lost_device");
+      const refused = await request(device.accessToken, await proof());
+      expectDpopChallenge(refused, "invalid_token");
+      await expectProblem(refused, 401, "invalid_token");
+    },
+  );
+
   it("should pass on the service's nonce when it asks for one", async () => {
     const { binding } = countingBinding();
     const asking = {

@@ -16,25 +16,44 @@ export function clock() {
   return { now: () => (startMs ??= Date.now()) + offsetMs, advance: (ms: number) => void (offsetMs += ms) };
 }
 
-/** The real binding, with call counts, and a switch that makes it fail like an unreachable service. */
+/**
+ * The real binding, with call counts and what was asked of it, and switches: `broken` makes it fail
+ * like an unreachable service, `jwksStatus` makes the JWKS answer that status instead, and
+ * `holdVerify` holds the next verify call until the returned function releases it.
+ */
 export function countingBinding() {
   const counts = { verify: 0, fetch: 0 };
-  const state = { broken: false };
+  const state = { broken: false, jwksStatus: null as number | null };
+  const fetches: { url: string; accept: string | null }[] = [];
+  let held: Promise<void> | null = null;
   const binding: SessionServiceBinding = {
-    verify: (token, request) => {
+    verify: async (token, request) => {
       counts.verify++;
+      const gate = held;
+      held = null;
+      if (gate) await gate;
       if (state.broken) return Promise.reject(new Error("network connection lost"));
       return request === undefined ? env.SESSION_SERVICE.verify(token) : env.SESSION_SERVICE.verify(token, request);
     },
     fetch: (input, init) => {
       counts.fetch++;
-      return state.broken ? Promise.reject(new Error("network connection lost")) : env.SESSION_SERVICE.fetch(input, init);
+      fetches.push({ url: String(input), accept: new Headers(init?.headers).get("Accept") });
+      if (state.broken) return Promise.reject(new Error("network connection lost"));
+      if (state.jwksStatus !== null) return Promise.resolve(new Response("unavailable", { status: state.jwksStatus }));
+      return env.SESSION_SERVICE.fetch(input, init);
     },
     listSessions: (userId) => env.SESSION_SERVICE.listSessions(userId),
     revokeSession: (u, s, r) => env.SESSION_SERVICE.revokeSession(u, s, r),
     revokeAllSessions: (u, r) => env.SESSION_SERVICE.revokeAllSessions(u, r),
   };
-  return { binding, counts, state };
+  const holdVerify = () => {
+    let release!: () => void;
+    held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return release;
+  };
+  return { binding, counts, state, fetches, holdVerify };
 }
 
 /** Where the consumer app answers (`app.request` resolves paths against it): what its DPoP proofs name. */
@@ -42,14 +61,16 @@ export const CONSUMER_URL = "http://localhost/";
 
 /**
  * A consumer app with one protected route, built in the test so its clock and binding are controlled.
- * Sends `Bearer <token>`, or with `dpop` (a proof for GET CONSUMER_URL) `DPoP <token>` and the proof.
+ * Sends `Bearer <token>`, or with `dpop` (a proof for GET CONSUMER_URL) `DPoP <token>` and the proof,
+ * or with `authorization` that header as given.
  */
 export function consumerApp(options: Omit<RequireSessionOptions, "issuer" | "audience">) {
   const app = new Hono<{ Variables: SessionVariables }>();
   app.get("/", requireSession({ ...TOKENS, ...options }), (c) => c.json(c.get("session")));
-  return (token?: string, dpop?: string | null) => {
+  return (token?: string, dpop?: string | null, authorization?: string) => {
     const headers: Record<string, string> = {};
     if (token) headers.Authorization = `${dpop === undefined ? "Bearer" : "DPoP"} ${token}`;
+    if (authorization !== undefined) headers.Authorization = authorization;
     if (dpop) headers.DPoP = dpop;
     return app.request("/", { headers });
   };

@@ -2,6 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
+import { breakLimiter } from "../support/limiter";
+import { oauthPost } from "../support/oauth";
 import { breakRegistry, registry, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
@@ -91,6 +93,61 @@ describe("signup under faults (contract: nothing half-written)", () => {
     // session, and its owner can still sign in with the password just chosen.
     expect(await userByEmail(email)).not.toBeNull();
     expect((await loginRequest(email)).status).toBe(200);
+  });
+});
+
+describe("signup and login with the rate limiter unreachable (fail closed)", () => {
+  const signUpWith = (email: string, transport: string) =>
+    call("/v1/auth/signup", { method: "POST", json: { email, password: PASSWORD, token_transport: transport } });
+
+  it("should answer signup with 503 and create nothing: no account, no session, no cookie", async () => {
+    const email = uniqueEmail("nolimiter");
+    breakLimiter();
+    for (const transport of ["body", "cookie"]) await expectUnavailable(await signUpWith(email, transport), "service_unavailable");
+    expect(await userByEmail(email)).toBeNull();
+    vi.restoreAllMocks();
+    // Nothing was half-made: the email is free once the limiter answers.
+    expect((await signUpWith(email, "body")).status).toBe(201);
+  });
+
+  // A sign-in asks two limiters (the address's `hit`, the account's `acquire`): each fails closed on its own.
+  for (const [name, methods] of [
+    ["every limiter", undefined],
+    ["the address's limiter", ["hit"]],
+    ["the account's limiter", ["acquire"]],
+  ] as const) {
+    it(`should answer login with 503 and start no session, for the right password too, when ${name} is unreachable`, async () => {
+      const device = await signUp();
+      breakLimiter(methods && [...methods]);
+      for (const transport of ["body", "cookie"]) {
+        const response = await call("/v1/auth/login", {
+          method: "POST",
+          json: { email: device.email, password: PASSWORD, token_transport: transport },
+        });
+        await expectUnavailable(response, "service_unavailable");
+      }
+      vi.restoreAllMocks();
+      expect((await registrySessions(device.userId)).map((s) => s.id)).toEqual([device.sessionId]);
+    });
+  }
+});
+
+describe("login when only giving a success's limiter slot back fails", () => {
+  // A success's slot is given back after the answer (it never counts against the account): if that
+  // fails the slot stays held until its window ends, which errs towards refusing, and the sign-in
+  // stands whole: one new session, whose tokens were sent.
+  it("should sign in with exactly one new session, whose refresh token works", async () => {
+    const device = await signUp();
+    breakLimiter(["settle"]);
+    const response = await call("/v1/auth/login", {
+      method: "POST",
+      json: { email: device.email, password: PASSWORD, token_transport: "body" },
+    });
+    expect(response.status).toBe(200);
+    const signedIn = (await response.json()) as { session: { id: string }; refresh_token: string };
+    vi.restoreAllMocks();
+    expect((await registrySessions(device.userId)).map((s) => s.id).sort()).toEqual([device.sessionId, signedIn.session.id].sort());
+    expect((await refresh(signedIn.refresh_token)).status).toBe(200);
   });
 });
 
@@ -192,6 +249,28 @@ describe("refresh under faults", () => {
     vi.restoreAllMocks();
     await setRegistryD1(device.userId, false);
   });
+});
+
+describe("access-token checks for other services under faults (fail closed)", () => {
+  for (const [name, fault] of [
+    ["throws", injected],
+    ["is overloaded", overloaded],
+  ] as const) {
+    it(`should answer RPC verify with registry_unavailable and introspection with 503, never active, when the registry ${name}`, async () => {
+      const device = await signUp();
+      breakRegistry(fault, ["sessionCheck"]);
+      // The RPC entrypoint, over the real service binding: a consumer in strict or cached mode.
+      expect(await env.SESSION_SERVICE.verify(device.accessToken)).toEqual({ ok: false, code: "registry_unavailable" });
+      // RFC 7662 introspection: a backend must not read "could not check" as "inactive", nor ever see active.
+      const response = await oauthPost("/v1/oauth/introspect", { token: device.accessToken });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Retry-After")).toBe("1");
+      expect(response.headers.get("Cache-Control")).toBe("no-store");
+      expect(await response.text()).not.toMatch(/"active"/);
+      vi.restoreAllMocks();
+      expect(await env.SESSION_SERVICE.verify(device.accessToken)).toMatchObject({ ok: true, sessionId: device.sessionId });
+    });
+  }
 });
 
 describe("protected routes and revocation under faults (fail closed)", () => {

@@ -137,3 +137,20 @@ export async function genuineTokenWithUrlSafeCharacters(subject: { userId: strin
   }
   throw new Error("no token with - or _ in 100 attempts");
 }
+
+/**
+ * A token signed with the service key, with genuine claims, of exactly `length` characters (an
+ * unused `pad` claim sizes it; a header parameter shifts it when base64url cannot reach the length).
+ */
+export async function genuineTokenOfLength(subject: { userId: string; sessionId: string }, length: number): Promise<string> {
+  for (const header of [{}, { cty: "x" }, { cty: "xy" }]) {
+    const base = await signWithServiceKey({ ...claimsFor(subject), pad: "" }, header);
+    // Each 3 bytes of claim text add 4 characters; try around the estimate.
+    const estimate = Math.floor(((length - base.length) * 3) / 4);
+    for (let pad = Math.max(0, estimate - 2); pad <= estimate + 2; pad++) {
+      const token = await signWithServiceKey({ ...claimsFor(subject), pad: "p".repeat(pad) }, header);
+      if (token.length === length) return token;
+    }
+  }
+  throw new Error(`no token of exactly ${length} characters`);
+}

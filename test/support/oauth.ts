@@ -4,7 +4,7 @@ import { call } from "./http";
 
 export const TEST_CLIENT = env.TEST_INTROSPECTION_CLIENT;
 
-export type OAuthPath = "/v1/oauth/introspect" | "/v1/oauth/revoke";
+export type OAuthPath = "/v1/oauth/introspect" | "/v1/oauth/revoke" | "/v1/oauth/token";
 
 export function basic(clientId: string, secret: string): string {
   const encode = (text: string) => encodeURIComponent(text);

@@ -1,14 +1,10 @@
 import { createMiddleware } from "hono/factory";
+import { presentedToken } from "../../../consumer/token-format";
 import type { AppEnv, Caller } from "../env";
 import { ApiError, dpopChallenge } from "../errors";
 import { verifyAccessToken } from "../tokens/check";
 import { checkDpopProof } from "../tokens/dpop";
 import { dpopRefused, offerNonce, proofRefused } from "../tokens/dpop-http";
-
-/** RFC 6750 §2.1 allows one space; anything longer than a token can be is refused before parsing. */
-const MAX_AUTHORIZATION_HEADER = 4096;
-/** `Bearer` (RFC 6750 §2.1) or `DPoP` (RFC 9449 §7.1), both with a b64token. */
-const AUTHORIZATION = /^(Bearer|DPoP) ([A-Za-z0-9_.~+/-]+=*)$/i;
 
 /** What a DPoP-bound token's proof must match: the request it came with. */
 export interface ProvingRequest {
@@ -19,7 +15,8 @@ export interface ProvingRequest {
 }
 
 /**
- * Reads the access token and checks signature and claims; liveness is the registry's to confirm.
+ * Reads the access token (with the consumer's parser, so both read a header alike) and checks
+ * signature and claims; liveness is the registry's to confirm.
  * A DPoP-bound token (`cnf.jkt`, RFC 9449 §7) must come as `DPoP <token>` with a proof by that key
  * for this request (and its `ath`): its `jti` then travels in the actor for the registry's replay
  * check, in the same call that checks liveness. An unbound token is `Bearer`, as it always was.
@@ -30,11 +27,9 @@ export async function verifiedCaller(
   options: { acceptExpired?: boolean } = {},
   request?: ProvingRequest,
 ): Promise<Caller> {
-  if (!authorization || authorization.length > MAX_AUTHORIZATION_HEADER) throw new ApiError("invalid_token");
-  const match = AUTHORIZATION.exec(authorization);
-  if (!match) throw new ApiError("invalid_token");
-  const dpopScheme = match[1]!.toLowerCase() === "dpop";
-  const token = match[2]!;
+  const presented = presentedToken(authorization);
+  if (!presented) throw new ApiError("invalid_token");
+  const { dpop: dpopScheme, token } = presented;
   const refuseToken = () =>
     dpopScheme
       ? new ApiError("invalid_token", { headers: { "WWW-Authenticate": dpopChallenge("invalid_token") } })

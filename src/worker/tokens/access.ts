@@ -1,9 +1,10 @@
 import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { isCanonicalCompactJws } from "../../../consumer/token-format";
 import { AUTH_METHODS, type AuthContext, type AuthMethod } from "../../contract/auth";
 import { JWK_THUMBPRINT } from "../../contract/dpop";
 import { SESSION_ID, USER_ID } from "../../contract/ids";
 import type { Config } from "../../shared/config";
-import { fromBase64url, randomId } from "../../shared/encoding";
+import { randomId } from "../../shared/encoding";
 import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
 
 /** RFC 9068 §2.1: access tokens are typed so that no other JWT can pass for one. */
@@ -70,6 +71,7 @@ export async function verifyAccessTokenSignature(
   options: { acceptExpired?: boolean } = {},
 ): Promise<AccessTokenCheck> {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) return { ok: false, reason: "too_long" };
+  // The consumer's check (consumer/token-format.ts): one token, one spelling, on both sides.
   if (!isCanonicalCompactJws(token)) return { ok: false, reason: "not_canonical" };
   try {
     const { payload } = await jwtVerify(token, (header) => keyFor(keys, header.kid), {
@@ -113,15 +115,6 @@ function authContextClaimsValid(payload: JWTPayload, iat: number): boolean {
   if (authTime === undefined && amr === undefined) return true;
   if (typeof authTime !== "number" || !Number.isInteger(authTime) || authTime < 0 || authTime > iat) return false;
   return Array.isArray(amr) && amr.length >= 1 && amr.length <= 5 && amr.every((value) => AUTH_METHODS.includes(value));
-}
-
-/**
- * RFC 7515 §2: each part is unpadded base64url. jose decodes leniently (padding, spare trailing
- * bits), so without this one token would have many spellings that all verify.
- */
-function isCanonicalCompactJws(token: string): boolean {
-  const parts = token.split(".");
-  return parts.length === 3 && parts.every((part) => part.length > 0 && fromBase64url(part) !== null);
 }
 
 /**

@@ -96,12 +96,16 @@ describe("refresh through the cookie", () => {
     return { body, cookie: refreshCookieOf(response)! };
   }
 
-  it("should set an HttpOnly, Secure, SameSite=Strict __Host- cookie at signup and rotate it on refresh", async () => {
+  it("should set an HttpOnly, Secure, SameSite=Strict __Host- cookie for the refresh token's lifetime at signup and rotate it on refresh", async () => {
     const { cookie } = await signUpWithCookie();
     expect(cookie.attributes).toMatch(/HttpOnly/);
     expect(cookie.attributes).toMatch(/Secure/);
     expect(cookie.attributes).toMatch(/SameSite=Strict/);
     expect(cookie.attributes).toMatch(/Path=\//);
+    // It lives as long as the refresh token (REFRESH_TOKEN_TTL_SECONDS, 30 days by default), not a session cookie's while.
+    const maxAge = Number(/; Max-Age=(\d+)/.exec(cookie.attributes)?.[1]);
+    expect(maxAge).toBeGreaterThan(30 * 86400 - 60);
+    expect(maxAge).toBeLessThanOrEqual(30 * 86400);
     const response = await call("/v1/auth/refresh", { method: "POST", cookie: `__Host-refresh_token=${cookie.value}` });
     expect(response.status).toBe(200);
     const rotated = refreshCookieOf(response)!;

@@ -21,6 +21,8 @@ describe("HTTP conventions", () => {
     const claims = JSON.parse(atob(accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
     expect(Object.keys(claims).sort()).toEqual(["amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "sid", "sub"]);
     expect(claims.exp - claims.iat).toBe(600);
+    // docs/api.md: `jti` is `at_` and 128 random bits.
+    expect(claims.jti).toMatch(/^at_[A-Za-z0-9_-]{22}$/);
   });
 
   it("should answer 405 with Allow for a wrong method on a known path", async () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { freshIp, me, signUp } from "../../support/http";
+import { breakLimiter } from "../../support/limiter";
 import { basic, expectOAuthError, type OAuthPath, oauthPost, postCredentials, TEST_CLIENT } from "../../support/oauth";
 
 const LIMIT = 20; // OAUTH_CLIENT_FAILURE_LIMIT default
@@ -161,11 +162,7 @@ describe("failed client authentication limit per address", () => {
 
   it("should fail closed with 503 when the limiter cannot be reached, telling nothing about the secret", async () => {
     const device = await signUp();
-    // Seam: the Worker reaches every counter through env.RATE_LIMITER.get (limiterFor); `c.env` in the pool is this `env`.
-    const injected = () => Promise.reject(new Error("injected fault"));
-    vi.spyOn(env.RATE_LIMITER, "get").mockImplementation(
-      () => ({ acquire: injected, settle: injected, hit: injected, decide: injected }) as never,
-    );
+    breakLimiter();
     vi.spyOn(console, "error").mockImplementation(() => {});
     for (const [authorization, credentials] of [
       [RIGHT_BASIC, {}],

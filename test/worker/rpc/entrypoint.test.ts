@@ -59,6 +59,13 @@ describe("SessionService over a service binding", () => {
     expect(await env.SESSION_SERVICE.revokeSession(device.userId, device.sessionId, "Reason With Spaces\n")).toMatchObject(bad);
     expect(await env.SESSION_SERVICE.revokeAllSessions(device.userId, "x".repeat(33))).toMatchObject(bad);
     expect(await env.SESSION_SERVICE.revokeAllSessions({ id: device.userId } as unknown as string, "service")).toMatchObject(bad);
+    // Every pattern is anchored at both ends (consumer/ids.ts, REVOKE_REASON_PATTERN).
+    for (const userId of [`x${device.userId}`, `${device.userId}x`])
+      expect(await env.SESSION_SERVICE.listSessions(userId), userId).toMatchObject(bad);
+    for (const sessionId of [`x${device.sessionId}`, `${device.sessionId}x`])
+      expect(await env.SESSION_SERVICE.revokeSession(device.userId, sessionId, "service"), sessionId).toMatchObject(bad);
+    for (const reason of ["!service", "service!"])
+      expect(await env.SESSION_SERVICE.revokeAllSessions(device.userId, reason), reason).toMatchObject(bad);
     expect((await env.SESSION_SERVICE.verify(device.accessToken)).ok).toBe(true);
   });
 });

@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+// Mutation testing of the security-critical modules (`npm run mutation [group ...]`), with
+// StrykerJS on the real suite: the Cloudflare vitest pool, real D1 and Durable Objects.
+//
+// One Stryker run per group: each group's mutants run against the test files of that group only,
+// because most of the suite signs a user in and so "covers" every token module; with the whole
+// suite behind each mutant a run would take hours on a small machine. Each run writes
+// reports/mutation/<group>.html and .json; at the end the score of every file is printed, with
+// every mutant that survived. Not part of CI: it is slow (test/README.md, "Mutation testing").
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { relative } from "node:path";
+
+/** What is mutated, and the tests that must catch it. */
+export const GROUPS = {
+  "access-token": {
+    mutate: ["src/worker/tokens/access.ts", "src/worker/tokens/check.ts", "src/worker/tokens/keys.ts", "src/worker/sessions/guard.ts"],
+    tests: [
+      "test/security/token-attacks.test.ts",
+      "test/worker/tokens/algorithms.test.ts",
+      "test/worker/tokens/claims.test.ts",
+      "test/worker/tokens/keys.test.ts",
+      "test/worker/tokens/key-rotation.test.ts",
+      "test/worker/rpc/entrypoint.test.ts",
+      "test/worker/oauth/introspect.test.ts",
+      "test/worker/auth/dpop-binding.test.ts",
+      "test/worker/http/contract.test.ts",
+      "test/worker/settings.test.ts",
+      "test/registry/liveness/activity.test.ts",
+      "test/security/faults.test.ts",
+    ],
+  },
+  "refresh-token": {
+    mutate: ["src/shared/refresh-token.ts", "src/registry/rotation.ts"],
+    tests: [
+      "test/worker/auth/refresh.test.ts",
+      "test/worker/auth/refresh-tag.test.ts",
+      "test/shared/refresh-token.test.ts",
+      "test/registry/rotation/rotation-decision.test.ts",
+      "test/registry/rotation/refresh-windows.test.ts",
+      "test/registry/rotation/refresh-limit.test.ts",
+      "test/worker/auth/logout.test.ts",
+      "test/worker/oauth/revoke.test.ts",
+      "test/registry/liveness/activity.test.ts",
+      "test/worker/settings.test.ts",
+    ],
+  },
+  "request-guards": {
+    mutate: ["src/worker/auth/cookies.ts", "src/worker/limits/limits.ts", "src/worker/oauth/client-auth.ts"],
+    tests: [
+      "test/worker/auth/origin.test.ts",
+      "test/worker/auth/refresh.test.ts",
+      "test/worker/auth/logout.test.ts",
+      "test/worker/auth/signup-login.test.ts",
+      "test/worker/limits/account-lockout.test.ts",
+      "test/worker/limits/address-key.test.ts",
+      "test/worker/limits/ip-limit.test.ts",
+      "test/worker/oauth/client-auth-limit.test.ts",
+      "test/worker/oauth/client-secret-post.test.ts",
+      "test/worker/oauth/introspect.test.ts",
+      "test/worker/settings.test.ts",
+      "test/security/faults.test.ts",
+    ],
+  },
+  // The consumer's own checks, the only defence in its stateless and cached modes.
+  "consumer-checks": {
+    mutate: ["consumer/verify-local.ts", "consumer/require-session.ts", "consumer/token-format.ts", "consumer/liveness-cache.ts"],
+    tests: [
+      "test/consumer/authorization.test.ts",
+      "test/consumer/dpop.test.ts",
+      "test/consumer/fresh.test.ts",
+      "test/consumer/jwks.test.ts",
+      "test/consumer/liveness-cache.test.ts",
+      "test/consumer/local-checks.test.ts",
+      "test/consumer/modes.test.ts",
+    ],
+  },
+  // Not packed-worker.test.ts (it runs the package as `npm pack` built it, before any mutant) nor
+  // example-worker.test.ts (an auxiliary Worker, where no mutant is ever switched on).
+  consumer: {
+    mutate: [
+      "consumer/*.ts",
+      "!consumer/verify-local.ts",
+      "!consumer/require-session.ts",
+      "!consumer/token-format.ts",
+      "!consumer/liveness-cache.ts",
+    ],
+    // consumer/ids.ts and rpc.ts are the service's too: its RPC entrypoint validates with them.
+    tests: [
+      "test/consumer/dpop.test.ts",
+      "test/consumer/fresh.test.ts",
+      "test/consumer/jwks.test.ts",
+      "test/consumer/modes.test.ts",
+      "test/consumer/options.test.ts",
+      "test/worker/rpc/entrypoint.test.ts",
+    ],
+  },
+};
+
+// `--summary` prints the scores of the runs already made (a run stopped part-way included) and runs nothing.
+const summaryOnly = process.argv.includes("--summary");
+const requested = process.argv.slice(2).filter((arg) => arg !== "--summary");
+for (const name of requested) if (!(name in GROUPS)) fail(`unknown group ${name}; the groups are ${Object.keys(GROUPS).join(", ")}`);
+const groups = requested.length ? requested : Object.keys(GROUPS);
+const timings = {};
+if (summaryOnly) {
+  summarise(groups);
+  process.exit(0);
+}
+
+for (const name of groups) {
+  const { mutate, tests } = GROUPS[name];
+  // A listed test file that does not exist would silently run nothing for it.
+  for (const file of tests) if (!file.includes("*") && !existsSync(file)) fail(`${name}: no test file ${file}`);
+  console.log(`\n== mutation group ${name}: ${mutate.join(", ")}`);
+  const started = Date.now();
+  const run = spawnSync("stryker", ["run", "stryker.config.mjs"], {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      MUTATION_GROUP: name,
+      MUTATION_FILES: mutate.join(","),
+      MUTATION_TESTS: tests.join(","),
+    },
+  });
+  timings[name] = Math.round((Date.now() - started) / 1000);
+  if (run.status !== 0) fail(`${name}: stryker exited with ${run.status ?? run.signal}`);
+}
+
+summarise(groups);
+
+/** The score of each file (Stryker's: detected / valid mutants), its totals, and every survivor. */
+function summarise(names) {
+  const rows = [];
+  const survivors = [];
+  for (const name of names) {
+    for (const [file, mutants] of Object.entries(mutantsByFile(name))) {
+      const count = (status) => mutants.filter((m) => m.status === status).length;
+      const detected = count("Killed") + count("Timeout");
+      const undetected = count("Survived") + count("NoCoverage");
+      rows.push({ group: name, file, mutants: mutants.length, detected, undetected, score: score(detected, undetected) });
+      for (const m of mutants)
+        if (m.status === "Survived" || m.status === "NoCoverage")
+          survivors.push(
+            `${file}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${m.status}: ${oneLine(m.replacement)}`,
+          );
+    }
+  }
+  console.log("\n== mutation score per file (killed or timed out / valid mutants)");
+  for (const row of rows)
+    console.log(
+      `${row.score.padStart(7)}  ${String(row.detected).padStart(4)}/${String(row.detected + row.undetected).padEnd(4)} ${row.file}`,
+    );
+  const detected = rows.reduce((sum, row) => sum + row.detected, 0);
+  const undetected = rows.reduce((sum, row) => sum + row.undetected, 0);
+  console.log(`${score(detected, undetected).padStart(7)}  ${detected}/${detected + undetected} in all`);
+  for (const [name, seconds] of Object.entries(timings)) console.log(`group ${name}: ${seconds} s`);
+  console.log(`\n== ${survivors.length} undetected mutants (each is listed in test/README.md with its reason)`);
+  for (const line of survivors) console.log(line);
+}
+
+/**
+ * The mutants of a group by file: from Stryker's JSON report of a finished run, else from the
+ * results scripts/stryker-progress-reporter.mjs appended as each mutant was tested (a run stopped
+ * part-way: its files are marked "partial").
+ */
+function mutantsByFile(name) {
+  const json = `reports/mutation/${name}.json`;
+  if (existsSync(json))
+    return Object.fromEntries(Object.entries(JSON.parse(readFileSync(json, "utf8")).files).map(([file, { mutants }]) => [file, mutants]));
+  const lines = `reports/mutation/${name}.jsonl`;
+  if (!existsSync(lines)) return {};
+  const byFile = {};
+  for (const line of readFileSync(lines, "utf8").split("\n").filter(Boolean)) {
+    const mutant = JSON.parse(line);
+    (byFile[`${relative(process.cwd(), mutant.fileName)} (partial)`] ??= []).push(mutant);
+  }
+  return byFile;
+}
+
+function score(detected, undetected) {
+  const total = detected + undetected;
+  return total === 0 ? "n/a" : `${((100 * detected) / total).toFixed(2)}%`;
+}
+
+function oneLine(text = "") {
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > 100 ? `${flat.slice(0, 100)}…` : flat;
+}
+
+function fail(message) {
+  console.error(`mutation: ${message}`);
+  process.exit(1);
+}

@@ -1,0 +1,62 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { configFrom } from "../../../src/shared/config";
+import { verifyAccessTokenSignature } from "../../../src/worker/tokens/access";
+import { loadKeySet } from "../../../src/worker/tokens/keys";
+import { claimsFor, genuineTokenOfLength, signRawWithServiceKey, signWithServiceKey } from "../../support/forge";
+import { signUp } from "../../support/http";
+
+/**
+ * Each check of src/worker/tokens/access.ts refuses on its own. Over HTTP every refusal is the same
+ * 401, and a token one check should refuse is often refused by another too (a `sub` that is a
+ * session id also names no live session), so dropping a check would go unseen: the reason is read
+ * from the check itself. Every token here is signed with the service key unless it says otherwise.
+ */
+async function check(token: string, options: { acceptExpired?: boolean; nowMs?: number } = {}) {
+  return verifyAccessTokenSignature(await loadKeySet(env.JWT_SIGNING_KEYS), configFrom(env), token, options.nowMs, options);
+}
+const sign = (payload: unknown, kid: unknown = JSON.parse(env.JWT_SIGNING_KEYS).keys.at(-1).kid) =>
+  signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid }, payload);
+
+describe("why the access-token check refuses a token", () => {
+  it("should name the check that refused each token", async () => {
+    const victim = await signUp();
+    const claims = claimsFor(victim);
+    const now = Math.floor(Date.now() / 1000);
+    const [h, p, s] = victim.accessToken.split(".") as [string, string, string];
+    const cases: [string, string, string][] = [
+      ["2049 characters, genuinely signed", await genuineTokenOfLength(victim, 2049), "too_long"],
+      ["padding on the signature", `${h}.${p}.${s}==`, "not_canonical"],
+      ["sub a session id", await sign({ ...claims, sub: victim.sessionId }), "bad_sub"],
+      ["sub an array of the user id", await sign({ ...claims, sub: [victim.userId] }), "bad_sub"],
+      ["sid a user id", await sign({ ...claims, sid: victim.userId }), "bad_sid"],
+      ["sid an array of the session id", await sign({ ...claims, sid: [victim.sessionId] }), "bad_sid"],
+      ["jti a number", await sign({ ...claims, jti: 7 }), "bad_claims"],
+      ["lifetime one second over", await sign({ ...claims, exp: now + 601 }), "lifetime_exceeded"],
+      ["kid unknown", await sign(claims, "not-ours"), "ERR_JWKS_NO_MATCHING_KEY"],
+      ["kid a number", await sign(claims, 1), "ERR_JWKS_NO_MATCHING_KEY"],
+      ["expired", await signWithServiceKey({ ...claims, iat: now - 660, exp: now - 60 }), "ERR_JWT_EXPIRED"],
+      ["another issuer", await signWithServiceKey({ ...claims, iss: "https://evil.example.com" }), "ERR_JWT_CLAIM_VALIDATION_FAILED"],
+      ["typ JWT", await signWithServiceKey(claims, { typ: "JWT" }), "ERR_JWT_CLAIM_VALIDATION_FAILED"],
+    ];
+    const reasons = [];
+    for (const [name, token] of cases) reasons.push([name, await check(token)]);
+    expect(reasons).toEqual(cases.map(([name, , reason]) => [name, { ok: false, reason }]));
+    expect(await check(await genuineTokenOfLength(victim, 2048))).toMatchObject({ ok: true });
+  });
+
+  it("should take an expired token only when asked to (logout), checked as of the second before it expired", async () => {
+    const victim = await signUp();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await signWithServiceKey({ ...claimsFor(victim), iat: now - 660, exp: now - 60 });
+    expect(await check(expired, { acceptExpired: true })).toMatchObject({ ok: true, claims: { sid: victim.sessionId } });
+    // Every other claim is still checked at that moment: a token from the future is no better for having expired.
+    const refreshLifetime = configFrom(env).refreshTokenTtlSeconds;
+    const tooOld = await signWithServiceKey({ ...claimsFor(victim), iat: now - refreshLifetime - 700, exp: now - refreshLifetime - 100 });
+    expect(await check(tooOld, { acceptExpired: true })).toEqual({ ok: false, reason: "ERR_JWT_EXPIRED" });
+    const unexpired = await signWithServiceKey(claimsFor(victim));
+    expect(await check(unexpired, { acceptExpired: true })).toMatchObject({ ok: true });
+    const notYet = await signWithServiceKey({ ...claimsFor(victim), nbf: now + 3600 });
+    expect(await check(notYet, { acceptExpired: true })).toEqual({ ok: false, reason: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
+  });
+});
