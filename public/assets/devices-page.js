@@ -20,10 +20,18 @@ const regions = new Intl.DisplayNames(undefined, { type: "region" });
 
 // ---- views -------------------------------------------------------------------------------------
 
-/** @param {string} text @param {"info" | "alert"} [tone] */
-function notify(text, tone = "info") {
+/**
+ * One notice at a time: a new one replaces the old, never stacks on it.
+ * @param {string} text @param {"info" | "alert"} [tone] @param {string} [detail] a second, smaller line
+ */
+function notify(text, tone = "info", detail = "") {
   const notice = $("notice");
-  notice.textContent = text;
+  const head = document.createElement("strong");
+  head.textContent = text;
+  const more = document.createElement("span");
+  more.className = "notice-detail";
+  more.textContent = detail;
+  notice.replaceChildren(...(detail ? [head, " ", more] : [head]));
   notice.className = `notice ${tone}`;
   notice.setAttribute("role", tone === "alert" ? "alert" : "status");
   show(notice, text !== "");
@@ -230,6 +238,9 @@ function applyLive(live) {
   if (live.type === "session_created" && live.session && !sessions.has(live.session.id))
     sessions.set(live.session.id, { ...live.session, current: false });
   if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
+  // A rename on another device: the row shows the new name at once (an ended session is not brought back).
+  if (live.type === "session_updated" && live.session && sessions.has(live.session.id))
+    sessions.set(live.session.id, { ...live.session, current: live.session.id === client.sessionId });
 }
 
 // ---- security history --------------------------------------------------------------------------
@@ -600,6 +611,7 @@ client.addEventListener("live", (event) => {
   const live = /** @type {CustomEvent} */ (event).detail;
   for (const heard of heardDuringLoads) heard.push(live);
   applyLive(live);
+  if (live.type === "passkeys_changed") void passkeys.load();
   if (live.type === "suspicious_sign_in") notify("A sign-in to your account looked unusual. Check your devices below.", "alert");
   renderDevices();
   void loadHistory();
@@ -613,18 +625,72 @@ client.addEventListener("connection", (event) => {
 });
 
 client.addEventListener("signedout", (event) => {
-  const reason = /** @type {CustomEvent} */ (event).detail.reason;
+  const detail = /** @type {CustomEvent} */ (event).detail;
   sessions.clear();
   renderDevices();
   showView(false);
-  const messages = {
-    revoked: "This device was signed out from another device.",
-    expired: "Your session has ended. Sign in again.",
-    signed_out: "You are signed out.",
-  };
-  notify(messages[/** @type {keyof typeof messages} */ (reason)] ?? messages.signed_out, reason === "revoked" ? "alert" : "info");
+  const told = signedOutNotice(detail.reason, detail.event);
+  notify(told.text, told.tone, told.detail);
   $("email").focus();
 });
+
+/** "at 11:42 PM" today, "on Nov 22 at 8:16 AM" before. @param {unknown} at */
+function atTime(at) {
+  const ms = Date.parse(str(at));
+  if (!Number.isFinite(ms)) return "";
+  const sameDay = new Date(ms).toDateString() === new Date().toDateString();
+  return sameDay ? `at ${clock.format(ms)}` : `on ${exactTime(ms)}`;
+}
+const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+
+/**
+ * Why this device was signed out, in words, from the live event that said so (docs/live.md):
+ * which device did it and when, or the password change, the administrator, the time limit.
+ * @param {"signed_out" | "revoked" | "expired"} reason @param {any} live
+ * @returns {{ text: string; detail: string; tone: "info" | "alert" }}
+ */
+function signedOutNotice(reason, live) {
+  const when = atTime(live?.at);
+  const by = str(live?.by?.name);
+  const alert = (/** @type {string} */ text, /** @type {string} */ detail = "") => ({ text, detail, tone: /** @type {const} */ ("alert") });
+  const info = (/** @type {string} */ text, /** @type {string} */ detail = "") => ({ text, detail, tone: /** @type {const} */ ("info") });
+  if (live?.type === "session_expired")
+    return live.cause === "idle"
+      ? info("You were signed out because this device was not used for a while.", "Sign in again to continue.")
+      : info("Your sign-in on this device reached its time limit.", "Sign in again to continue.");
+  if (live?.type !== "session_revoked") {
+    if (reason === "revoked") return alert("This device was signed out from another device.");
+    if (reason === "expired") return info("Your session has ended. Sign in again.");
+    return info("You are signed out.");
+  }
+  const from = by ? `“${by}” did it ${when}.` : when ? `It happened ${when}.` : "";
+  switch (live.reason) {
+    case "revoked_by_other_device":
+      return alert("This device was signed out from another device.", from);
+    case "password_changed":
+      return alert(
+        "This device was signed out because the password was changed.",
+        `${by ? `It was changed on “${by}” ${when}.` : when ? `It was changed ${when}.` : ""} Sign in with the new password.`.trim(),
+      );
+    case "signed_out_everywhere":
+      return alert("This device was signed out because someone chose to sign out all devices.", from);
+    case "admin":
+      return alert("An administrator signed this device out.", when ? `It happened ${when}.` : "");
+    case "service":
+      return alert("A connected service signed this device out.", when ? `It happened ${when}.` : "");
+    case "refresh_token_reuse":
+      return alert(
+        "This device was signed out because its sign-in was used twice, which can mean it was copied.",
+        "Sign in again. If this keeps happening, change your password.",
+      );
+    case "session_limit":
+      return info("This device was signed out to make room for a sign-in on another device.", "Too many devices were signed in at once.");
+    case "takeover_reported":
+      return alert("This device was signed out because its sign-in was reported as not you.", from);
+    default:
+      return info("You are signed out.");
+  }
+}
 
 $("sign-out").addEventListener("click", () => void signOut());
 $("history-more").addEventListener("click", () => void showMoreHistory());

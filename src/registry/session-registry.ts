@@ -158,8 +158,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (refusal) return refusal;
     if (!this.#live.alive(target, now)) return notFound;
     this.#rows.rename(target, name);
+    const session = this.#view(target);
+    // Every open device shows the new name at once, not at its next reload.
+    this.#sockets.publish({ type: "session_updated", session: sessionJson(session, null) });
     await this.#flush();
-    return { ok: true, session: this.#view(target) };
+    return { ok: true, session };
   }
 
   async sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
@@ -254,6 +257,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (refusal) return refusal;
     const id = actorId(actor);
     const result = await this.#passkeys.register(id, registration, rowDevice(this.#rows.get(id)!), () => this[CLOCK]());
+    if (result.ok) this.#passkeysChanged();
     if (result.ok) await this.#flush();
     return result;
   }
@@ -269,6 +273,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (refusal) return refusal;
     const row = this.#passkeys.store.rename(passkeyId, name);
     if (!row) return notFound;
+    this.#passkeysChanged();
     await this.#flush();
     return { ok: true, passkey: passkeyView(row) };
   }
@@ -286,6 +291,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       return true;
     });
     if (!removed) return notFound;
+    this.#passkeysChanged();
     await this.#flush();
     return { ok: true };
   }
@@ -564,6 +570,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return invalidCredentials;
   }
 
+  /** Every open device reloads its passkey list: a way into the account changed. */
+  #passkeysChanged(): void {
+    this.#sockets.publish({ type: "passkeys_changed", at: new Date(this[CLOCK]()).toISOString() });
+  }
+
   #view(sessionId: string): SessionView {
     return this.#live.view(this.#rows.get(sessionId)!);
   }
@@ -583,6 +594,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   #revoke(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): number {
     const ending = sessionIds.filter((id) => this.#live.has(id));
     if (ending.length === 0) return 0;
+    // Named before it may end too (logout-all): the signed-out devices are told which device did it.
+    const byName = by === null ? undefined : this.#rows.get(by)?.device_name;
+    const byDevice = by !== null && byName !== undefined ? { session_id: by, name: byName } : null;
     this.#atomically(() => {
       for (const id of ending) {
         const device = this.#rows.revoke(id, reason, by, now);
@@ -598,7 +612,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       this.#keys.forget(id);
     }
     // Inside the revoking call, so the device is told and cut off before the caller hears "done".
-    this.#sockets.ended(ending, reason, now);
+    this.#sockets.ended(ending, { reason, by: byDevice }, now);
     return ending.length;
   }
 

@@ -79,6 +79,8 @@ test("a device signed out from another device's page is told within a second, wi
   await phone.page.getByText("This device was signed out from another device.").waitFor({ timeout: 1000 });
   const elapsed = Date.now() - started;
   assert.ok(elapsed < 1000, `the phone saw it after ${elapsed} ms`);
+  // ...and which device did it, and when.
+  assert.match(String(await phone.page.locator("#notice .notice-detail").textContent()), /^“Work laptop” did it at \d{1,2}:\d{2}/);
   assert.equal(await phone.page.evaluate(() => window.notReloaded), true, "the phone's page was not reloaded");
   assert.ok(await phone.page.locator("#auth-form").isVisible(), "the phone is back at the sign-in form");
   assert.equal(await phone.page.locator("#device-list > li").count(), 0, "the phone no longer shows the list");
@@ -106,6 +108,26 @@ test("a device signed out from another device's page is told within a second, wi
     assert.deepEqual(await device.page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
     await device.context.close();
   }
+});
+
+test("a phone signed out by a password change on the laptop is told so in words, naming the laptop", async ({ browser, origin }) => {
+  const email = `browser-password-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  await signIn(laptop, email, { signUp: true, deviceName: "Work laptop" });
+  await signIn(phone, email);
+  await phone.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  await laptop.page.getByLabel("Current password").fill(PASSWORD);
+  await laptop.page.getByLabel("New password").fill(`${PASSWORD} renewed`);
+  await laptop.page.getByRole("button", { name: "Change password" }).click();
+  await phone.page.getByText("This device was signed out because the password was changed.").waitFor({ timeout: 5000 });
+  assert.match(
+    String(await phone.page.locator("#notice .notice-detail").textContent()),
+    /^It was changed on “Work laptop” at \d{1,2}:\d{2}.*Sign in with the new password\.$/,
+  );
+  assert.ok(await phone.page.locator("#auth-form").isVisible());
+  await laptop.context.close();
+  await phone.context.close();
 });
 
 test("'Sign out all other devices' signs the others out live and keeps this one", async ({ browser, origin }) => {
@@ -222,12 +244,18 @@ test("a tab that gets a new access token hands it to its open socket, and the se
   await first.context.close();
 });
 
-test("renaming a device updates the list", async ({ browser, origin }) => {
+test("renaming a device updates the list, and every other open device shows the new name at once", async ({ browser, origin }) => {
   const email = `browser-rename-${Date.now().toString(36)}@example.com`;
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
   await signIn(laptop, email, { signUp: true });
-  await laptop.page.getByRole("button", { name: /^Rename / }).click();
-  const input = laptop.page.getByLabel("New name for this device");
+  await signIn(phone, email);
+  await phone.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  await phone.page.evaluate(() => (window.notReloaded = true));
+  const laptopSessionId = await currentSessionId(laptop.page);
+  const ownRow = laptop.page.locator("li.device.current");
+  await ownRow.getByRole("button", { name: /^Rename / }).click();
+  const input = ownRow.getByLabel("New name for this device");
   assert.ok(await input.evaluate((el) => el === document.activeElement), "the name field has focus");
   await input.fill("Kitchen Mac");
   await input.press("Enter");
@@ -239,7 +267,13 @@ test("renaming a device updates the list", async ({ browser, origin }) => {
     },
   );
   assert.ok(await laptop.page.locator("li.device.current .row-error").isHidden(), "no error is shown");
+  // The phone was told over the socket, without a reload or a poll (its list loads only on connect).
+  await phone.page
+    .locator(`li.device[data-session-id="${laptopSessionId}"] .device-name`, { hasText: "Kitchen Mac" })
+    .waitFor({ timeout: 2000 });
+  assert.equal(await phone.page.evaluate(() => window.notReloaded), true);
   await laptop.context.close();
+  await phone.context.close();
 });
 
 test("the page's session is bound to a non-extractable key of this browser, and says so", async ({ browser, origin }) => {
