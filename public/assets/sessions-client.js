@@ -21,7 +21,7 @@
  */
 
 /** @typedef {{ type: string; session_id?: string; [key: string]: unknown }} LiveEvent */
-/** @typedef {{ type: string; title?: string; status: number; code: string; detail?: string }} Problem */
+/** @typedef {{ type: string; title?: string; status: number; code: string; detail?: string; errors?: { field: string; message: string }[] }} Problem */
 /** @typedef {{ id: string; email: string; created_at: string }} User */
 /**
  * @typedef {"signedin" | "signedout" | "live" | "connection"} ClientEventName
@@ -50,6 +50,10 @@ export class ApiProblem extends Error {
     super(problem.detail ?? problem.title ?? problem.code);
     this.status = problem.status;
     this.code = problem.code;
+    /** `validation_failed`: which fields, and what is wrong with each. @type {{ field: string; message: string }[]} */
+    this.errors = Array.isArray(problem.errors)
+      ? problem.errors.filter((e) => e && typeof e.field === "string" && typeof e.message === "string")
+      : [];
   }
 }
 
@@ -116,8 +120,13 @@ export class SessionsClient extends EventTarget {
     this.#accept(result.access_token, result.token_type, result.expires_in, true);
   }
 
-  /** Picks up an existing session from the refresh cookie (page load). Resolves false when there is none. */
+  /**
+   * Picks up an existing session from the refresh cookie (page load). Resolves false when there is
+   * none: without the server's `__Host-signed_in` marker (set and cleared with the HttpOnly refresh
+   * cookie) no refresh is tried, so a fresh visit sends no request that is sure to fail.
+   */
   async resume() {
+    if (!/(?:^|;\s*)__Host-signed_in=/.test(document.cookie)) return false;
     try {
       await this.#refresh(true);
       return true;

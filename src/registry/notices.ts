@@ -108,6 +108,22 @@ export class RiskNotices {
     return { ok: true, sessionId: row.session_id, findings, device: JSON.parse(row.device), noticeId };
   }
 
+  /** One notice by id (the link's), with its session's other findings if it is still open. */
+  get(noticeId: string, now: number): { notice: RiskNoticeJson; answer: NoticeAnswer | null } | null {
+    const row = this.sql.exec<NoticeRow>("SELECT * FROM risk_notices WHERE id = ?", noticeId).toArray()[0];
+    if (!row || row.created_at <= now - NOTICE_TTL_MS) return null;
+    const open = row.answered_at === null ? this.list(now).find((notice) => notice.session_id === row.session_id) : undefined;
+    const notice = open ?? {
+      id: row.id,
+      session_id: row.session_id,
+      findings: [row.finding],
+      device: JSON.parse(row.device),
+      location: JSON.parse(row.location),
+      created_at: iso(row.created_at),
+    };
+    return { notice, answer: row.answer };
+  }
+
   /** The alarm's pass: notices past their time are of no use to anyone. */
   prune(now: number): void {
     this.sql.exec("DELETE FROM risk_notices WHERE created_at <= ?", now - NOTICE_TTL_MS);
