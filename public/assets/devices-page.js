@@ -307,11 +307,26 @@ function renderNotices() {
   show($("notices"), notices.size > 0);
 }
 
+/** As for the device list: notices heard while a load is in flight are replayed onto its answer. */
 async function loadNotices() {
-  const result = await client.api("/v1/notices");
-  notices.clear();
-  for (const notice of Array.isArray(result?.notices) ? result.notices : []) notices.set(notice.session_id, notice);
-  renderNotices();
+  /** @type {any[]} */
+  const heard = [];
+  heardDuringLoads.add(heard);
+  try {
+    const result = await client.api("/v1/notices");
+    notices.clear();
+    for (const notice of Array.isArray(result?.notices) ? result.notices : []) notices.set(notice.session_id, notice);
+    for (const live of heard) applyNoticeLive(live);
+    renderNotices();
+  } finally {
+    heardDuringLoads.delete(heard);
+  }
+}
+
+/** @param {any} live */
+function applyNoticeLive(live) {
+  if (live.type === "risk_notice" && live.notice?.session_id) notices.set(live.notice.session_id, live.notice);
+  if (live.type === "risk_notice_answered" && live.session_id) notices.delete(live.session_id);
 }
 
 /** @param {string} sessionId @param {"confirm" | "report"} action @param {HTMLLIElement} card */
@@ -797,8 +812,7 @@ client.addEventListener("live", (event) => {
   applyLive(live);
   if (live.type === "passkeys_changed") void passkeys.load();
   // A finding asks "was this you?" (risk_notice), instead of a banner with nothing to do.
-  if (live.type === "risk_notice" && live.notice?.session_id) notices.set(live.notice.session_id, live.notice);
-  if (live.type === "risk_notice_answered" && live.session_id) notices.delete(live.session_id);
+  applyNoticeLive(live);
   if (live.type === "risk_notice" || live.type === "risk_notice_answered") renderNotices();
   renderDevices();
   void loadHistory();

@@ -142,7 +142,15 @@ test("a normal visit logs no console error: no refresh is tried without a sessio
   page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
   page.on("pageerror", (error) => errors.push(error.message));
   page.on("request", (request) => requests.push(new URL(request.url()).pathname));
-  page.on("response", (response) => response.status() >= 400 && errors.push(`${response.status()} ${new URL(response.url()).pathname}`));
+  const steps = [];
+  page.on(
+    "response",
+    (response) =>
+      response.status() >= 400 &&
+      errors.push(
+        `${response.status()} ${new URL(response.url()).pathname} ${response.headers()["www-authenticate"] ?? ""} during ${steps.at(-1)}`,
+      ),
+  );
   const favicon = page.waitForResponse((response) => new URL(response.url()).pathname === "/favicon.svg");
   await page.goto(origin);
   await page.locator("#auth-form").waitFor();
@@ -151,13 +159,21 @@ test("a normal visit logs no console error: no refresh is tried without a sessio
   assert.match(String(await page.locator("#auth .lead").textContent()), /every device signed in to your account/);
   await expectAccessible(page, "the signed-out page");
   // Sign up, reload (the session resumes from the cookie), sign out: all without a console error.
+  steps.push("sign-up");
   await signIn({ page }, email, { signUp: true });
   await page.locator("#live-state", { hasText: "Live" }).waitFor();
   await expectAccessible(page, "the signed-in page");
+  await page.waitForLoadState("networkidle");
+  steps.push("reload");
   await page.reload();
   await page.locator("#devices").waitFor();
+  await page.locator("#live-state", { hasText: "Live" }).waitFor();
+  // A person reads the page before signing out: nothing of the reload is still in flight.
+  await page.waitForLoadState("networkidle");
+  steps.push("sign-out");
   await page.locator("#sign-out").click();
   await page.locator("#auth-form").waitFor();
+  steps.push("reload signed out");
   await page.reload();
   await page.locator("#auth-form").waitFor();
   assert.deepEqual(errors, []);
@@ -725,7 +741,7 @@ test("each form says what is wrong next to the field, in a sentence, and clears 
   await laptop.context.close();
 });
 
-test("on a phone the header's long email wraps instead of widening the page, and repeated failed sign-ins read as one entry", async ({
+test("on a phone the header's long email does not widen the page, and repeated failed sign-ins read as one entry", async ({
   browser,
   origin,
 }) => {

@@ -122,7 +122,7 @@ function NoticeTemplate() {
   return (
     <template id="notice-template">
       <li class="risk-notice">
-        <svg class="icon" aria-hidden="true" focusable="false">
+        <svg class="notice-icon" aria-hidden="true" focusable="false">
           <use href="#icon-alert"></use>
         </svg>
         <div class="info">

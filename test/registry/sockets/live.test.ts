@@ -170,12 +170,15 @@ describe("the live channel", () => {
     for (const s of sockets.slice(1)) s.socket.close(1000);
   });
 
-  it("should push suspicious_sign_in to the user's open devices when a new kind of device signs in", async () => {
+  it("should push suspicious_sign_in and a “was this you?” notice to the user's open devices when a new kind of device signs in", async () => {
     const [laptop] = await signInOn("laptop");
     const onLaptop = await connect(laptop!.accessToken);
     const phone = await signIn(laptop!.email, "phone");
-    const received = [await onLaptop.next(), await onLaptop.next()] as { type: string }[];
-    expect(received.map((event) => event.type).sort()).toEqual(["session_created", "suspicious_sign_in"]);
+    const received = [await onLaptop.next(), await onLaptop.next(), await onLaptop.next()] as { type: string }[];
+    expect(received.map((event) => event.type).sort()).toEqual(["risk_notice", "session_created", "suspicious_sign_in"]);
+    expect(received.find((event) => event.type === "risk_notice")).toMatchObject({
+      notice: { id: expect.stringMatching(/^evt_/), session_id: phone.sessionId, findings: ["new_device"], device: { type: "mobile" } },
+    });
     expect(received.find((event) => event.type === "suspicious_sign_in")).toEqual({
       type: "suspicious_sign_in",
       session_id: phone.sessionId,
