@@ -30,6 +30,10 @@ export type Problem = {
     status: number;
     code: string;
     detail?: string;
+    errors?: {
+        field: string;
+        message: string;
+    }[];
 };
 export type User = {
     id: string;
@@ -48,6 +52,11 @@ export declare const CLOSE_REPLACED = 4008;
 export declare class ApiProblem extends Error {
     status: number;
     code: string;
+    /** `validation_failed`: which fields, and what is wrong with each. @type {{ field: string; message: string }[]} */
+    errors: {
+        field: string;
+        message: string;
+    }[];
     /** @param {Problem} problem */
     constructor(problem: Problem);
 }
@@ -91,7 +100,11 @@ export declare class SessionsClient extends EventTarget {
     } | {
         response: unknown;
     }): Promise<void>;
-    /** Picks up an existing session from the refresh cookie (page load). Resolves false when there is none. */
+    /**
+     * Picks up an existing session from the refresh cookie (page load). Resolves false when there is
+     * none: without the server's `__Host-signed_in` marker (set and cleared with the HttpOnly refresh
+     * cookie) no refresh is tried, so a fresh visit sends no request that is sure to fail.
+     */
     resume(): Promise<boolean>;
     /**
      * `fetch` with the bearer token. A refused token is refreshed once and the call retried; if the

@@ -1,6 +1,7 @@
 // @ts-check
 // The "Your devices" page (markup: src/web/page.tsx). Everything user-supplied is written with
 // textContent, never as HTML: device names are chosen by whoever signed in.
+import { clearErrors, fieldError, fieldOf, formMessage } from "./form-errors.js";
 import { setUpPasskeys } from "./passkeys-page.js";
 import { ApiProblem, SessionsClient } from "./sessions-client.js";
 
@@ -26,10 +27,18 @@ const regions = new Intl.DisplayNames(undefined, { type: "region" });
 
 // ---- views -------------------------------------------------------------------------------------
 
-/** @param {string} text @param {"info" | "alert"} [tone] */
-function notify(text, tone = "info") {
+/**
+ * One notice at a time: a new one replaces the old, never stacks on it.
+ * @param {string} text @param {"info" | "alert"} [tone] @param {string} [detail] a second, smaller line
+ */
+function notify(text, tone = "info", detail = "") {
   const notice = $("notice");
-  notice.textContent = text;
+  const head = document.createElement("strong");
+  head.textContent = text;
+  const more = document.createElement("span");
+  more.className = "notice-detail";
+  more.textContent = detail;
+  notice.replaceChildren(...(detail ? [head, " ", more] : [head]));
   notice.className = `notice ${tone}`;
   notice.setAttribute("role", tone === "alert" ? "alert" : "status");
   show(notice, text !== "");
@@ -43,6 +52,8 @@ function showView(signedIn) {
   for (const id of ["devices", "passkeys", "password-section"]) show($(id), signedIn);
   // The previous account's history must not linger in the page.
   if (!signedIn) clearHistory();
+  if (!signedIn) notices.clear();
+  if (!signedIn) renderNotices();
   if (!signedIn) passkeys.signedOut();
 }
 
@@ -68,6 +79,8 @@ function renderDevices() {
     if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
   });
   show($("sign-out-others"), sorted.length > 1);
+  // Notices name devices by their current name too.
+  renderNotices();
   // History entries name devices by their session ("From Work laptop"): keep them in step with renames and loads.
   renderHistory();
 }
@@ -177,6 +190,7 @@ function wireRename(row, id, button) {
     input.focus();
   });
   const close = () => {
+    clearErrors(form, /** @type {HTMLElement} */ (row.querySelector(".row-error")));
     show(form, false);
     show(button, true);
     button.focus();
@@ -186,16 +200,20 @@ function wireRename(row, id, button) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = input.value.trim();
+    clearErrors(form, /** @type {HTMLElement} */ (row.querySelector(".row-error")));
+    // The form stays open on an error, with the sentence under the field.
+    if (!name) return fieldError(input, "Enter a name for this device: it cannot be empty or only spaces.");
     try {
       const result = await client.api(`/v1/sessions/${encodeURIComponent(id)}`, { method: "PATCH", json: { name } });
       const session = sessions.get(id);
-      const device = { ...session?.device, ...(result?.session?.device ?? { name }) };
+      const device = { ...session?.device, ...(result?.device ?? result?.session?.device ?? { name }) };
       if (session) sessions.set(id, { ...session, device });
       close();
       renderDevices();
     } catch (error) {
-      rowError(row, error);
-      close();
+      const field = fieldOf(error, { name: { input, label: "The name" } });
+      if (field) fieldError(field.input, field.message);
+      else rowError(row, error);
     }
   });
 }
@@ -239,6 +257,116 @@ function applyLive(live) {
   if (live.type === "session_created" && live.session && !sessions.has(live.session.id))
     sessions.set(live.session.id, { ...live.session, current: false });
   if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
+  // A rename on another device: the row shows the new name at once (an ended session is not brought back).
+  if (live.type === "session_updated" && live.session && sessions.has(live.session.id))
+    sessions.set(live.session.id, { ...live.session, current: live.session.id === client.sessionId });
+}
+
+// ---- "was this you?" ---------------------------------------------------------------------------
+
+/** Open notices by flagged session id (docs/devices.md); every device shows the same ones. @type {Map<string, any>} */
+const notices = new Map();
+/** @type {Map<string, HTMLLIElement>} */
+const noticeCards = new Map();
+
+/** @type {Record<string, string>} */
+const FINDING_WORDS = {
+  new_device: "a kind of device not used on this account before",
+  impossible_travel: "a place too far from the last one to have travelled there",
+  session_network_changed: "another country or network than before",
+};
+
+/** "New sign-in: iPhone, Lagos, 2 minutes ago"; the device by its current name. @param {any} notice */
+function noticeHeadline(notice) {
+  const name = str(sessions.get(notice.session_id)?.device?.name) || str(notice.device?.name) || "Unknown device";
+  const place = placeOf(notice.location ?? { city: null, region: null, country: null });
+  const own = notice.session_id === client.sessionId ? " (this device)" : "";
+  return `New sign-in: ${[`${name}${own}`, place, ago(Date.parse(notice.created_at))].filter(Boolean).join(", ")}`;
+}
+
+function renderNotices() {
+  const list = $("notice-list");
+  for (const [id, card] of noticeCards) {
+    if (notices.has(id)) continue;
+    card.remove();
+    noticeCards.delete(id);
+  }
+  for (const notice of notices.values()) {
+    let card = noticeCards.get(notice.session_id);
+    if (!card) {
+      const template = /** @type {HTMLTemplateElement} */ ($("notice-template"));
+      card = /** @type {HTMLLIElement} */ (template.content.firstElementChild?.cloneNode(true));
+      const li = card;
+      card.querySelector(".notice-confirm")?.addEventListener("click", () => void answerNotice(notice.session_id, "confirm", li));
+      card.querySelector(".notice-report")?.addEventListener("click", () => void answerNotice(notice.session_id, "report", li));
+      noticeCards.set(notice.session_id, card);
+      list.append(card);
+    }
+    card.dataset.noticeId = notice.id;
+    card.dataset.sessionId = notice.session_id;
+    const headline = noticeHeadline(notice);
+    text(card, ".notice-what", headline);
+    const findings = (Array.isArray(notice.findings) ? notice.findings : [])
+      .map((/** @type {string} */ f) => FINDING_WORDS[f])
+      .filter(Boolean);
+    text(card, ".notice-why", findings.length ? `It came from ${findings.join(", and from ")}.` : "It looked unusual.");
+    card.querySelector(".notice-confirm")?.setAttribute("aria-label", `Yes, it was me: ${headline}`);
+    card.querySelector(".notice-report")?.setAttribute("aria-label", `No, sign it out: ${headline}`);
+  }
+  show($("notices"), notices.size > 0);
+}
+
+/** As for the device list: notices heard while a load is in flight are replayed onto its answer. */
+async function loadNotices() {
+  /** @type {any[]} */
+  const heard = [];
+  heardDuringLoads.add(heard);
+  try {
+    const result = await client.api("/v1/notices");
+    notices.clear();
+    for (const notice of Array.isArray(result?.notices) ? result.notices : []) notices.set(notice.session_id, notice);
+    for (const live of heard) applyNoticeLive(live);
+    renderNotices();
+  } finally {
+    heardDuringLoads.delete(heard);
+  }
+}
+
+/** @param {any} live */
+function applyNoticeLive(live) {
+  if (live.type === "risk_notice" && live.notice?.session_id) notices.set(live.notice.session_id, live.notice);
+  if (live.type === "risk_notice_answered" && live.session_id) notices.delete(live.session_id);
+}
+
+/** @param {string} sessionId @param {"confirm" | "report"} action @param {HTMLLIElement} card */
+async function answerNotice(sessionId, action, card) {
+  const notice = notices.get(sessionId);
+  if (!notice) return;
+  const name = str(sessions.get(sessionId)?.device?.name) || str(notice.device?.name) || "that device";
+  try {
+    const result = await client.api(`/v1/notices/${encodeURIComponent(notice.id)}/${action}`, { method: "POST" });
+    notices.delete(sessionId);
+    renderNotices();
+    if (action === "confirm") notify("Thanks. The notice is gone from all your devices.");
+    else {
+      if (result?.signed_out) sessions.delete(sessionId);
+      renderDevices();
+      notify(
+        result?.signed_out ? `Signed out ${name}.` : `${name} was already signed out.`,
+        "alert",
+        "Change your password now: whoever signed in may know it.",
+      );
+      show($("password-section"), true);
+      $("current-password").focus();
+    }
+  } catch (error) {
+    if (error instanceof ApiProblem && (error.code === "notice_answered" || error.code === "not_found")) {
+      notices.delete(sessionId);
+      renderNotices();
+      return notify("That notice was answered already, on another device.");
+    }
+    rowError(card, error);
+  }
 }
 
 // ---- security history --------------------------------------------------------------------------
@@ -246,7 +374,8 @@ function applyLive(live) {
 /**
  * @typedef {import("../../client/wire").SecurityEvent} SecurityEvent
  * @typedef {{ text: string; tone: "warn" | "alert" }} Flag
- * @typedef {{ icon: string; sentence: string; flag?: Flag; facts: string[] }} EventView
+ * @typedef {string | { text: string; note: string }} Fact a line of evidence; `note` in smaller type after it
+ * @typedef {{ icon: string; sentence: string; flag?: Flag; facts: Fact[] }} EventView
  */
 
 const HISTORY_PAGE = 20;
@@ -301,8 +430,30 @@ function sessionLabel(id) {
 
 /** The device line of an event about a session, marked when that session is this browser's. @param {SecurityEvent} event @param {import("../../client/wire").DeviceJson} device */
 function deviceFact(event, device) {
-  const text = deviceText(device);
-  return text && event.session_id !== null && event.session_id === client.sessionId ? `${text} (this device)` : text;
+  const id = event.session_id;
+  // One name per device throughout the story: the one it goes by now, the one it had then after it.
+  const now = id ? str(sessions.get(id)?.device?.name) : "";
+  const name = now || str(device?.name);
+  const twin = id && sharesName(name, id) ? ` · #${id.slice(4, 8)}` : "";
+  const base = deviceText({ ...device, name });
+  if (!base) return "";
+  const text = `${base}${twin}${id !== null && id === client.sessionId ? " (this device)" : ""}`;
+  return now && device?.name && now !== device.name ? { text, note: `named “${device.name}” then` } : text;
+}
+
+/** Whether another session the page knows goes by the same name: then each is told apart by a short id. @param {string} name @param {string} id */
+function sharesName(name, id) {
+  const ids = new Set();
+  for (const session of sessions.values()) if (session.device?.name === name) ids.add(session.id);
+  for (const event of history.events)
+    if (
+      event.type === "signed_in" &&
+      event.session_id &&
+      (str(sessions.get(event.session_id)?.device?.name) || event.details.device.name) === name
+    )
+      ids.add(event.session_id);
+  ids.delete(id);
+  return ids.size > 0;
 }
 
 /** "45 seconds", "12 minutes", "1.5 hours", "3 days" @param {number} seconds */
@@ -405,6 +556,28 @@ function describeEvent(event) {
     }
     case "session_revoked":
       return describeRevocation(event.details, deviceFact(event, event.details.device));
+    case "risk_acknowledged":
+    case "takeover_reported": {
+      const answeredOn =
+        event.details.via === "link"
+          ? "Answered from the link in an email"
+          : sessionOn({ ...event, session_id: event.details.answered_by_session_id });
+      const device = deviceFact(event, event.details.device);
+      if (event.type === "risk_acknowledged")
+        return {
+          icon: "sign-in",
+          sentence: "You confirmed an unusual sign-in was you",
+          facts: [device, answeredOn.replace(/^On /, "Answered on ")],
+        };
+      return {
+        icon: "alert",
+        sentence: event.details.session_signed_out
+          ? "A sign-in was reported as not you, and signed out"
+          : "A sign-in was reported as not you",
+        flag: SUSPICIOUS,
+        facts: [device, answeredOn.replace(/^On /, "Reported on "), "Change your password if you have not yet."],
+      };
+    }
     case "password_changed": {
       const count = event.details.other_sessions_signed_out;
       const others =
@@ -416,6 +589,16 @@ function describeEvent(event) {
       return { icon: "key", sentence: "Password changed", facts: [sessionOn(event), others, placeText(event.details.place)] };
     }
     default: {
+      const any = /** @type {any} */ (event);
+      // Failed sign-ins and password checks (the hardening work): told in words, with what they carry.
+      if (any.type === "sign_in_failed" || any.type === "password_check_failed") {
+        const details = any.details ?? {};
+        return {
+          icon: "blocked",
+          sentence: any.type === "sign_in_failed" ? "A sign-in failed: the password was not correct" : "A password check failed",
+          facts: [details.device?.name ? deviceText(details.device) : "", details.place ? placeText(details.place) : ""],
+        };
+      }
       // A type newer than this page: its name, readable (clients ignore what they do not know).
       const type = /** @type {{ type: string }} */ (/** @type {unknown} */ (event)).type;
       const words = str(type).replace(/_/g, " ").trim();
@@ -453,13 +636,14 @@ function sessionOn(event) {
   return label ? `On ${label}` : "";
 }
 
-/** @param {import("../../client/wire").SecurityEventDetails["session_revoked"]} details @param {string} device @returns {EventView} */
+/** @param {import("../../client/wire").SecurityEventDetails["session_revoked"]} details @param {Fact} device @returns {EventView} */
 function describeRevocation(details, device) {
   const by = sessionLabel(details.by_session_id);
   /** @param {string} sentence @param {string} [extra] @returns {EventView} */
   const view = (sentence, extra = "") => ({ icon: "sign-out", sentence, facts: [device, extra] });
   switch (details.revoked_by) {
     case "user":
+      if (details.reason === "takeover_reported") return view("Signed out: reported as not you", by ? `Reported on ${by}` : "");
       return view(details.reason === "signed_out_everywhere" ? "Signed out everywhere" : "Signed out");
     case "other_device":
       return view("Signed out by another device", by ? `From ${by}` : "");
@@ -478,14 +662,19 @@ function describeRevocation(details, device) {
   }
 }
 
-/** @param {SecurityEvent} event @param {HTMLLIElement} [item] */
-function renderEvent(event, item) {
+/** @param {SecurityEvent} event @param {HTMLLIElement} [item] @param {SecurityEvent[]} [repeats] older events folded into this one */
+function renderEvent(event, item, repeats = []) {
   if (!item) {
     const template = /** @type {HTMLTemplateElement} */ ($("event-template"));
     item = /** @type {HTMLLIElement} */ (template.content.firstElementChild?.cloneNode(true));
     item.dataset.eventId = event.id;
   }
   const view = describeEvent(event);
+  if (repeats.length > 0) {
+    const oldest = Date.parse(repeats.at(-1)?.created_at ?? "");
+    view.sentence = `${view.sentence} (${repeats.length + 1} times)`;
+    if (Number.isFinite(oldest)) view.facts.push(`The first of them ${ago(oldest)}, ${exactTime(oldest)}`);
+  }
   item.dataset.type = str(event.type);
   item.querySelector("use")?.setAttribute("href", `#icon-${view.icon}`);
   item.classList.remove("flag-warn", "flag-alert");
@@ -496,7 +685,12 @@ function renderEvent(event, item) {
   const facts = view.facts.filter(Boolean).map((fact) => {
     const p = document.createElement("p");
     p.className = "meta";
-    p.textContent = fact;
+    if (typeof fact === "string") p.textContent = fact;
+    else {
+      const note = document.createElement("small");
+      note.textContent = fact.note;
+      p.append(fact.text, " ", note);
+    }
     return p;
   });
   item.querySelector(".facts")?.replaceChildren(...facts);
@@ -511,16 +705,32 @@ function renderEvent(event, item) {
   return item;
 }
 
+/** Repeated failures read as one entry ("… 4 times"), not a wall of them. */
+const GROUPED = new Set(["sign_in_failed", "password_check_failed"]);
+
+/** The history as shown: each run of consecutive repeated failures folded into its newest event. */
+function storyOf(/** @type {SecurityEvent[]} */ events) {
+  /** @type {{ event: SecurityEvent; repeats: SecurityEvent[] }[]} */
+  const story = [];
+  for (const event of events) {
+    const last = story.at(-1);
+    if (last && GROUPED.has(str(event.type)) && last.event.type === event.type) last.repeats.push(event);
+    else story.push({ event, repeats: [] });
+  }
+  return story;
+}
+
 function renderHistory() {
   const list = $("history-list");
-  const ids = new Set(history.events.map((event) => event.id));
+  const story = storyOf(history.events);
+  const ids = new Set(story.map(({ event }) => event.id));
   for (const [id, item] of history.items) {
     if (ids.has(id)) continue;
     item.remove();
     history.items.delete(id);
   }
-  history.events.forEach((event, index) => {
-    const item = renderEvent(event, history.items.get(event.id));
+  story.forEach(({ event, repeats }, index) => {
+    const item = renderEvent(event, history.items.get(event.id), repeats);
     history.items.set(event.id, item);
     if (list.children[index] !== item) list.insertBefore(item, list.children[index] ?? null);
   });
@@ -598,7 +808,7 @@ async function enter() {
   /** @type {HTMLInputElement} */ ($("password-username")).value = me.user.email;
   passkeys.signedIn(me.user.email);
   client.connectLive();
-  await Promise.all([loadDevices(), loadHistory(), passkeys.load()]);
+  await Promise.all([loadDevices(), loadHistory(), passkeys.load(), loadNotices().catch(() => {})]);
 }
 
 // ---- wiring ------------------------------------------------------------------------------------
@@ -609,7 +819,10 @@ client.addEventListener("live", (event) => {
   const live = /** @type {CustomEvent} */ (event).detail;
   for (const heard of heardDuringLoads) heard.push(live);
   applyLive(live);
-  if (live.type === "suspicious_sign_in") notify("A sign-in to your account looked unusual. Check your devices below.", "alert");
+  if (live.type === "passkeys_changed") void passkeys.load();
+  // A finding asks "was this you?" (risk_notice), instead of a banner with nothing to do.
+  applyNoticeLive(live);
+  if (live.type === "risk_notice" || live.type === "risk_notice_answered") renderNotices();
   renderDevices();
   void loadHistory();
 });
@@ -619,21 +832,76 @@ client.addEventListener("connection", (event) => {
   $("live-state").textContent = state === "open" ? "Live" : state === "closed" ? "Not live: reload to reconnect" : "Reconnecting…";
   // Events sent while the socket was down are not replayed: reload the list on every (re)connect.
   if (state === "open") void loadDevices().catch(() => {});
+  if (state === "open") void loadNotices().catch(() => {});
 });
 
 client.addEventListener("signedout", (event) => {
-  const reason = /** @type {CustomEvent} */ (event).detail.reason;
+  const detail = /** @type {CustomEvent} */ (event).detail;
   sessions.clear();
   renderDevices();
   showView(false);
-  const messages = {
-    revoked: "This device was signed out from another device.",
-    expired: "Your session has ended. Sign in again.",
-    signed_out: "You are signed out.",
-  };
-  notify(messages[/** @type {keyof typeof messages} */ (reason)] ?? messages.signed_out, reason === "revoked" ? "alert" : "info");
+  const told = signedOutNotice(detail.reason, detail.event);
+  notify(told.text, told.tone, told.detail);
   $("email").focus();
 });
+
+/** "at 11:42 PM" today, "on Nov 22 at 8:16 AM" before. @param {unknown} at */
+function atTime(at) {
+  const ms = Date.parse(str(at));
+  if (!Number.isFinite(ms)) return "";
+  const sameDay = new Date(ms).toDateString() === new Date().toDateString();
+  return sameDay ? `at ${clock.format(ms)}` : `on ${exactTime(ms)}`;
+}
+const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+
+/**
+ * Why this device was signed out, in words, from the live event that said so (docs/live.md):
+ * which device did it and when, or the password change, the administrator, the time limit.
+ * @param {"signed_out" | "revoked" | "expired"} reason @param {any} live
+ * @returns {{ text: string; detail: string; tone: "info" | "alert" }}
+ */
+function signedOutNotice(reason, live) {
+  const when = atTime(live?.at);
+  const by = str(live?.by?.name);
+  const alert = (/** @type {string} */ text, /** @type {string} */ detail = "") => ({ text, detail, tone: /** @type {const} */ ("alert") });
+  const info = (/** @type {string} */ text, /** @type {string} */ detail = "") => ({ text, detail, tone: /** @type {const} */ ("info") });
+  if (live?.type === "session_expired")
+    return live.cause === "idle"
+      ? info("You were signed out because this device was not used for a while.", "Sign in again to continue.")
+      : info("Your sign-in on this device reached its time limit.", "Sign in again to continue.");
+  if (live?.type !== "session_revoked") {
+    if (reason === "revoked") return alert("This device was signed out from another device.");
+    if (reason === "expired") return info("Your session has ended. Sign in again.");
+    return info("You are signed out.");
+  }
+  const from = by ? `“${by}” did it ${when}.` : when ? `It happened ${when}.` : "";
+  switch (live.reason) {
+    case "revoked_by_other_device":
+      return alert("This device was signed out from another device.", from);
+    case "password_changed":
+      return alert(
+        "This device was signed out because the password was changed.",
+        `${by ? `It was changed on “${by}” ${when}.` : when ? `It was changed ${when}.` : ""} Sign in with the new password.`.trim(),
+      );
+    case "signed_out_everywhere":
+      return alert("This device was signed out because someone chose to sign out all devices.", from);
+    case "admin":
+      return alert("An administrator signed this device out.", when ? `It happened ${when}.` : "");
+    case "service":
+      return alert("A connected service signed this device out.", when ? `It happened ${when}.` : "");
+    case "refresh_token_reuse":
+      return alert(
+        "This device was signed out because its sign-in was used twice, which can mean it was copied.",
+        "Sign in again. If this keeps happening, change your password.",
+      );
+    case "session_limit":
+      return info("This device was signed out to make room for a sign-in on another device.", "Too many devices were signed in at once.");
+    case "takeover_reported":
+      return alert("This device was signed out because its sign-in was reported as not you.", from);
+    default:
+      return info("You are signed out.");
+  }
+}
 
 $("sign-out").addEventListener("click", () => void signOut());
 $("history-more").addEventListener("click", () => void showMoreHistory());
@@ -658,24 +926,61 @@ $("auth-toggle").addEventListener("click", () => {
   $("auth-submit").textContent = signingUp ? "Create account" : "Sign in";
   $("auth-toggle").textContent = signingUp ? "I already have an account" : "Create an account instead";
   $("password").setAttribute("autocomplete", signingUp ? "new-password" : "current-password");
+  // The rule is shown where it applies: choosing a password, before any error.
+  show($("password-rule"), signingUp);
+  clearErrors(authForm, $("auth-error"));
 });
+
+/** The password rule, shown before any error (and named in it): the input's own `minlength`. */
+const MIN_PASSWORD = Number($("password").getAttribute("minlength") ?? 8);
+/** @param {string} id */
+const input = (id) => /** @type {HTMLInputElement} */ ($(id));
 
 authForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(authForm);
   const [email, password, deviceName] = ["email", "password", "device_name"].map((field) => String(data.get(field) ?? "").trim());
   const error = $("auth-error");
-  show(error, false);
+  const signingUp = authForm.dataset.mode === "signup";
+  clearErrors(authForm, error);
+  // Checked here first, in sentences; the server checks again.
+  let refused = false;
+  if (!email) {
+    fieldError(input("email"), "Enter your email address.");
+    refused = true;
+  } else if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+    fieldError(input("email"), "Enter an email address like name@example.com.");
+    refused = true;
+  }
+  if (!password) {
+    fieldError(input("password"), "Enter your password.");
+    refused = true;
+  } else if (signingUp && [...password].length < MIN_PASSWORD) {
+    fieldError(input("password"), `The password must be at least ${MIN_PASSWORD} characters long.`);
+    refused = true;
+  }
+  if (refused) return;
   passkeys.stopConditional();
   try {
-    if (authForm.dataset.mode === "signup") await client.signUp(email ?? "", password ?? "", deviceName);
+    if (signingUp) await client.signUp(email ?? "", password ?? "", deviceName);
     else await client.signIn(email ?? "", password ?? "", deviceName);
     authForm.reset();
     notify("");
     await enter();
   } catch (failure) {
-    error.textContent = failure instanceof Error ? failure.message : "Could not sign in.";
-    show(error, true);
+    const field = fieldOf(failure, {
+      email: { input: input("email"), label: "The email address" },
+      password: { input: input("password"), label: "The password" },
+      device_name: { input: input("device-name"), label: "The device name" },
+    });
+    if (field) fieldError(field.input, field.message);
+    else if (failure instanceof ApiProblem && failure.code === "email_taken")
+      fieldError(input("email"), "An account with this email address already exists. Sign in instead.");
+    else {
+      const wrong = failure instanceof ApiProblem && failure.code === "invalid_credentials";
+      error.textContent = wrong ? "The email address or the password is not correct." : formMessage(failure, "Could not sign in.");
+      show(error, true);
+    }
     passkeys.offerAutofill();
   }
 });
@@ -685,25 +990,43 @@ passwordForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(passwordForm);
   const result = $("password-result");
+  clearErrors(passwordForm, result);
+  const current = String(data.get("current_password") ?? "");
+  const next = String(data.get("new_password") ?? "");
+  let refused = false;
+  if (!current) {
+    fieldError(input("current-password"), "Enter your current password.");
+    refused = true;
+  }
+  if ([...next].length < MIN_PASSWORD) {
+    fieldError(input("new-password"), `The new password must be at least ${MIN_PASSWORD} characters long.`);
+    refused = true;
+  }
+  if (refused) return;
   try {
     await client.api("/v1/auth/password", {
       method: "POST",
-      json: {
-        current_password: data.get("current_password"),
-        new_password: data.get("new_password"),
-        sign_out_others: data.get("sign_out_others") === "on",
-      },
+      json: { current_password: current, new_password: next, sign_out_others: data.get("sign_out_others") === "on" },
     });
     passwordForm.reset();
-    result.className = "success";
-    result.textContent = "Password changed.";
+    // One notice at a time: this replaces whatever the page said before.
+    notify("Password changed.", "info", data.get("sign_out_others") === "on" ? "Your other devices were signed out." : "");
     void loadHistory();
     await loadDevices();
   } catch (error) {
-    result.className = "error";
-    result.textContent = error instanceof Error ? error.message : "Could not change the password.";
+    const field = fieldOf(error, {
+      current_password: { input: input("current-password"), label: "The current password" },
+      new_password: { input: input("new-password"), label: "The new password" },
+    });
+    if (field) fieldError(field.input, field.message);
+    else if (error instanceof ApiProblem && error.code === "invalid_credentials")
+      fieldError(input("current-password"), "The current password is not correct.");
+    else {
+      result.className = "error";
+      result.textContent = formMessage(error, "Could not change the password.");
+      show(result, true);
+    }
   }
-  show(result, true);
 });
 
 // "2 minutes ago" stays true without a reload.
@@ -714,6 +1037,7 @@ setInterval(() => {
   }
   for (const time of /** @type {NodeListOf<HTMLTimeElement>} */ (document.querySelectorAll("#history-list time[datetime]")))
     time.textContent = ago(Date.parse(time.dateTime));
+  renderNotices();
 }, 30_000);
 
 if (await client.resume()) await enter().catch(() => showView(client.signedIn));

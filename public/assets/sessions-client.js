@@ -21,11 +21,13 @@
  */
 
 /** @typedef {{ type: string; session_id?: string; [key: string]: unknown }} LiveEvent */
-/** @typedef {{ type: string; title?: string; status: number; code: string; detail?: string }} Problem */
+/** @typedef {{ type: string; title?: string; status: number; code: string; detail?: string; errors?: { field: string; message: string }[] }} Problem */
 /** @typedef {{ id: string; email: string; created_at: string }} User */
 /**
  * @typedef {"signedin" | "signedout" | "live" | "connection"} ClientEventName
- * `signedout` detail: `{ reason: "signed_out" | "revoked" | "expired" }`;
+ * `signedout` detail: `{ reason: "signed_out" | "revoked" | "expired", event: LiveEvent | null }`, where
+ * `event` is the live channel's `session_revoked` / `session_expired` for this session when that is
+ * how the client learnt of it (its `reason`, `by` and `cause` say why: docs/live.md);
  * `live` detail: a LiveEvent; `connection` detail: `{ state: "open" | "reconnecting" | "closed" }`.
  */
 
@@ -48,6 +50,10 @@ export class ApiProblem extends Error {
     super(problem.detail ?? problem.title ?? problem.code);
     this.status = problem.status;
     this.code = problem.code;
+    /** `validation_failed`: which fields, and what is wrong with each. @type {{ field: string; message: string }[]} */
+    this.errors = Array.isArray(problem.errors)
+      ? problem.errors.filter((e) => e && typeof e.field === "string" && typeof e.message === "string")
+      : [];
   }
 }
 
@@ -114,8 +120,13 @@ export class SessionsClient extends EventTarget {
     this.#accept(result.access_token, result.token_type, result.expires_in, true);
   }
 
-  /** Picks up an existing session from the refresh cookie (page load). Resolves false when there is none. */
+  /**
+   * Picks up an existing session from the refresh cookie (page load). Resolves false when there is
+   * none: without the server's `__Host-signed_in` marker (set and cleared with the HttpOnly refresh
+   * cookie) no refresh is tried, so a fresh visit sends no request that is sure to fail.
+   */
   async resume() {
+    if (!/(?:^|;\s*)__Host-signed_in=/.test(document.cookie)) return false;
     try {
       await this.#refresh(true);
       return true;
@@ -303,8 +314,11 @@ export class SessionsClient extends EventTarget {
     if (!wasSignedIn) this.dispatchEvent(new CustomEvent("signedin"));
   }
 
-  /** @param {"signed_out" | "revoked" | "expired"} reason @param {boolean} share */
-  #clear(reason, share) {
+  /**
+   * @param {"signed_out" | "revoked" | "expired"} reason @param {boolean} share
+   * @param {LiveEvent | null} [event] the live event that said so, passed on to the page and the other tabs
+   */
+  #clear(reason, share, event = null) {
     const wasSignedIn = this.#accessToken !== null;
     this.#accessToken = null;
     this.#sessionId = null;
@@ -315,8 +329,8 @@ export class SessionsClient extends EventTarget {
     this.#socket?.close(1000);
     this.#socket = null;
     if (!wasSignedIn) return;
-    if (share) this.#channel?.postMessage({ type: "signed_out", reason });
-    this.dispatchEvent(new CustomEvent("signedout", { detail: { reason } }));
+    if (share) this.#channel?.postMessage({ type: "signed_out", reason, event });
+    this.dispatchEvent(new CustomEvent("signedout", { detail: { reason, event } }));
   }
 
   /** @param {any} message */
@@ -324,7 +338,7 @@ export class SessionsClient extends EventTarget {
     // Tabs share one cookie, hence one session: a token or a sign-out in one tab holds for all.
     if (message?.type === "token" && typeof message.token === "string")
       this.#accept(message.token, message.tokenType, message.expiresInSeconds, false);
-    if (message?.type === "signed_out" && this.#accessToken !== null) this.#clear(message.reason, false);
+    if (message?.type === "signed_out" && this.#accessToken !== null) this.#clear(message.reason, false, message.event ?? null);
   }
 
   async #openSocket() {
@@ -351,8 +365,8 @@ export class SessionsClient extends EventTarget {
       // The server took the token sent by `#accept`: nothing for the page.
       if (live.type === "authenticated") return;
       if (live.type === "session_revoked" && live.session_id === this.#sessionId)
-        return this.#clear(live.reason === "signed_out" ? "signed_out" : "revoked", true);
-      if (live.type === "session_expired" && live.session_id === this.#sessionId) return this.#clear("expired", true);
+        return this.#clear(live.reason === "signed_out" ? "signed_out" : "revoked", true, live);
+      if (live.type === "session_expired" && live.session_id === this.#sessionId) return this.#clear("expired", true, live);
       this.dispatchEvent(new CustomEvent("live", { detail: live }));
     });
     socket.addEventListener("close", (event) => {

@@ -4,6 +4,7 @@ import type { DpopProof } from "./dpop";
 import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "./passkeys";
 import type { DeviceInfo, Place } from "./place";
 import type { SessionView } from "./session";
+import type { NoticeAnswer, RiskNoticeJson } from "./wire";
 
 /**
  * The surface of a user's `SessionRegistry` (src/registry/), the only writer of that user's
@@ -76,6 +77,13 @@ export interface SessionCalls {
     proof: StepUpProof,
     place: Place,
   ): Promise<{ ok: true; auth: AuthContext } | Refused | InvalidCredentials>;
+  /** The open "was this you?" notices (docs/devices.md), one per flagged session. */
+  sessionNotices(actor: Actor): { ok: true; notices: RiskNoticeJson[] } | Refused;
+  /**
+   * Answers a notice: "confirmed" acknowledges it, "reported" also ends the flagged session. Once:
+   * an answered notice is refused, whoever asks.
+   */
+  sessionAnswerNotice(actor: Actor, noticeId: string, answer: NoticeAnswer): Promise<NoticeAnswered | Refused | NotFound | NoticeSpent>;
 }
 
 /**
@@ -143,6 +151,10 @@ export interface TrustedCalls {
   adminDisable(): Promise<Revoked>;
   /** Lets sign-ins in again; recorded as `account_enabled`, as the disable is as `account_disabled`. */
   adminEnable(): Promise<{ ok: true }>;
+  /** A notice as its signed link shows it (the link was checked by the Worker), answered or not. */
+  trustedNotice(noticeId: string): { ok: true; notice: RiskNoticeJson; answer: NoticeAnswer | null } | NotFound;
+  /** The answer given through a notice's signed link: the same as on a device, once. */
+  trustedAnswerNotice(noticeId: string, answer: NoticeAnswer): Promise<NoticeAnswered | NotFound | NoticeSpent>;
   /** Consistency repair: queues every row for D1 again and pushes it; answers the ids the registry holds. */
   adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }>;
 }
@@ -153,6 +165,10 @@ export type TrustedActor = "service" | "admin";
 /** The actor is not live (`invalid_token`), or its DPoP proof is refused: another key, seen before, or made before a restart without a fresh nonce. */
 export type Refused = { ok: false; code: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" };
 export type NotFound = { ok: false; code: "not_found" };
+/** The notice was answered already (on a device, or by one of its links). */
+export type NoticeSpent = { ok: false; code: "notice_answered" };
+/** `revoked`: how many sessions a "reported" answer ended (0 when the flagged one had ended already). */
+export type NoticeAnswered = { ok: true; answer: NoticeAnswer; sessionId: string; revoked: number };
 /** A proof that did not hold: the same answer whatever was wrong with it. */
 export type InvalidCredentials = { ok: false; code: "invalid_credentials" };
 export type Checked = { ok: true } | Refused;

@@ -16,6 +16,7 @@ const REVOKED_BY: Record<RevokeReason, RevokedBy> = {
   password_changed: "password_change",
   session_limit: "policy",
   refresh_token_reuse: "reuse_detection",
+  takeover_reported: "user",
   admin: "admin",
   service: "service",
 };

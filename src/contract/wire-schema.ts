@@ -1,5 +1,16 @@
 import { z } from "zod";
-import type { DeviceJson, PasskeyJson, PlaceJson, PositionJson, RevokedBy, RevokeReason, SecurityEvent, SessionJson } from "./wire";
+import type {
+  DeviceJson,
+  PasskeyJson,
+  PlaceJson,
+  PositionJson,
+  RevokedBy,
+  RevokeReason,
+  RiskFinding,
+  RiskNoticeJson,
+  SecurityEvent,
+  SessionJson,
+} from "./wire";
 
 /**
  * The wire shapes of wire.ts as zod schemas, for the OpenAPI document (the `id`s name its
@@ -78,6 +89,7 @@ const REVOKE_REASONS = [
   "password_changed",
   "refresh_token_reuse",
   "session_limit",
+  "takeover_reported",
   "admin",
   "service",
 ] as const satisfies readonly RevokeReason[];
@@ -107,6 +119,36 @@ const Position = z
   .meta({ id: "Position" });
 
 const network = z.object({ country: text, asn: z.number().int().nullable() }).strict();
+
+export const RiskFindingSchema = z.enum([
+  "new_device",
+  "impossible_travel",
+  "session_network_changed",
+] as const satisfies readonly RiskFinding[]);
+
+const NoticeAnswer = z
+  .object({
+    notice_id: z.string(),
+    findings: z.array(RiskFindingSchema),
+    device: Device,
+    via: z.enum(["device", "link"]).meta({ description: "On one of the user's devices, or by the signed link of the webhook event" }),
+    answered_by_session_id: z.string().nullable(),
+  })
+  .strict();
+
+export const RiskNotice = z
+  .object({
+    id: z
+      .string()
+      .meta({ description: "The first finding's event id; answering it answers them all", example: "evt_01JD2Q4M5N6P7R8S9T0V" }),
+    session_id: z.string(),
+    findings: z.array(RiskFindingSchema),
+    device: Device,
+    location: z.object({ country: text, region: text, city: text }).strict(),
+    created_at: iso,
+  })
+  .strict()
+  .meta({ id: "RiskNotice", description: "A “was this you?” notice: the open risk findings about one session." });
 
 /** One variant of the union: the common fields and a `type` with the details it carries. */
 const event = <T extends string, D extends z.ZodType>(type: T, details: D, description: string) =>
@@ -250,6 +292,16 @@ export const SecurityEventSchema = z
       z.object({ reason: z.enum(["unreachable", "server_error", "quota_exceeded"]), device: Device, place: Place }).strict(),
       "The browser reported (Secure-Session-Skipped, unauthenticated) a request sent without renewing the bound cookie.",
     ),
+    event(
+      "risk_acknowledged",
+      NoticeAnswer,
+      "“Yes, it was me”: the user answered a “was this you?” notice about one session's risk findings.",
+    ),
+    event(
+      "takeover_reported",
+      NoticeAnswer.extend({ session_signed_out: z.boolean() }).strict(),
+      "“No, sign it out”: the user said a flagged sign-in was not them; that session was ended (if it had not already).",
+    ),
   ])
   .meta({ id: "SecurityEvent", description: "One entry of the security history. Stable: clients branch on `type`." });
 
@@ -262,5 +314,6 @@ exactly<Same<z.output<typeof Position>, PositionJson>>();
 exactly<Same<z.output<typeof Session>, SessionJson>>();
 exactly<Same<z.output<typeof Passkey>, PasskeyJson>>();
 exactly<Same<z.output<typeof SecurityEventSchema>, SecurityEvent>>();
+exactly<Same<z.output<typeof RiskNotice>, RiskNoticeJson>>();
 exactly<Same<(typeof REVOKE_REASONS)[number], RevokeReason>>();
 exactly<Same<(typeof REVOKED_BY)[number], RevokedBy>>();

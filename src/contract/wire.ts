@@ -78,6 +78,7 @@ export type RevokeReason =
   | "password_changed"
   | "refresh_token_reuse"
   | "session_limit" // evicted by the concurrent-session policy to make room for a new sign-in
+  | "takeover_reported" // the user answered "No, sign it out" to a "was this you?" notice about it
   | "admin" // an operator, through the admin API
   | "service"; // another service, through the RPC entrypoint
 
@@ -190,7 +191,43 @@ export interface SecurityEventDetails {
    * ran out. Reported by the browser, unauthenticated; recorded at most once per session in ten minutes.
    */
   dbsc_refresh_skipped: { reason: "unreachable" | "server_error" | "quota_exceeded"; device: DeviceJson; place: PlaceJson };
+  /** "Yes, it was me": the user answered a "was this you?" notice (the risk findings about one session). */
+  risk_acknowledged: NoticeAnswerJson;
+  /** "No, sign it out": the user said a flagged sign-in was not them; that session was ended (if it had not already). */
+  takeover_reported: TakeoverReportJson;
 }
+
+/** How a "was this you?" notice was answered: on one of the user's devices, or by the signed link of the webhook event. */
+export type NoticeAnswerVia = "device" | "link";
+
+/** What an answer to a notice records: which notice and findings, the flagged session's device, and how it was answered. */
+export interface NoticeAnswerJson {
+  notice_id: string;
+  findings: RiskFinding[];
+  device: DeviceJson;
+  via: NoticeAnswerVia;
+  /** The session that answered, for an answer given on a device; null for a link. */
+  answered_by_session_id: string | null;
+}
+
+export interface TakeoverReportJson extends NoticeAnswerJson {
+  session_signed_out: boolean;
+}
+
+/**
+ * A "was this you?" notice: the open risk findings about one session, shown on every device of the
+ * user until answered. `id` is the first finding's event id; answering it answers them all.
+ */
+export interface RiskNoticeJson {
+  id: string;
+  session_id: string;
+  findings: RiskFinding[];
+  device: DeviceJson;
+  location: { country: string | null; region: string | null; city: string | null };
+  created_at: string;
+}
+
+export type NoticeAnswer = "confirmed" | "reported";
 
 export type SecurityEventType = keyof SecurityEventDetails;
 
@@ -202,12 +239,31 @@ export type SecurityEvent = {
 /** Risk findings, which also reach the user's open devices at once as `suspicious_sign_in`. */
 export type RiskFinding = "new_device" | "impossible_travel" | "session_network_changed";
 
+/** Another of the user's sessions, as a revocation names it: its id and its name at the time. */
+export interface RevokingDevice {
+  session_id: string;
+  name: string;
+}
+
+/** Why a session ended without being revoked. */
+export type ExpiryCause = "lifetime" | "idle";
+
 /** The frames the live channel sends (docs/live.md). Clients ignore types they do not know. */
 export type LiveEvent =
   | { type: "session_created"; session: SessionJson }
-  | { type: "session_revoked"; session_id: string; reason: RevokeReason; at: string }
-  | { type: "session_expired"; session_id: string; reason: "expired"; at: string }
+  /** `by`: the device that ended it, when another of the user's sessions did (logout-others, a password change, a device list). */
+  | { type: "session_revoked"; session_id: string; reason: RevokeReason; at: string; by: RevokingDevice | null }
+  /** `cause`: the session reached its absolute lifetime, or went unused for the idle timeout. */
+  | { type: "session_expired"; session_id: string; reason: "expired"; cause: ExpiryCause; at: string }
   | { type: "suspicious_sign_in"; session_id: string; reasons: RiskFinding[]; at: string }
+  /** A "was this you?" notice opened or grew (another finding about the same session): show it. */
+  | { type: "risk_notice"; notice: RiskNoticeJson }
+  /** A notice was answered, on some device or by its link: every device drops it. */
+  | { type: "risk_notice_answered"; notice_id: string; session_id: string; answer: NoticeAnswer; at: string }
+  /** A session changed without ending (renamed): its JSON as it now stands, `current: false`. */
+  | { type: "session_updated"; session: SessionJson }
+  /** The account's passkeys changed (added, renamed, removed): reload `GET /v1/passkeys`. */
+  | { type: "passkeys_changed"; at: string }
   /** To the one socket that sent an `authenticate` frame: the token was accepted, the socket now lives until `expires_at`. */
   | { type: "authenticated"; session_id: string; expires_at: string };
 

@@ -1,12 +1,12 @@
 import type { LiveEvent } from "../contract/live";
 import type { NewEvent, RiskFinding } from "../contract/security-events";
 import { iso } from "../contract/session";
-import { EventLog } from "./event-log";
+import { EventLog, type EventRow } from "./event-log";
 import { WebhookOutbox, type WebhookSettings } from "./webhook-outbox";
 
 /** Security events that are also pushed live to the user's devices as `suspicious_sign_in`. */
 const RISK_FINDINGS: ReadonlySet<string> = new Set<RiskFinding>(["new_device", "impossible_travel", "session_network_changed"]);
-const isRiskFinding = (type: string): type is RiskFinding => RISK_FINDINGS.has(type);
+export const isRiskFinding = (type: string): type is RiskFinding => RISK_FINDINGS.has(type);
 
 /**
  * The user's security history as the registry writes it: each event is recorded in the
@@ -24,21 +24,26 @@ export class SecurityHistory {
       webhook: () => WebhookSettings;
       userId: () => string | null;
       publish: (event: LiveEvent) => void;
+      /** A risk finding was recorded (its event id): it opens a "was this you?" notice. */
+      finding: (eventId: string, event: Extract<NewEvent, { type: RiskFinding }>, now: number) => void;
+      /** What a webhook body adds to an event's JSON (a finding's answer link). */
+      webhookExtra: (row: EventRow) => Promise<Record<string, unknown> | null>;
       now: () => number;
     },
   ) {
     this.log = new EventLog(sql);
-    this.webhooks = new WebhookOutbox(this.log, { settings: deps.webhook, userId: deps.userId, now: deps.now });
+    this.webhooks = new WebhookOutbox(this.log, { settings: deps.webhook, userId: deps.userId, now: deps.now, extra: deps.webhookExtra });
   }
 
   /** Adds an event to the history; call inside the transaction of the change it describes. */
   record(event: NewEvent, now: number): void {
     const webhook = this.deps.webhook().url !== null;
-    this.log.record(event, now, webhook);
+    const id = this.log.record(event, now, webhook);
     if (webhook) this.#webhookDue = true;
-    // Risk findings also reach the user's open devices at once (docs/live.md).
+    // Risk findings also reach the user's open devices at once (docs/live.md), and ask "was this you?".
     if (isRiskFinding(event.type) && event.sessionId !== null) {
       this.deps.publish({ type: "suspicious_sign_in", session_id: event.sessionId, reasons: [event.type], at: iso(now) });
+      this.deps.finding(id, event as Extract<NewEvent, { type: RiskFinding }>, now);
     }
   }
 

@@ -87,9 +87,11 @@ export class LiveSessions {
    * announced (a revocation removes it from here); or ended. Never activity: a socket left open
    * must not keep its session from going idle.
    */
-  status(sessionId: string, now: number): "live" | "lapsed" | "ended" {
+  status(sessionId: string, now: number): "live" | "idle" | "expired" | "ended" {
     if (this.alive(sessionId, now)) return "live";
-    return this.#live.has(sessionId) ? "lapsed" : "ended";
+    const live = this.#live.get(sessionId);
+    if (!live) return "ended";
+    return now >= live.expiresAt ? "expired" : "idle";
   }
 
   /**

@@ -107,6 +107,20 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL
    );
    CREATE INDEX dbsc_challenges_by_session ON dbsc_challenges (session_id, expires_at);`,
+  // 7: "was this you?" notices (src/registry/notices.ts): one row per risk finding, keyed by its
+  // event id, with the device and place it was about and how it was answered (once).
+  `CREATE TABLE risk_notices (
+     id TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL,
+     finding TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     device TEXT NOT NULL,
+     location TEXT NOT NULL,
+     answered_at INTEGER,
+     answer TEXT,
+     answered_via TEXT
+   );
+   CREATE INDEX risk_notices_open ON risk_notices (session_id) WHERE answered_at IS NULL;`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {

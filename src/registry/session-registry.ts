@@ -18,6 +18,8 @@ import {
   type FailedSignIn,
   type InvalidCredentials,
   type NotFound,
+  type NoticeAnswered,
+  type NoticeSpent,
   type PasswordChange,
   type RefreshProof,
   type RefreshResult,
@@ -30,17 +32,22 @@ import {
   type SignInResult,
   type TrustedActor,
 } from "../contract/registry";
-import { type RevokeReason, revokedBy, type SessionView, sessionJson } from "../contract/session";
+import type { NewEvent, RiskFinding } from "../contract/security-events";
+import { iso, type RevokeReason, revokedBy, type SessionView, sessionJson } from "../contract/session";
+import type { NoticeAnswer, NoticeAnswerVia, RiskNoticeJson } from "../contract/wire";
 import { configFrom, DPOP_CLOCK_SKEW_SECONDS } from "../shared/config";
 import { verifyDbscRefreshProof } from "../shared/dbsc-proof";
+import { mintNoticeLink, NOTICE_LINK_TTL_SECONDS } from "../shared/notice-link";
 import { hashRefreshToken, mintFirstRefreshToken, mintRefreshToken, refreshKeys } from "../shared/refresh-token";
 import { RegistryAccount } from "./account";
 import { PasskeyCeremonies, type UseCheck, type VerifiedUse } from "./ceremonies";
 import { CLOCK, type Clock, systemClock } from "./clock";
 import { DeviceBoundSessions } from "./dbsc";
-import { SecurityHistory } from "./history";
+import type { EventRow } from "./event-log";
+import { isRiskFinding, SecurityHistory } from "./history";
 import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
+import { RiskNotices } from "./notices";
 import { MirrorOutbox } from "./outbox";
 import { type CeremonyPurpose, PasskeyStore, passkeyView } from "./passkeys";
 import { RiskWatch } from "./risk";
@@ -86,6 +93,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #keys: KeyBindings;
   readonly #dbsc: DeviceBoundSessions;
   readonly #sockets: LiveSockets;
+  readonly #notices: RiskNotices;
   #alarmAt: number | null = null;
   #inTransaction = false;
 
@@ -102,8 +110,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       webhook: () => ({ url: configFrom(this.env).securityWebhookUrl, secret: this.env.SECURITY_WEBHOOK_SECRET || null }),
       userId: () => this.#account.userId,
       publish: (event) => this.#sockets.publish(event),
+      finding: (eventId, event, at) => this.#openNotice(eventId, event, at),
+      webhookExtra: (row) => this.#noticeLinkOf(row),
       now,
     });
+    this.#notices = new RiskNotices(sql);
     this.#outbox = new MirrorOutbox(sql, {
       database: () => this.env.DB,
       userId: () => this.#account.userId,
@@ -171,8 +182,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (refusal) return refusal;
     if (!this.#live.alive(target, now)) return notFound;
     this.#rows.rename(target, name);
+    const session = this.#view(target);
+    // Every open device shows the new name at once, not at its next reload.
+    this.#sockets.publish({ type: "session_updated", session: sessionJson(session, null) });
     await this.#flush();
-    return { ok: true, session: this.#view(target) };
+    return { ok: true, session };
   }
 
   async sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused> {
@@ -259,6 +273,22 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return { ok: true, auth: rowAuth(this.#rows.get(id)!) };
   }
 
+  sessionNotices(actor: Actor): { ok: true; notices: RiskNoticeJson[] } | Refused {
+    const now = this[CLOCK]();
+    return this.#acting(actor, now) ?? { ok: true, notices: this.#notices.list(now) };
+  }
+
+  async sessionAnswerNotice(
+    actor: Actor,
+    noticeId: string,
+    answer: NoticeAnswer,
+  ): Promise<NoticeAnswered | Refused | NotFound | NoticeSpent> {
+    const now = this[CLOCK]();
+    const refusal = this.#acting(actor, now);
+    if (refusal) return refusal;
+    return this.#answerNotice(noticeId, answer, actorId(actor), now);
+  }
+
   // ---- the account's passkeys ---------------------------------------------------------------
 
   sessionPasskeyChallenge(actor: Actor, purpose: CeremonyPurpose): PasskeyChallenge | Refused {
@@ -278,6 +308,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (refusal) return refusal;
     const id = actorId(actor);
     const result = await this.#passkeys.register(id, registration, rowDevice(this.#rows.get(id)!), () => this[CLOCK]());
+    if (result.ok) this.#passkeysChanged();
     if (result.ok) await this.#flush();
     return result;
   }
@@ -293,6 +324,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     if (refusal) return refusal;
     const row = this.#passkeys.store.rename(passkeyId, name);
     if (!row) return notFound;
+    this.#passkeysChanged();
     await this.#flush();
     return { ok: true, passkey: passkeyView(row) };
   }
@@ -310,6 +342,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       return true;
     });
     if (!removed) return notFound;
+    this.#passkeysChanged();
     await this.#flush();
     return { ok: true };
   }
@@ -635,6 +668,15 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return { ok: true };
   }
 
+  trustedNotice(noticeId: string): { ok: true; notice: RiskNoticeJson; answer: NoticeAnswer | null } | NotFound {
+    const found = this.#notices.get(noticeId, this[CLOCK]());
+    return found ? { ok: true, ...found } : notFound;
+  }
+
+  trustedAnswerNotice(noticeId: string, answer: NoticeAnswer): Promise<NoticeAnswered | NotFound | NoticeSpent> {
+    return this.#answerNotice(noticeId, answer, null, this[CLOCK]());
+  }
+
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
     this.#rows.requeueAll();
     this.#passkeys.store.requeueAll();
@@ -692,6 +734,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#rows.deleteExpired(now);
     this.#passkeys.store.pruneChallenges(now);
     this.#dbsc.prune(now);
+    this.#notices.prune(now);
     if (!mirrored) return this.#scheduleAlarm(now + this.#outbox.retryDelay());
     const next = this.#rows.nextExpiry();
     if (next !== null) this.#scheduleAlarm(Math.max(next, now + 1000));
@@ -749,10 +792,73 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return true;
   }
 
+  /**
+   * A risk finding was recorded (inside its transaction): the notice it opens (or joins) goes to
+   * every open device at once, naming the flagged session's device and where it was.
+   */
+  #openNotice(eventId: string, event: Extract<NewEvent, { type: RiskFinding }>, now: number): void {
+    const row = this.#rows.get(event.sessionId!);
+    if (!row) return;
+    const place = event.type === "impossible_travel" ? event.details.to : event.details.place;
+    const location = { country: place.country, region: place.region, city: place.city };
+    const notice = this.#notices.open(eventId, event.type, row.id, rowDevice(row), location, now);
+    this.#sockets.publish({ type: "risk_notice", notice });
+  }
+
+  /**
+   * "Yes, it was me" or "No, sign it out", from a device (`by`, the answering session) or a link
+   * (null). One transaction: the notice is answered once, with its history event and, for "No",
+   * the flagged session's end; every device then drops the notice.
+   */
+  async #answerNotice(
+    noticeId: string,
+    answer: NoticeAnswer,
+    by: string | null,
+    now: number,
+  ): Promise<NoticeAnswered | NotFound | NoticeSpent> {
+    const via: NoticeAnswerVia = by === null ? "link" : "device";
+    const outcome = this.#atomically((): NoticeAnswered | NotFound | NoticeSpent => {
+      const answered = this.#notices.answer(noticeId, answer, via, now);
+      if (!answered.ok) return answered.code === "not_found" ? notFound : { ok: false, code: "notice_answered" };
+      const details = { notice_id: noticeId, findings: answered.findings, device: answered.device, via, answered_by_session_id: by };
+      let revoked = 0;
+      if (answer === "reported") {
+        revoked = this.#revoke([answered.sessionId], "takeover_reported", by, now);
+        this.#history.record(
+          { type: "takeover_reported", sessionId: answered.sessionId, details: { ...details, session_signed_out: revoked > 0 } },
+          now,
+        );
+      } else {
+        this.#history.record({ type: "risk_acknowledged", sessionId: answered.sessionId, details }, now);
+      }
+      return { ok: true, answer, sessionId: answered.sessionId, revoked };
+    });
+    if (!outcome.ok) return outcome;
+    this.#sockets.publish({ type: "risk_notice_answered", notice_id: noticeId, session_id: outcome.sessionId, answer, at: iso(now) });
+    await this.#flush();
+    return outcome;
+  }
+
+  /** A risk finding's webhook body carries its notice's signed answer link (docs/devices.md). */
+  async #noticeLinkOf(row: EventRow): Promise<Record<string, unknown> | null> {
+    const userId = this.#account.userId;
+    if (!isRiskFinding(row.type) || userId === null) return null;
+    const expiresAt = row.created_at + NOTICE_LINK_TTL_SECONDS * 1000;
+    const token = await mintNoticeLink(this.env.REFRESH_TOKEN_SECRET, userId, row.id, expiresAt);
+    const url = new URL("/was-this-you", configFrom(this.env).issuer);
+    url.searchParams.set("token", token);
+    return { notice: { id: row.id, answer_url: url.href, expires_at: iso(expiresAt) } };
+  }
+
   /** A refused proof; a recorded counter regression is mirrored before the caller hears of it. */
   async #refusedProof(checked: Extract<UseCheck, { ok: false }>): Promise<InvalidCredentials> {
     if (checked.recorded) await this.#flush();
     return invalidCredentials;
+  }
+
+  /** Every open device reloads its passkey list: a way into the account changed. */
+  #passkeysChanged(): void {
+    this.#sockets.publish({ type: "passkeys_changed", at: new Date(this[CLOCK]()).toISOString() });
   }
 
   #view(sessionId: string): SessionView {
@@ -774,6 +880,9 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   #revoke(sessionIds: string[], reason: RevokeReason, by: string | null, now: number): number {
     const ending = sessionIds.filter((id) => this.#live.has(id));
     if (ending.length === 0) return 0;
+    // Named before it may end too (logout-all): the signed-out devices are told which device did it.
+    const byName = by === null ? undefined : this.#rows.get(by)?.device_name;
+    const byDevice = by !== null && byName !== undefined ? { session_id: by, name: byName } : null;
     this.#atomically(() => {
       for (const id of ending) {
         const device = this.#rows.revoke(id, reason, by, now);
@@ -790,7 +899,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       this.#dbsc.forget(id);
     }
     // Inside the revoking call, so the device is told and cut off before the caller hears "done".
-    this.#sockets.ended(ending, reason, now);
+    this.#sockets.ended(ending, { reason, by: byDevice }, now);
     return ending.length;
   }
 

@@ -8,6 +8,10 @@ import {
   type LiveTokenVerdict,
 } from "../contract/live";
 import { iso, type RevokeReason } from "../contract/session";
+import type { ExpiryCause, RevokingDevice } from "../contract/wire";
+
+/** Why sessions ended, as their devices are told: revoked (and by which device), or expired (and how). */
+export type Ending = { reason: RevokeReason; by: RevokingDevice | null } | { expired: ExpiryCause };
 
 /**
  * Socket bookkeeping for one user's registry. Sockets are accepted with the hibernation API and
@@ -33,7 +37,8 @@ interface Attachment {
   framesInWindow: number;
 }
 
-type SessionStatus = (sessionId: string, now: number) => "live" | "lapsed" | "ended";
+/** `idle` and `expired`: still held but lapsed, not yet announced (see `LiveSessions.status`). */
+type SessionStatus = (sessionId: string, now: number) => "live" | "idle" | "expired" | "ended";
 
 /** What handling a client frame needs from the registry. */
 export interface FrameDeps {
@@ -94,14 +99,15 @@ export class LiveSockets {
    * Sessions just ended: each one's own sockets hear why and are closed, and every other socket
    * of the user hears it too, so device lists drop the entry without polling.
    */
-  ended(sessionIds: readonly string[], why: RevokeReason | "expired", now: number): void {
+  ended(sessionIds: readonly string[], why: Ending, now: number): void {
     const at = iso(now);
     const frameOf = (id: string): LiveEvent =>
-      why === "expired"
-        ? { type: "session_expired", session_id: id, reason: why, at }
-        : { type: "session_revoked", session_id: id, reason: why, at };
+      "expired" in why
+        ? { type: "session_expired", session_id: id, reason: "expired", cause: why.expired, at }
+        : // A session that ended itself was not ended "by another device".
+          { type: "session_revoked", session_id: id, reason: why.reason, at, by: why.by?.session_id === id ? null : why.by };
     const frames = sessionIds.map((id) => JSON.stringify(frameOf(id)));
-    const close = why === "expired" ? CLOSE.sessionExpired : CLOSE.sessionRevoked;
+    const close = "expired" in why ? CLOSE.sessionExpired : CLOSE.sessionRevoked;
     for (const socket of this.ctx.getWebSockets()) {
       if (!withinDeadline(socket, now)) continue;
       for (const frame of frames) sendQuietly(socket, frame);
@@ -120,7 +126,7 @@ export class LiveSockets {
       .map((socket) => attachmentOf(socket).sessionId)
       .filter((id) => !isLive(id));
     const ending = [...new Set([...sessionIds, ...orphans])];
-    if (ending.length > 0) this.ended(ending, "expired", now);
+    if (ending.length > 0) this.ended(ending, { expired: "lifetime" }, now);
   }
 
   /**
@@ -143,7 +149,7 @@ export class LiveSockets {
       if (at <= now) ending.push(sessionId);
       else next = earliest(next, at);
     }
-    if (ending.length > 0) this.ended(ending, "expired", now);
+    if (ending.length > 0) this.ended(ending, { expired: "idle" }, now);
     return next;
   }
 
@@ -192,7 +198,7 @@ export class LiveSockets {
 
   #stillLive(socket: WebSocket, sessionId: string, status: SessionStatus, now: number): boolean {
     const state = status(sessionId, now);
-    if (state === "lapsed") this.ended([sessionId], "expired", now);
+    if (state === "idle" || state === "expired") this.ended([sessionId], { expired: state === "idle" ? "idle" : "lifetime" }, now);
     else if (state === "ended") closeQuietly(socket, CLOSE.sessionRevoked);
     return state === "live";
   }

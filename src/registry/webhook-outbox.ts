@@ -25,7 +25,13 @@ export class WebhookOutbox {
 
   constructor(
     private readonly log: EventLog,
-    private readonly deps: { settings: () => WebhookSettings; userId: () => string | null; now: () => number },
+    private readonly deps: {
+      settings: () => WebhookSettings;
+      userId: () => string | null;
+      now: () => number;
+      /** Fields the body adds to the event's JSON, minted at delivery (they carry no secret the event row holds). */
+      extra: (row: EventRow) => Promise<Record<string, unknown> | null>;
+    },
   ) {}
 
   /** Delivers what is due; resolves with when the next retry is due, if any. */
@@ -61,7 +67,9 @@ export class WebhookOutbox {
 
   /** Returns null on a 2xx, otherwise what went wrong (status or error name; never the secret). */
   async #post(url: string, secret: string, userId: string, row: EventRow): Promise<string | null> {
-    const body = JSON.stringify({ ...rowJson(row), user_id: userId });
+    // Without its extras (a misconfigured secret), the event still goes out: it is the record.
+    const extra = await this.deps.extra(row).catch(() => null);
+    const body = JSON.stringify({ ...rowJson(row), user_id: userId, ...extra });
     const timestamp = Math.floor(this.deps.now() / 1000);
     try {
       const response = await fetch(url, {

@@ -13,6 +13,7 @@ import { limitBody } from "./http/body";
 import { allowMethods } from "./http/methods";
 import { openApiDocument, PUBLIC, problems, validationHook } from "./http/openapi";
 import { liveRoutes } from "./live/routes";
+import { noticeRoutes } from "./notices/routes";
 import { isOAuthPath, oauthErrorResponse } from "./oauth/errors";
 import { oauthMetadataRoutes } from "./oauth/metadata";
 import { oauthRoutes } from "./oauth/routes";
@@ -25,6 +26,7 @@ import { requireSettings } from "./settings";
 import { jwksRoutes } from "./tokens/routes";
 import { securityHeaders } from "./web/headers";
 import { webRoutes } from "./web/routes";
+import { noticeLinkRoutes } from "./web/was-this-you";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -34,6 +36,8 @@ app.use(limitBody());
 app.use("/v1/*", requireSettings);
 app.use("/.well-known/*", requireSettings);
 app.use(dbscSkippedReports);
+// The notice link page reaches a registry: the same settings checks first.
+app.use("/was-this-you", requireSettings);
 
 app.route("/", webRoutes);
 app.route("/", healthRoutes);
@@ -50,6 +54,8 @@ app.route("/v1/sessions", sessionRoutes);
 app.route("/v1/oauth", oauthRoutes);
 app.route("/v1/oauth", tokenRoutes);
 app.route("/v1/security-events", securityEventRoutes);
+app.route("/v1/notices", noticeRoutes);
+app.route("/", noticeLinkRoutes);
 app.route("/v1/admin", adminRoutes);
 
 const getOpenApi = createRoute({

@@ -16,6 +16,8 @@ export type ErrorCode =
   | "passkey_rejected"
   | "passkey_limit_reached"
   | "email_taken"
+  | "notice_answered"
+  | "invalid_notice_link"
   | "invalid_token"
   | "invalid_refresh_token"
   | "invalid_client"
@@ -47,6 +49,8 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   passkey_rejected: [400, "The passkey registration was not accepted"],
   passkey_limit_reached: [409, "This account has the maximum number of passkeys"],
   email_taken: [409, "An account with this email already exists"],
+  notice_answered: [409, "This notice was answered already"],
+  invalid_notice_link: [400, "The link is not valid or has expired"],
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
   invalid_client: [401, "Client authentication failed"],

@@ -1,7 +1,8 @@
 // Browser tests of the devices page: Debian's Chromium driven by playwright-core against
 // `wrangler dev`. Run: `npm run test:browser` (add `-- --screenshots` to refresh docs/*.png).
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { createHmac, hkdfSync } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./server.mjs";
 
@@ -16,6 +17,17 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const takeScreenshots = process.argv.includes("--screenshots");
 
+/** axe-core, evaluated in the page over the DevTools protocol (the page's CSP allows no injected script tag). */
+const AXE = readFileSync(new URL("../../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+
+/** Runs axe on the page as it is now: no violation of any rule, with which state it was and where. */
+async function expectAccessible(page, state) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE);
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+  assert.deepEqual(found, [], `axe found violations with ${state}`);
+}
+
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
@@ -24,10 +36,16 @@ async function openDevice(browser, origin, kind, viewport) {
   const context = await browser.newContext({ userAgent: USER_AGENTS[kind], viewport, locale: "en-US" });
   const page = await context.newPage();
   const cspViolations = [];
-  page.on("console", (message) => /Content Security Policy/i.test(message.text()) && cspViolations.push(message.text()));
+  // Every console error and uncaught exception, with the failed request's URL where there is one.
+  const consoleErrors = [];
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    if (message.type() === "error") consoleErrors.push(`${message.text()} ${message.location()?.url ?? ""}`.trim());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
   await page.goto(origin);
   await page.locator("#auth-form").waitFor();
-  return { context, page, cspViolations };
+  return { context, page, cspViolations, consoleErrors };
 }
 
 async function signIn({ page }, email, { signUp = false, deviceName = "", password = PASSWORD } = {}) {
@@ -79,10 +97,13 @@ test("a device signed out from another device's page is told within a second, wi
   await phone.page.getByText("This device was signed out from another device.").waitFor({ timeout: 1000 });
   const elapsed = Date.now() - started;
   assert.ok(elapsed < 1000, `the phone saw it after ${elapsed} ms`);
+  // ...and which device did it, and when.
+  assert.match(String(await phone.page.locator("#notice .notice-detail").textContent()), /^“Work laptop” did it at \d{1,2}:\d{2}/);
   assert.equal(await phone.page.evaluate(() => window.notReloaded), true, "the phone's page was not reloaded");
   assert.ok(await phone.page.locator("#auth-form").isVisible(), "the phone is back at the sign-in form");
   assert.equal(await phone.page.locator("#device-list > li").count(), 0, "the phone no longer shows the list");
 
+  await expectAccessible(phone.page, "signed out from another device");
   // The one-second promise is to the device signed out; the others' lists follow as fast as a
   // loaded machine lets them.
   await expectRowCount(laptop.page, 2, 3000);
@@ -96,6 +117,7 @@ test("a device signed out from another device's page is told within a second, wi
     await laptop.page.screenshot({ path: "docs/screenshot-desktop.png", fullPage: true });
   }
 
+  await expectAccessible(laptop.page, "the device list after a sign-out");
   // Its refresh cookie is dead too: a reload lands on the sign-in form.
   await phone.page.reload();
   await phone.page.locator("#auth-form").waitFor();
@@ -106,6 +128,77 @@ test("a device signed out from another device's page is told within a second, wi
     assert.deepEqual(await device.page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
     await device.context.close();
   }
+});
+
+test("a normal visit logs no console error: no refresh is tried without a session, the favicon loads, axe finds nothing", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-clean-${Date.now().toString(36)}@example.com`;
+  const context = await browser.newContext({ userAgent: USER_AGENTS.laptop, viewport: DESKTOP, locale: "en-US" });
+  const page = await context.newPage();
+  const errors = [];
+  const requests = [];
+  page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("request", (request) => requests.push(new URL(request.url()).pathname));
+  const steps = [];
+  page.on(
+    "response",
+    (response) =>
+      response.status() >= 400 &&
+      errors.push(
+        `${response.status()} ${new URL(response.url()).pathname} ${response.headers()["www-authenticate"] ?? ""} during ${steps.at(-1)}`,
+      ),
+  );
+  const favicon = page.waitForResponse((response) => new URL(response.url()).pathname === "/favicon.svg");
+  await page.goto(origin);
+  await page.locator("#auth-form").waitFor();
+  assert.equal((await favicon).status(), 200);
+  assert.ok(!requests.includes("/v1/auth/refresh"), `a fresh visit asked for a refresh: ${requests.join(", ")}`);
+  assert.match(String(await page.locator("#auth .lead").textContent()), /every device signed in to your account/);
+  await expectAccessible(page, "the signed-out page");
+  // Sign up, reload (the session resumes from the cookie), sign out: all without a console error.
+  steps.push("sign-up");
+  await signIn({ page }, email, { signUp: true });
+  await page.locator("#live-state", { hasText: "Live" }).waitFor();
+  await expectAccessible(page, "the signed-in page");
+  await page.waitForLoadState("networkidle");
+  steps.push("reload");
+  await page.reload();
+  await page.locator("#devices").waitFor();
+  await page.locator("#live-state", { hasText: "Live" }).waitFor();
+  // A person reads the page before signing out: nothing of the reload is still in flight.
+  await page.waitForLoadState("networkidle");
+  steps.push("sign-out");
+  await page.locator("#sign-out").click();
+  await page.locator("#auth-form").waitFor();
+  steps.push("reload signed out");
+  await page.reload();
+  await page.locator("#auth-form").waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a phone signed out by a password change on the laptop is told so in words, naming the laptop", async ({ browser, origin }) => {
+  const email = `browser-password-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  await signIn(laptop, email, { signUp: true, deviceName: "Work laptop" });
+  await signIn(phone, email);
+  await phone.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  await laptop.page.getByLabel("Current password").fill(PASSWORD);
+  await laptop.page.getByLabel("New password").fill(`${PASSWORD} renewed`);
+  await laptop.page.getByRole("button", { name: "Change password" }).click();
+  await phone.page.getByText("This device was signed out because the password was changed.").waitFor({ timeout: 5000 });
+  assert.match(
+    String(await phone.page.locator("#notice .notice-detail").textContent()),
+    /^It was changed on “Work laptop” at \d{1,2}:\d{2}.*Sign in with the new password\.$/,
+  );
+  assert.ok(await phone.page.locator("#auth-form").isVisible());
+  await expectAccessible(phone.page, "signed out by a password change");
+  await laptop.context.close();
+  await phone.context.close();
 });
 
 test("'Sign out all other devices' signs the others out live and keeps this one", async ({ browser, origin }) => {
@@ -222,12 +315,18 @@ test("a tab that gets a new access token hands it to its open socket, and the se
   await first.context.close();
 });
 
-test("renaming a device updates the list", async ({ browser, origin }) => {
+test("renaming a device updates the list, and every other open device shows the new name at once", async ({ browser, origin }) => {
   const email = `browser-rename-${Date.now().toString(36)}@example.com`;
   const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
   await signIn(laptop, email, { signUp: true });
-  await laptop.page.getByRole("button", { name: /^Rename / }).click();
-  const input = laptop.page.getByLabel("New name for this device");
+  await signIn(phone, email);
+  await phone.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  await phone.page.evaluate(() => (window.notReloaded = true));
+  const laptopSessionId = await currentSessionId(laptop.page);
+  const ownRow = laptop.page.locator("li.device.current");
+  await ownRow.getByRole("button", { name: /^Rename / }).click();
+  const input = ownRow.getByLabel("New name for this device");
   assert.ok(await input.evaluate((el) => el === document.activeElement), "the name field has focus");
   await input.fill("Kitchen Mac");
   await input.press("Enter");
@@ -239,7 +338,13 @@ test("renaming a device updates the list", async ({ browser, origin }) => {
     },
   );
   assert.ok(await laptop.page.locator("li.device.current .row-error").isHidden(), "no error is shown");
+  // The phone was told over the socket, without a reload or a poll (its list loads only on connect).
+  await phone.page
+    .locator(`li.device[data-session-id="${laptopSessionId}"] .device-name`, { hasText: "Kitchen Mac" })
+    .waitFor({ timeout: 2000 });
+  assert.equal(await phone.page.evaluate(() => window.notReloaded), true);
   await laptop.context.close();
+  await phone.context.close();
 });
 
 test("the page's session is bound to a non-extractable key of this browser, and says so", async ({ browser, origin }) => {
@@ -576,6 +681,236 @@ test("'Show more' pages through a long security history with the API's cursor", 
   await laptop.context.close();
 });
 
+// ---- messages ----------------------------------------------------------------------------------
+
+test("each form says what is wrong next to the field, in a sentence, and clears it when the input changes", async ({ browser, origin }) => {
+  const email = `browser-forms-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const { page } = laptop;
+  // Signed out: the rule is on the page before any error.
+  await page.getByRole("button", { name: "Create an account instead" }).click();
+  assert.equal(await page.locator("#password-rule").textContent(), "At least 8 characters. A few unrelated words make a strong one.");
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Password", { exact: true }).fill("short");
+  await page.locator("#auth-submit").click();
+  const emailError = page.locator("#email-error");
+  assert.equal(await emailError.textContent(), "Enter an email address like name@example.com.");
+  assert.equal(await page.locator("#password-error").textContent(), "The password must be at least 8 characters long.");
+  assert.equal(await page.getByLabel("Email").getAttribute("aria-invalid"), "true");
+  await expectAccessible(page, "sign-up errors");
+  await page.getByLabel("Email").fill(email);
+  assert.ok(await emailError.isHidden(), "the email error went away as the email changed");
+  assert.ok(await page.locator("#password-error").isVisible(), "the password error stays until the password changes");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.locator("#auth-submit").click();
+  await page.locator("#devices").waitFor();
+
+  // Rename: only spaces are refused, and the form stays open with the sentence under the field.
+  const row = page.locator("li.device.current");
+  await row.getByRole("button", { name: /^Rename / }).click();
+  const name = row.getByLabel("New name for this device");
+  await name.fill("   ");
+  await name.press("Enter");
+  assert.equal(await row.locator(".field-error").textContent(), "Enter a name for this device: it cannot be empty or only spaces.");
+  assert.ok(await name.isVisible(), "the rename form stays open");
+  await expectAccessible(page, "a rename error");
+  await name.fill("Kitchen Mac");
+  assert.ok(await row.locator(".field-error").isHidden());
+  await name.press("Enter");
+  await row.locator(".device-name", { hasText: "Kitchen Mac" }).waitFor();
+
+  // A wrong current password is about that field, and says so.
+  await page.getByLabel("Current password").fill("this is not my password");
+  await page.getByLabel("New password").fill(`${PASSWORD} renewed`);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.locator("#current-password-error", { hasText: "The current password is not correct." }).waitFor();
+  await expectAccessible(page, "a wrong current password");
+  await page.getByLabel("Current password").fill(PASSWORD);
+  assert.ok(await page.locator("#current-password-error").isHidden());
+  await page.getByRole("button", { name: "Change password" }).click();
+  // The success notice replaces the page's notice; nothing stacks.
+  await page.locator("#notice", { hasText: "Password changed." }).waitFor();
+  assert.equal(await page.locator("#notice strong").count(), 1);
+  assert.ok(await page.locator("#current-password-error").isHidden());
+
+  // The history tells one story: the sign-in under the name the device has now, the old one after it.
+  const signUp = historyItem(page, /^Signed in$/).first();
+  await signUp.locator(".facts .meta", { hasText: "Kitchen Mac" }).waitFor({ timeout: 5000 });
+  assert.match(String(await signUp.locator(".facts .meta").first().textContent()), /^Kitchen Mac · .+ \(this device\) named “.+” then$/);
+  assert.equal(await signUp.locator(".facts .meta small").count(), 1);
+  await laptop.context.close();
+});
+
+test("on a phone the header's long email does not widen the page, and repeated failed sign-ins read as one entry", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-a-rather-long-address-for-a-phone-${Date.now().toString(36)}@example.com`;
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  const at = (minutes) => new Date(Date.now() - minutes * 60_000).toISOString();
+  const place = { ip: "203.0.113.9", country: "NG", region: null, city: "Lagos", latitude: null, longitude: null, colo: null, asn: null };
+  const failure = (i, minutes) => ({
+    id: `evt_failed${i}aaaaaaaa`,
+    type: "sign_in_failed",
+    created_at: at(minutes),
+    session_id: null,
+    details: { place },
+  });
+  const events = [failure(1, 1), failure(2, 2), failure(3, 3), { ...failure(4, 4), type: "password_check_failed" }, failure(5, 9)];
+  await phone.page.route(
+    (url) => url.pathname === "/v1/security-events",
+    (route) => route.fulfill({ json: { events, next_cursor: null } }),
+  );
+  await signIn(phone, email, { signUp: true });
+  await phone.page.locator("#history-list > li").first().waitFor();
+  assert.ok(await phone.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "no sideways scrolling");
+  const sentences = await phone.page.locator("#history-list .sentence").allTextContents();
+  assert.deepEqual(sentences, [
+    "A sign-in failed: the password was not correct (3 times)",
+    "A password check failed",
+    "A sign-in failed: the password was not correct",
+  ]);
+  assert.match(String(await phone.page.locator("#history-list > li").first().locator(".facts").textContent()), /Lagos, Nigeria/);
+  await expectAccessible(phone.page, "the phone's signed-in page");
+  await phone.context.close();
+});
+
+// ---- "was this you?" ---------------------------------------------------------------------------
+
+const noticeCard = (page, sessionId) => page.locator(`#notice-list > li.risk-notice[data-session-id="${sessionId}"]`);
+const NOTICE_HEADLINE = /^New sign-in: .+, (just now|\d+ \w+ ago)$/;
+
+/** Signs in and answers the user's id, from the page's own /v1/me. */
+async function signInWithId(device, email, options) {
+  const meAnswered = device.page.waitForResponse((response) => new URL(response.url()).pathname === "/v1/me" && response.ok());
+  await signIn(device, email, options);
+  return (await (await meAnswered).json()).user.id;
+}
+
+/**
+ * The link of a finding's webhook event, made here from the documented format (docs/devices.md)
+ * with the dev server's REFRESH_TOKEN_SECRET: the webhook itself must be https, which a local
+ * receiver is not; test/registry/history/webhook.test.ts checks that the webhook carries this link.
+ */
+function noticeLink(origin, userId, noticeId) {
+  const secret = /^REFRESH_TOKEN_SECRET='?([A-Za-z0-9_-]+)'?$/m.exec(readFileSync(".wrangler/dev-secrets.env", "utf8"))[1];
+  const key = Buffer.from(hkdfSync("sha256", Buffer.from(secret, "base64url"), Buffer.alloc(0), "risk-notice-link/v1", 32));
+  const body = `${userId}.${noticeId}.${Math.floor(Date.now() / 1000) + 3600}`;
+  return `${origin}/was-this-you?token=${body}.${createHmac("sha256", key).update(body).digest("base64url")}`;
+}
+
+test("'was this you?': a new device's sign-in asks every device live, and 'Yes, it was me' on one clears it everywhere", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-yes-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const desk = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  await signIn(laptop, email, { signUp: true, deviceName: "Work laptop" });
+  // The same kind of device as the laptop: no finding.
+  await signIn(desk, email, { deviceName: "Desk Mac" });
+  await desk.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  assert.equal(await desk.page.locator("#notices").isVisible(), false);
+  await signIn(phone, email, { deviceName: "Lisa's iPhone" });
+  const phoneSessionId = await currentSessionId(phone.page);
+  for (const { page } of [laptop, desk, phone]) {
+    const card = noticeCard(page, phoneSessionId);
+    await card.waitFor({ timeout: 5000 });
+    assert.match(String(await card.locator(".notice-what").textContent()), NOTICE_HEADLINE);
+    assert.match(String(await card.locator(".notice-what").textContent()), /Lisa's iPhone/);
+    assert.equal(await card.locator(".notice-why").textContent(), "It came from a kind of device not used on this account before.");
+  }
+  await expectAccessible(laptop.page, "a was-this-you notice");
+  await expectAccessible(phone.page, "a was-this-you notice about this phone");
+  if (takeScreenshots) await laptop.page.screenshot({ path: "docs/screenshot-notice-desktop.png", fullPage: false });
+  if (takeScreenshots) await phone.page.screenshot({ path: "docs/screenshot-notice-phone.png", fullPage: false });
+
+  await noticeCard(desk.page, phoneSessionId)
+    .getByRole("button", { name: /^Yes, it was me/ })
+    .click();
+  for (const { page } of [desk, laptop, phone]) await noticeCard(page, phoneSessionId).waitFor({ state: "detached", timeout: 3000 });
+  // The live event may clear the card before the answer to the click arrives: wait for the answer.
+  await desk.page.locator("#notice", { hasText: "Thanks. The notice is gone from all your devices." }).waitFor();
+  await historyItem(laptop.page, "You confirmed an unusual sign-in was you").waitFor({ timeout: 5000 });
+  const confirmedFacts = await historyItem(laptop.page, "You confirmed an unusual sign-in was you")
+    .locator(".facts .meta")
+    .allTextContents();
+  assert.match(confirmedFacts[0], /^Lisa's iPhone · .+ on iOS$/);
+  assert.equal(confirmedFacts[1], "Answered on Desk Mac");
+  await expectAccessible(laptop.page, "the history after an answer");
+  assert.ok(await phone.page.locator("#devices").isVisible(), "the phone is still signed in");
+  for (const device of [laptop, desk, phone]) await device.context.close();
+});
+
+test("'No, sign it out' on another device signs the flagged one out at once, tells it why, and asks for a new password", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-no-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  await signIn(laptop, email, { signUp: true, deviceName: "Work laptop" });
+  await signIn(phone, email);
+  await phone.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  const phoneSessionId = await currentSessionId(phone.page);
+  await noticeCard(laptop.page, phoneSessionId)
+    .getByRole("button", { name: /^No, sign it out/ })
+    .click();
+  await phone.page.getByText("This device was signed out because its sign-in was reported as not you.").waitFor({ timeout: 3000 });
+  assert.match(String(await phone.page.locator("#notice .notice-detail").textContent()), /^“Work laptop” did it at /);
+  await expectAccessible(phone.page, "signed out as reported not me");
+  await laptop.page.locator("#notice", { hasText: "Change your password now" }).waitFor();
+  assert.equal(await laptop.page.evaluate(() => document.activeElement?.id), "current-password");
+  await expectRowCount(laptop.page, 1, 3000);
+  const reported = historyItem(laptop.page, "A sign-in was reported as not you, and signed out");
+  await reported.waitFor({ timeout: 5000 });
+  assert.equal(await reported.locator(".flag-text").textContent(), "Suspicious");
+  await laptop.context.close();
+  await phone.context.close();
+});
+
+test("the signed link of a finding's webhook event asks without acting, answers once from any browser, and every device follows", async ({
+  browser,
+  origin,
+}) => {
+  const email = `browser-link-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  const userId = await signInWithId(laptop, email, { signUp: true, deviceName: "Work laptop" });
+  await signIn(phone, email);
+  await phone.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  const phoneSessionId = await currentSessionId(phone.page);
+  const card = noticeCard(laptop.page, phoneSessionId);
+  await card.waitFor();
+  const link = noticeLink(origin, userId, await card.getAttribute("data-notice-id"));
+
+  // Opened in a mail client's browser, signed in nowhere: a question, and nothing changed yet.
+  const mail = await browser.newContext({ viewport: PHONE, locale: "en-US" });
+  const page = await mail.newPage();
+  await page.goto(link);
+  await page.getByRole("heading", { name: "Was this you?" }).waitFor();
+  await expectAccessible(page, "the link's question");
+  assert.ok(await card.isVisible(), "opening the link answered nothing");
+  await page.getByRole("button", { name: "No, sign it out" }).click();
+  await page.getByRole("heading", { name: "That device is signed out" }).waitFor();
+  await expectAccessible(page, "the link's answer");
+  await phone.page.getByText("This device was signed out because its sign-in was reported as not you.").waitFor({ timeout: 3000 });
+  await card.waitFor({ state: "detached", timeout: 3000 });
+  // Single use.
+  await page.goto(link);
+  await page.getByRole("heading", { name: "Already answered" }).waitFor();
+  await historyItem(laptop.page, "A sign-in was reported as not you, and signed out").waitFor({ timeout: 5000 });
+  assert.ok(
+    (
+      await historyItem(laptop.page, "A sign-in was reported as not you, and signed out").locator(".facts .meta").allTextContents()
+    ).includes("Answered from the link in an email"),
+  );
+  await mail.close();
+  await laptop.context.close();
+  await phone.context.close();
+});
+
 // ---- runner ------------------------------------------------------------------------------------
 
 // Checked before wrangler starts, so a machine without Chromium learns why on the last line.
@@ -607,7 +942,9 @@ try {
     // launch() starts Chromium with a new, empty temporary --user-data-dir and deletes it on close;
     // each test device is a separate incognito-like context with its own cookie jar.
   });
-  for (const { name, fn } of tests) {
+  // `BROWSER_TEST=<pattern>` runs only the tests whose name matches it.
+  const only = process.env.BROWSER_TEST ? new RegExp(process.env.BROWSER_TEST) : null;
+  for (const { name, fn } of tests.filter((t) => !only || only.test(t.name))) {
     try {
       await fn({ browser, origin: server.origin });
       passed++;

@@ -160,6 +160,18 @@ try {
   await third.page.locator("#devices").waitFor({ timeout: 10_000 });
   assert.equal(await currentMethod(third.page), "Signed in with a passkey");
 
+  // 6. A passkey renamed on one device is renamed at once on every other open one (the live
+  //    channel's passkeys_changed), without a reload.
+  await second.page.locator("#live-state", { hasText: "Live" }).waitFor();
+  await second.page.evaluate(() => (window.notReloaded = true));
+  const renamedRow = passkeyRows(third.page).first();
+  await renamedRow.getByRole("button", { name: /^Rename / }).click();
+  const nameField = renamedRow.getByLabel("New name for this passkey");
+  await nameField.fill("Desk drawer key");
+  await nameField.press("Enter");
+  await second.page.locator("#passkey-list .passkey-name", { hasText: "Desk drawer key" }).waitFor({ timeout: 3000 });
+  assert.equal(await second.page.evaluate(() => window.notReloaded), true);
+
   for (const device of [first, second, third]) {
     assert.deepEqual(device.cspViolations, []);
     assert.deepEqual(await device.page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { migrateRegistrySchema } from "../../src/registry/schema";
 import type { SessionRegistry } from "../../src/registry/session-registry";
-import { me, refresh, signInOn } from "../support/http";
+import { me, refresh, signIn, signInOn } from "../support/http";
 import { claimsOf } from "../support/passkeys";
 import { registry, registrySql } from "../support/registry";
 
@@ -13,7 +13,7 @@ describe("the registry schema migrations from version 1", () => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Wind this registry back to what version 1 left behind.
       sql.exec(
-        `DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+        `DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
          DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; DROP TABLE dpop_replay;
          ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
@@ -30,7 +30,7 @@ describe("the registry schema migrations from version 1", () => {
         events: sql.exec("SELECT count(*) AS n FROM events").one().n,
       };
     });
-    expect(result).toEqual({ version: "6", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
+    expect(result).toEqual({ version: "7", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
   });
 
   it("should give a version-3 registry's sessions binding none and an empty DPoP replay state, and keep them working", async () => {
@@ -38,7 +38,7 @@ describe("the registry schema migrations from version 1", () => {
     const result = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+        `DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
          DROP TABLE dpop_replay; ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
@@ -60,12 +60,24 @@ describe("the registry schema migrations from version 1", () => {
     expect((await me(laptop!.accessToken)).status).toBe(200);
   });
 
+  it("should give a version-6 registry an empty notices table, where the next finding opens a notice", async () => {
+    const [laptop] = await signInOn("laptop");
+    await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
+      const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+      sql.exec(`DROP TABLE risk_notices; UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
+      migrateRegistrySchema(sql);
+    });
+    await signIn(laptop!.email, "phone");
+    const notices = await registrySql<{ finding: string }>(laptop!.userId, "SELECT finding FROM risk_notices");
+    expect(notices).toEqual([{ finding: "new_device" }]);
+  });
+
   it("should give a version-4 registry's sessions a password proof at their creation, which their next refresh carries", async () => {
     const [laptop] = await signInOn("laptop");
     await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+        `DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
          UPDATE sessions SET created_at = created_at - 3600000;
@@ -87,7 +99,7 @@ describe("the registry schema migrations from version 1", () => {
     await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `${"DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;"} UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
+        `${"DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;"} UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
       );
       migrateRegistrySchema(sql);
     });

@@ -17,19 +17,22 @@ export function readRefreshCookie(c: Context): string | undefined {
   return getCookie(c, REFRESH_COOKIE, "host");
 }
 
+/**
+ * Beside it, readable by scripts and holding no secret: "a refresh cookie was set here and not
+ * cleared". The page reads it to know whether a refresh is worth trying, so a fresh visit makes no
+ * request that is sure to fail (and no 401 in the console). A hint only: the refresh decides.
+ */
+const SIGNED_IN_MARKER = "signed_in";
+
 export function setRefreshCookie(c: Context, token: string, maxAgeSeconds: number): void {
-  setCookie(c, REFRESH_COOKIE, token, {
-    prefix: "host",
-    path: "/",
-    secure: true,
-    httpOnly: true,
-    sameSite: "Strict",
-    maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
-  });
+  const maxAge = Math.max(0, Math.floor(maxAgeSeconds));
+  setCookie(c, REFRESH_COOKIE, token, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict", maxAge });
+  setCookie(c, SIGNED_IN_MARKER, "1", { prefix: "host", path: "/", secure: true, sameSite: "Strict", maxAge });
 }
 
 export function clearRefreshCookie(c: Context): void {
   deleteCookie(c, REFRESH_COOKIE, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+  deleteCookie(c, SIGNED_IN_MARKER, { prefix: "host", path: "/", secure: true, sameSite: "Strict" });
 }
 
 /**

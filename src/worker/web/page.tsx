@@ -12,6 +12,7 @@ export function DevicesPage() {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <title>Your devices</title>
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/assets/devices.css" />
         <script type="module" src="/assets/devices-page.js"></script>
       </head>
@@ -38,12 +39,14 @@ export function DevicesPage() {
             <p class="notice">This page needs JavaScript to sign in and list your devices.</p>
           </noscript>
           <AuthSection />
+          <NoticesSection />
           <DevicesSection />
           <PasskeysSection />
           <PasswordSection />
           <HistorySection />
         </main>
         <DeviceTemplate />
+        <NoticeTemplate />
         <EventTemplate />
         <PasskeyTemplate />
         <StepUpDialog />
@@ -55,13 +58,28 @@ export function DevicesPage() {
 function AuthSection() {
   return (
     <section id="auth" aria-labelledby="auth-title" hidden>
+      <p class="lead">
+        See every device signed in to your account, sign out the ones you do not use, and answer when a sign-in looks unusual.
+      </p>
       <h2 id="auth-title">Sign in</h2>
       <form id="auth-form" class="card" data-mode="signin" novalidate>
         <label for="email">Email</label>
         {/* "webauthn": the browser offers passkeys in this field's autofill (conditional mediation). */}
         <input id="email" name="email" type="email" autocomplete="username webauthn" required />
         <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" minlength={8} required />
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          minlength={8}
+          required
+          aria-describedby="password-rule"
+        />
+        {/* The rule before the first error; the script names the same minimum in its errors. */}
+        <span id="password-rule" class="hint" hidden>
+          At least 8 characters. A few unrelated words make a strong one.
+        </span>
         <label for="device-name">
           Name this device <span class="muted">(optional)</span>
         </label>
@@ -80,6 +98,49 @@ function AuthSection() {
         </div>
       </form>
     </section>
+  );
+}
+
+/**
+ * "Was this you?": one card per flagged session, on every device, until someone answers it
+ * (docs/devices.md). Evidence, not a verdict: nothing was blocked, the person decides.
+ */
+function NoticesSection() {
+  return (
+    <section id="notices" aria-labelledby="notices-title" hidden>
+      <h2 id="notices-title" tabindex={-1}>
+        Was this you?
+      </h2>
+      {/* biome-ignore lint/a11y/noRedundantRoles: list-style: none makes some screen readers drop the list semantics. */}
+      <ul id="notice-list" class="risk-notices" role="list"></ul>
+    </section>
+  );
+}
+
+/** One notice; filled with textContent only (the device name is user input). */
+function NoticeTemplate() {
+  return (
+    <template id="notice-template">
+      <li class="risk-notice">
+        <svg class="notice-icon" aria-hidden="true" focusable="false">
+          <use href="#icon-alert"></use>
+        </svg>
+        <div class="info">
+          <p class="name notice-what"></p>
+          <p class="meta notice-why"></p>
+          <p class="meta">Nothing was blocked. If it was not you, sign it out and change your password.</p>
+          <div class="actions">
+            <button type="button" class="secondary notice-confirm">
+              Yes, it was me
+            </button>
+            <button type="button" class="danger notice-report">
+              No, sign it out
+            </button>
+          </div>
+          <p class="error row-error" role="alert" hidden></p>
+        </div>
+      </li>
+    </template>
   );
 }
 
@@ -130,7 +191,18 @@ function PasswordSection() {
         <label for="current-password">Current password</label>
         <input id="current-password" name="current_password" type="password" autocomplete="current-password" required />
         <label for="new-password">New password</label>
-        <input id="new-password" name="new_password" type="password" autocomplete="new-password" minlength={8} required />
+        <input
+          id="new-password"
+          name="new_password"
+          type="password"
+          autocomplete="new-password"
+          minlength={8}
+          required
+          aria-describedby="new-password-rule"
+        />
+        <span id="new-password-rule" class="hint">
+          At least 8 characters.
+        </span>
         <label class="check">
           <input type="checkbox" name="sign_out_others" checked /> Sign out my other devices
         </label>

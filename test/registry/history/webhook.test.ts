@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionRegistry } from "../../../src/registry/session-registry";
 import { login, signedInFrom } from "../../support/devices";
-import { signUp } from "../../support/http";
+import { call, expectProblem, me, signUp } from "../../support/http";
 import { configure, registry } from "../../support/registry";
 
 const HOOK_URL = "https://hooks.example.test/security";
@@ -71,6 +72,29 @@ describe("the security webhook", () => {
       expect(body).not.toContain(phone.accessToken);
     }
     expect(await pendingWebhooks(account.userId)).toEqual([]);
+  });
+
+  it("should give a risk finding's event a signed, short-lived answer link that works once, and no other event one", async () => {
+    const account = await signUp();
+    await configure(account.userId, { SECURITY_WEBHOOK_URL: HOOK_URL, SECURITY_WEBHOOK_SECRET: HOOK_SECRET });
+    const received = receiver(() => new Response(null, { status: 204 }));
+    const phone = await signedInFrom(await login(account.email, { device: "phone" }), account.email);
+    await runDurableObjectAlarm(registry(account.userId));
+    await vi.waitFor(() => expect(received).toHaveLength(2));
+    const events = received.map((r) => JSON.parse(r.body));
+    expect(events.find((event) => event.type === "signed_in").notice).toBeUndefined();
+    const finding = events.find((event) => event.type === "new_device");
+    expect(finding.notice).toEqual({ id: finding.id, answer_url: expect.any(String), expires_at: expect.any(String) });
+    const url = new URL(finding.notice.answer_url);
+    expect(`${url.origin}${url.pathname}`).toBe(new URL("/was-this-you", env.JWT_ISSUER).href);
+    const hours = (Date.parse(finding.notice.expires_at) - Date.parse(finding.created_at)) / 3_600_000;
+    expect(hours).toBe(24);
+    // The link's token answers the notice once: "No, sign it out" ends the phone's session.
+    const token = url.searchParams.get("token")!;
+    const answer = () => call("/v1/notices/answer", { method: "POST", json: { token, answer: "reported" } });
+    expect((await answer()).status).toBe(200);
+    expect((await me(phone.accessToken)).status).toBe(401);
+    await expectProblem(await answer(), 409, "notice_answered");
   });
 
   it("should not fail or hold up a sign-in when the webhook fails, and retry it later with backoff", async () => {

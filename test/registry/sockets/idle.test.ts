@@ -34,7 +34,7 @@ describe("the live channel and the idle timeout", () => {
     vi.setSystemTime(start + IDLE_MS + 1000);
     expect(await runDurableObjectAlarm(registry(laptop!.userId))).toBe(true);
 
-    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, reason: "expired" });
+    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, reason: "expired", cause: "idle" });
     expect(await within(onPhone.closed)).toEqual({ code: 4002, reason: "session expired" });
     expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
 
@@ -66,7 +66,12 @@ describe("the live channel and the idle timeout", () => {
 
     vi.setSystemTime(start + 290_000 + IDLE_MS);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: laptop!.sessionId, reason: "expired" });
+    expect(await onLaptop.next()).toMatchObject({
+      type: "session_expired",
+      session_id: laptop!.sessionId,
+      reason: "expired",
+      cause: "idle",
+    });
     expect(await within(onLaptop.closed)).toEqual({ code: 4002, reason: "session expired" });
   });
 
@@ -76,7 +81,7 @@ describe("the live channel and the idle timeout", () => {
     // Past the phone's deadline, no alarm run: the phone's app says something first.
     vi.setSystemTime(start + IDLE_MS + 1000);
     onPhone.socket.send("hello");
-    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, reason: "expired" });
+    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, reason: "expired", cause: "idle" });
     expect(await within(onPhone.closed)).toEqual({ code: 4002, reason: "session expired" });
     expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
     expect(onLaptop.socket.readyState).toBe(WebSocket.OPEN);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { configFrom } from "../../../src/shared/config";
 import { signAccessToken } from "../../../src/worker/tokens/access";
 import { loadKeySet } from "../../../src/worker/tokens/keys";
-import { call, expectProblem, signIn, signInOn } from "../../support/http";
+import { call, expectProblem, PASSWORD, signIn, signInOn } from "../../support/http";
 import { registry } from "../../support/registry";
 import { connect, upgrade, within } from "../../support/socket";
 
@@ -56,14 +56,55 @@ describe("the live channel", () => {
     expect((await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken })).status).toBe(204);
 
     // Delivered within the revoking request: the frames are already on their way when it returns.
+    // It names the device that did it, by its session and its name, so the phone can say which.
+    const { device } = ((await (await call("/v1/me", { token: laptop!.accessToken })).json()) as { session: { device: { name: string } } })
+      .session;
     expect(await onPhone.next()).toMatchObject({
       type: "session_revoked",
       session_id: phone!.sessionId,
       reason: "revoked_by_other_device",
+      by: { session_id: laptop!.sessionId, name: device.name },
     });
     expect(await within(onPhone.closed)).toEqual({ code: 4001, reason: "session revoked" });
     expect(await onLaptop.next()).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId });
     onLaptop.socket.close(1000);
+  });
+
+  it("should tell a device signed out by a password change why, naming the device it was changed on; a device that ends itself names none", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    const onPhone = await connect(phone!.accessToken);
+    const onLaptop = await connect(laptop!.accessToken);
+    const changed = await call("/v1/auth/password", {
+      method: "POST",
+      token: laptop!.accessToken,
+      json: { current_password: PASSWORD, new_password: `${PASSWORD} again`, sign_out_others: true },
+    });
+    expect(changed.status).toBe(204);
+    expect(await onPhone.next()).toMatchObject({
+      type: "session_revoked",
+      session_id: phone!.sessionId,
+      reason: "password_changed",
+      by: { session_id: laptop!.sessionId },
+    });
+    expect((await call("/v1/auth/logout", { method: "POST", token: laptop!.accessToken })).status).toBe(204);
+    expect(await onLaptop.next()).toMatchObject({ type: "session_revoked", session_id: phone!.sessionId });
+    expect(await onLaptop.next()).toMatchObject({ type: "session_revoked", session_id: laptop!.sessionId, reason: "signed_out", by: null });
+  });
+
+  it("should tell every open device about a rename at once, with the session as it now stands", async () => {
+    const [laptop, phone] = await signInOn("laptop", "phone");
+    const onPhone = await connect(phone!.accessToken);
+    const renamed = await call(`/v1/sessions/${laptop!.sessionId}`, {
+      method: "PATCH",
+      token: laptop!.accessToken,
+      json: { name: "Kitchen Mac" },
+    });
+    expect(renamed.status).toBe(200);
+    expect(await onPhone.next()).toMatchObject({
+      type: "session_updated",
+      session: { id: laptop!.sessionId, current: false, device: { name: "Kitchen Mac" } },
+    });
+    onPhone.socket.close(1000);
   });
 
   it("should tell the other devices about a new sign-in with the new session's JSON", async () => {
@@ -113,7 +154,7 @@ describe("the live channel", () => {
     // Evicted, the object reloads only live sessions; the phone's socket stays attached, hibernated.
     await evictDurableObject(stub);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
+    expect(await onPhone.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId, cause: "lifetime" });
     expect(await within(onPhone.closed)).toEqual({ code: 4002, reason: "session expired" });
     expect(await onLaptop.next()).toMatchObject({ type: "session_expired", session_id: phone!.sessionId });
     expect(onLaptop.socket.readyState).toBe(WebSocket.OPEN);
@@ -129,12 +170,15 @@ describe("the live channel", () => {
     for (const s of sockets.slice(1)) s.socket.close(1000);
   });
 
-  it("should push suspicious_sign_in to the user's open devices when a new kind of device signs in", async () => {
+  it("should push suspicious_sign_in and a “was this you?” notice to the user's open devices when a new kind of device signs in", async () => {
     const [laptop] = await signInOn("laptop");
     const onLaptop = await connect(laptop!.accessToken);
     const phone = await signIn(laptop!.email, "phone");
-    const received = [await onLaptop.next(), await onLaptop.next()] as { type: string }[];
-    expect(received.map((event) => event.type).sort()).toEqual(["session_created", "suspicious_sign_in"]);
+    const received = [await onLaptop.next(), await onLaptop.next(), await onLaptop.next()] as { type: string }[];
+    expect(received.map((event) => event.type).sort()).toEqual(["risk_notice", "session_created", "suspicious_sign_in"]);
+    expect(received.find((event) => event.type === "risk_notice")).toMatchObject({
+      notice: { id: expect.stringMatching(/^evt_/), session_id: phone.sessionId, findings: ["new_device"], device: { type: "mobile" } },
+    });
     expect(received.find((event) => event.type === "suspicious_sign_in")).toEqual({
       type: "suspicious_sign_in",
       session_id: phone.sessionId,
