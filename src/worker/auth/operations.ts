@@ -143,12 +143,23 @@ export const logOut = createRoute({
   path: "/logout",
   operationId: "logOut",
   summary: "Sign this session out (idempotent)",
-  description: "By its access token (even just expired), by the refresh cookie, or both. The cookie is always cleared.",
+  description:
+    "By its access token (even just expired), by the refresh cookie, or both; either clears the cookie. A foreign `Origin` (or, without one, a cross-site `Sec-Fetch-Site`) is refused whether or not a cookie came, and a request with no credential changes no cookie.",
   tags: ["accounts"],
   security: [{ bearer: [] }, { dpop: [] }, { refreshCookie: [] }, {}],
   request: { headers: DPOP_PROOF_HEADER },
   responses: {
-    204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
+    204: {
+      description: "Signed out, or already signed out",
+      headers: {
+        "Cache-Control": NO_STORE,
+        "Set-Cookie": {
+          ...CLEAR_REFRESH_COOKIE,
+          required: false,
+          description: `${CLEAR_REFRESH_COOKIE.description}, when a credential came`,
+        },
+      },
+    },
     ...problems(...ACCESS_TOKEN_REFUSALS, "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });

@@ -136,9 +136,12 @@ authRoutes.openapi(refreshTokens, async (c) => {
 });
 
 authRoutes.openapi(logOut, async (c) => {
+  // Whether or not a cookie came: a cross-site form POST carries no SameSite=Strict cookie, and
+  // answering it 204 with a cleared cookie signed the user out from a foreign page, leaving the
+  // session live with nobody holding its token.
+  assertSameOrigin(c);
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
-  if (cookie !== undefined) assertSameOrigin(c);
   if (authorization !== undefined) {
     // Signature and claims, not liveness: logging out an ended session is a success (idempotent),
     // and so is logging out with a token that has just expired.
@@ -152,8 +155,9 @@ authRoutes.openapi(logOut, async (c) => {
     const token = await genuineRefreshToken(c.env, cookie);
     if (token) await failClosed("registry", () => registryFor(c.env, token.userId).signOutByRefreshToken(token.raw));
   }
-  // Always: a browser that signed in with a cookie may log out with its bearer token alone.
-  clearRefreshCookie(c);
+  // A browser that signed in with a cookie may log out with its bearer token alone, so either
+  // credential clears the cookie; a request with neither changes no cookie.
+  if (authorization !== undefined || cookie !== undefined) clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
   return c.body(null, 204);
 });
