@@ -46,7 +46,7 @@ describe("logout", () => {
     const { access_token } = (await signup.json()) as any;
     const cookie = `__Host-refresh_token=${refreshCookieOf(signup)!.value}`;
     // A foreign page's form POST, as Chromium sends it: Origin and Fetch Metadata, no cookie.
-    const crossSite = [
+    const crossSite: Record<string, string>[] = [
       { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site", "Content-Type": "application/x-www-form-urlencoded" },
       { Origin: "null", "Sec-Fetch-Site": "cross-site" },
       // A proxy that strips Origin still leaves Fetch Metadata.
@@ -64,7 +64,12 @@ describe("logout", () => {
   });
 
   it("should change no cookie for a logout that carries no credential at all", async () => {
-    for (const headers of [{}, { "Sec-Fetch-Site": "same-origin" }, { Origin: "https://auth.test", "Sec-Fetch-Site": "same-origin" }]) {
+    const sameOrigin: Record<string, string>[] = [
+      {},
+      { "Sec-Fetch-Site": "same-origin" },
+      { Origin: "https://auth.test", "Sec-Fetch-Site": "same-origin" },
+    ];
+    for (const headers of sameOrigin) {
       const response = await call("/v1/auth/logout", { method: "POST", headers });
       expect(response.status).toBe(204);
       expect(response.headers.getSetCookie(), JSON.stringify(headers)).toEqual([]);
