@@ -654,13 +654,15 @@ $("auth-toggle").addEventListener("click", () => {
 authForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(authForm);
-  const [email, password, deviceName] = ["email", "password", "device_name"].map((field) => String(data.get(field) ?? "").trim());
+  // Never the password: a space at either end is part of it (the API compares it exactly, after NFKC).
+  const [email, deviceName] = ["email", "device_name"].map((field) => String(data.get(field) ?? "").trim());
+  const password = String(data.get("password") ?? "");
   const error = $("auth-error");
   show(error, false);
   passkeys.stopConditional();
   try {
-    if (authForm.dataset.mode === "signup") await client.signUp(email ?? "", password ?? "", deviceName);
-    else await client.signIn(email ?? "", password ?? "", deviceName);
+    if (authForm.dataset.mode === "signup") await client.signUp(email ?? "", password, deviceName);
+    else await client.signIn(email ?? "", password, deviceName);
     authForm.reset();
     notify("");
     await enter();

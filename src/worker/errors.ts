@@ -16,6 +16,7 @@ export type ErrorCode =
   | "passkey_rejected"
   | "passkey_limit_reached"
   | "email_taken"
+  | "weak_password"
   | "invalid_token"
   | "invalid_refresh_token"
   | "invalid_client"
@@ -44,6 +45,7 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   passkey_rejected: [400, "The passkey registration was not accepted"],
   passkey_limit_reached: [409, "This account has the maximum number of passkeys"],
   email_taken: [409, "An account with this email already exists"],
+  weak_password: [400, "The new password is too weak"],
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
   invalid_client: [401, "Client authentication failed"],

@@ -66,6 +66,7 @@ export const signUp = createRoute({
     201: signedIn("The account and its first session"),
     ...problems(
       "validation_failed",
+      "weak_password",
       ["invalid_dpop_proof", 400],
       ["use_dpop_nonce", 400],
       "csrf_rejected",
@@ -209,6 +210,7 @@ export const changePassword = createRoute({
     204: { description: "The new password is stored" },
     ...problems(
       "validation_failed",
+      "weak_password",
       ...ACCESS_TOKEN_REFUSALS,
       "invalid_credentials",
       "payload_too_large",

@@ -38,7 +38,7 @@ import {
   signUp,
   signupBody,
 } from "./operations";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
+import { assertStrongPassword, DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
 import { type Refreshed, refreshSession } from "./refresh";
 
 // Each operation (operations.ts) names its guard in `middleware`, run before the handler.
@@ -48,7 +48,8 @@ authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
   assertCookieSignInSameOrigin(c, body);
   const dpop = await signInProof(c);
-  // Before the PBKDF2 work: mass signups from one address are refused cheaply.
+  // Before the PBKDF2 work: weak passwords and mass signups from one address are refused cheaply.
+  await assertStrongPassword(c.env, body.password, body.email);
   const config = configFrom(c.env);
   await countAttempt(c.env, `signup-ip:${clientAddress(c)}`, config.signupPerIp);
   const user: UserRow = {
@@ -136,9 +137,7 @@ authRoutes.openapi(refreshTokens, async (c) => {
 });
 
 authRoutes.openapi(logOut, async (c) => {
-  // Whether or not a cookie came: a cross-site form POST carries no SameSite=Strict cookie, and
-  // answering it 204 with a cleared cookie signed the user out from a foreign page, leaving the
-  // session live with nobody holding its token.
+  // Cookie or not: a foreign page's form POST sends no SameSite=Strict cookie, yet must not clear it.
   assertSameOrigin(c);
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
@@ -155,8 +154,7 @@ authRoutes.openapi(logOut, async (c) => {
     const token = await genuineRefreshToken(c.env, cookie);
     if (token) await failClosed("registry", () => registryFor(c.env, token.userId).signOutByRefreshToken(token.raw));
   }
-  // A browser that signed in with a cookie may log out with its bearer token alone, so either
-  // credential clears the cookie; a request with neither changes no cookie.
+  // Either credential clears the cookie (a cookie browser may log out by bearer alone); none, no cookie.
   if (authorization !== undefined || cookie !== undefined) clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
   return c.body(null, 204);
@@ -192,6 +190,8 @@ authRoutes.openapi(changePassword, async (c) => {
   const users = usersRepository(c.env.DB);
   const user = await failClosed("database", () => users.findById(userId));
   if (!user) throw new ApiError("invalid_token");
+  // Before the proof: checking a passkey assertion spends it.
+  await assertStrongPassword(c.env, body.new_password, user.email);
   if (body.response !== undefined) {
     const proved = await failClosed("registry", () =>
       registry.sessionReauthenticate(sessionId, { method: "passkey", response: body.response! }, describePlace(c.req.raw)),

@@ -41,8 +41,12 @@ export const email = z
   .pipe(z.email())
   .transform((value) => value.toLowerCase());
 
-/** ASVS 5.0 V6.2: at least 8 characters, long passphrases allowed, any printable Unicode. */
-export const newPassword = z.string().min(8).max(256).refine(wellFormed, "must be valid Unicode");
+/**
+ * A password being set: any Unicode, long passphrases allowed (ASVS 5.0 V6.2.1, V6.2.9), never
+ * trimmed. Its length and the rest of the rule are checked against the configuration and the
+ * account (`passwordWeakness`, 400 `weak_password`), not here.
+ */
+export const newPassword = z.string().min(1, "is required").max(256).refine(wellFormed, "must be valid Unicode");
 
 /**
  * A password being checked, not set: bounded, so a 10 KB value never reaches PBKDF2, and well-formed,
