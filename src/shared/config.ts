@@ -52,6 +52,9 @@ const configSchema = z
     STEP_UP_MAX_AGE_SECONDS: seconds(600, 30, 86400),
     // NIST SP 800-63B-4 §3.1.1.2: 15 for a password that is the only factor; never below 8.
     PASSWORD_MIN_LENGTH: count(15, 8, 64),
+    // Read by the security-headers middleware itself (it runs on every response); checked here so a
+    // typo is a 503 naming the setting rather than a silent default.
+    STRICT_TRANSPORT_SECURITY: z.enum(["on", "off"]).default("on"),
   })
   .refine(
     // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
