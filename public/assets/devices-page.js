@@ -939,7 +939,9 @@ const input = (id) => /** @type {HTMLInputElement} */ ($(id));
 authForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(authForm);
-  const [email, password, deviceName] = ["email", "password", "device_name"].map((field) => String(data.get(field) ?? "").trim());
+  // Never the password: a space at either end is part of it (the API compares it exactly, after NFKC).
+  const [email, deviceName] = ["email", "device_name"].map((field) => String(data.get(field) ?? "").trim());
+  const password = String(data.get("password") ?? "");
   const error = $("auth-error");
   const signingUp = authForm.dataset.mode === "signup";
   clearErrors(authForm, error);
@@ -962,8 +964,8 @@ authForm.addEventListener("submit", async (event) => {
   if (refused) return;
   passkeys.stopConditional();
   try {
-    if (signingUp) await client.signUp(email ?? "", password ?? "", deviceName);
-    else await client.signIn(email ?? "", password ?? "", deviceName);
+    if (signingUp) await client.signUp(email ?? "", password, deviceName);
+    else await client.signIn(email ?? "", password, deviceName);
     authForm.reset();
     notify("");
     await enter();

@@ -57,6 +57,11 @@ const configSchema = z
     WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).default("edge-sessions"),
     WEBAUTHN_ORIGINS: z.string().default(""),
     STEP_UP_MAX_AGE_SECONDS: seconds(600, 30, 86400),
+    // NIST SP 800-63B-4 §3.1.1.2: 15 for a password that is the only factor; never below 8.
+    PASSWORD_MIN_LENGTH: count(15, 8, 64),
+    // Read by the security-headers middleware itself (it runs on every response); checked here so a
+    // typo is a 503 naming the setting rather than a silent default.
+    STRICT_TRANSPORT_SECURITY: z.enum(["on", "off"]).default("on"),
   })
   .refine(
     // The contract's floor: at least 30 sign-in attempts a minute from one IP, whatever the window.
@@ -124,6 +129,8 @@ export interface Config {
   relyingParty: RelyingParty;
   /** How old `auth_time` may be for an action that adds or removes a way into the account (RFC 9470 `max_age`). */
   stepUpMaxAgeSeconds: number;
+  /** The fewest characters (code points of the NFKC form) a new password may have. */
+  passwordMinLength: number;
 }
 
 export interface RelyingParty {
@@ -249,6 +256,7 @@ export function configFrom(env: Env): Config {
     cleanupMaxBatches: vars.CLEANUP_MAX_BATCHES,
     relyingParty: relyingParty(vars.WEBAUTHN_RP_ID, vars.WEBAUTHN_RP_NAME, vars.WEBAUTHN_ORIGINS),
     stepUpMaxAgeSeconds: vars.STEP_UP_MAX_AGE_SECONDS,
+    passwordMinLength: vars.PASSWORD_MIN_LENGTH,
   };
   cache.set(env, config);
   return config;

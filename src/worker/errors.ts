@@ -18,6 +18,7 @@ export type ErrorCode =
   | "email_taken"
   | "notice_answered"
   | "invalid_notice_link"
+  | "weak_password"
   | "invalid_token"
   | "invalid_refresh_token"
   | "invalid_client"
@@ -51,6 +52,7 @@ export const errorTitles: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   email_taken: [409, "An account with this email already exists"],
   notice_answered: [409, "This notice was answered already"],
   invalid_notice_link: [400, "The link is not valid or has expired"],
+  weak_password: [400, "The new password is too weak"],
   invalid_token: [401, "The access token is missing, invalid, expired or revoked"],
   invalid_refresh_token: [401, "The refresh token is invalid, expired, revoked or reused"],
   invalid_client: [401, "Client authentication failed"],

@@ -66,6 +66,10 @@ const CASES: { setting: keyof Env; value: unknown; secret?: string }[] = [
   { setting: "WEBAUTHN_ORIGINS", value: "http://auth.test", secret: "http://auth.test" },
   { setting: "WEBAUTHN_RP_NAME", value: "", secret: undefined },
   { setting: "STEP_UP_MAX_AGE_SECONDS", value: "5", secret: undefined },
+  // NIST SP 800-63B-4 §3.1.1.2: never below 8; above 64 would refuse passphrases the rule must allow.
+  { setting: "PASSWORD_MIN_LENGTH", value: "7", secret: undefined },
+  { setting: "PASSWORD_MIN_LENGTH", value: "65", secret: undefined },
+  { setting: "STRICT_TRANSPORT_SECURITY", value: "of", secret: undefined },
 ];
 
 describe("misconfiguration", () => {

@@ -37,11 +37,17 @@ export function clearRefreshCookie(c: Context): void {
 
 /**
  * CSRF defence for cookie-authenticated POSTs: a browser always sends `Origin` on a cross-origin
- * POST, so a foreign one is refused. No `Origin` means a non-browser client, which is allowed.
+ * POST, so a foreign one is refused. Without `Origin`, a browser's `Sec-Fetch-Site` (Fetch
+ * Metadata) still tells a request from another site or subdomain, which is refused too; a request
+ * with neither comes from a non-browser client, which is allowed.
  */
 export function assertSameOrigin(c: Context<AppEnv>): void {
   const origin = c.req.header("Origin");
-  if (origin === undefined) return;
+  if (origin === undefined) {
+    const site = c.req.header("Sec-Fetch-Site");
+    if (site === undefined || site === "same-origin" || site === "none") return;
+    throw new ApiError("csrf_rejected");
+  }
   if (origin === new URL(c.req.url).origin || configFrom(c.env).allowedOrigins.includes(origin)) return;
   throw new ApiError("csrf_rejected");
 }

@@ -84,6 +84,7 @@ export const signUp = createRoute({
     201: signedIn("The account and its first session"),
     ...problems(
       "validation_failed",
+      "weak_password",
       ["invalid_dpop_proof", 400],
       ["use_dpop_nonce", 400],
       "csrf_rejected",
@@ -161,12 +162,23 @@ export const logOut = createRoute({
   path: "/logout",
   operationId: "logOut",
   summary: "Sign this session out (idempotent)",
-  description: "By its access token (even just expired), by the refresh cookie, or both. The cookie is always cleared.",
+  description:
+    "By its access token (even just expired), by the refresh cookie, or both; either clears the cookie. A foreign `Origin` (or, without one, a cross-site `Sec-Fetch-Site`) is refused whether or not a cookie came, and a request with no credential changes no cookie.",
   tags: ["accounts"],
   security: [{ bearer: [] }, { dpop: [] }, { refreshCookie: [] }, {}],
   request: { headers: DPOP_PROOF_HEADER },
   responses: {
-    204: { description: "Signed out, or already signed out", headers: { "Cache-Control": NO_STORE, "Set-Cookie": CLEAR_REFRESH_COOKIE } },
+    204: {
+      description: "Signed out, or already signed out",
+      headers: {
+        "Cache-Control": NO_STORE,
+        "Set-Cookie": {
+          ...CLEAR_REFRESH_COOKIE,
+          required: false,
+          description: `${CLEAR_REFRESH_COOKIE.description}, when a credential came`,
+        },
+      },
+    },
     ...problems(...ACCESS_TOKEN_REFUSALS, "csrf_rejected", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
@@ -225,6 +237,7 @@ export const changePassword = createRoute({
     },
     ...problems(
       "validation_failed",
+      "weak_password",
       ...ACCESS_TOKEN_REFUSALS,
       "invalid_credentials",
       "rate_limited",

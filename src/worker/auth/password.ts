@@ -1,4 +1,7 @@
 import { base64url, digestsEqual, fromBase64url, randomBytes } from "../../shared/encoding";
+import { normalisePassword } from "./password-policy";
+
+export { assertStrongPassword } from "./password-policy";
 
 /**
  * PBKDF2-SHA256 through WebCrypto. Workers refuses more than 100,000 iterations in production
@@ -16,13 +19,24 @@ export async function pbkdf2(password: string, salt: Uint8Array<ArrayBuffer>, it
   return new Uint8Array(bits);
 }
 
-/** `pbkdf2_sha256$<iterations>$<salt>$<hash>` with base64url parts: self-describing, so iterations can change later. */
+/**
+ * `pbkdf2_sha256$<iterations>$<salt>$<hash>` with base64url parts: self-describing, so iterations
+ * can change later. The hash is over the password's NFKC form (NIST SP 800-63B-4 §3.1.1.2).
+ */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const hash = await pbkdf2(password, salt, PBKDF2_ITERATIONS);
+  const hash = await pbkdf2(normalisePassword(password), salt, PBKDF2_ITERATIONS);
   return `${PREFIX}$${PBKDF2_ITERATIONS}$${base64url(salt)}$${base64url(hash)}`;
 }
 
+/**
+ * The presented password's NFKC form first. Hashes stored before normalisation were computed over
+ * the text as typed; for every password already in NFKC form (all ASCII, and composed text such as
+ * most keyboards send) that is the same hash, so only a password that NFKC changes gets a second
+ * try, as typed. That try can only match an old hash: a new hash is over some NFKC(p), and a
+ * presented text equal to NFKC(p) is itself in NFKC form and never gets the second try. An unknown
+ * email runs the same code against the dummy hash, so the work (one or two runs) is the same.
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [prefix, iterationsText, saltText, hashText] = stored.split("$");
   const iterations = Number(iterationsText);
@@ -30,7 +44,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = hashText ? fromBase64url(hashText) : null;
   if (prefix !== PREFIX || !Number.isInteger(iterations) || iterations < 1 || iterations > WORKERS_PBKDF2_LIMIT || !salt || !expected)
     return false;
-  return digestsEqual(await pbkdf2(password, salt, iterations), expected);
+  const normalised = normalisePassword(password);
+  if (digestsEqual(await pbkdf2(normalised, salt, iterations), expected)) return true;
+  return normalised !== password && digestsEqual(await pbkdf2(password, salt, iterations), expected);
 }
 
 /**

@@ -31,7 +31,7 @@ import {
   signUp,
   signupBody,
 } from "./operations";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
+import { assertStrongPassword, DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password";
 import { type Refreshed, refreshSession } from "./refresh";
 import { startSession } from "./start-session";
 
@@ -42,7 +42,8 @@ authRoutes.openapi(signUp, async (c) => {
   const body = await readJson(c, signupBody);
   assertCookieSignInSameOrigin(c, body);
   const dpop = await signInProof(c);
-  // Before the PBKDF2 work: mass signups from one address are refused cheaply.
+  // Before the PBKDF2 work: weak passwords and mass signups from one address are refused cheaply.
+  await assertStrongPassword(c.env, body.password, body.email);
   const config = configFrom(c.env);
   await countAttempt(c.env, `signup-ip:${clientAddress(c)}`, config.signupPerIp);
   const user: UserRow = {
@@ -136,9 +137,10 @@ authRoutes.openapi(refreshTokens, async (c) => {
 });
 
 authRoutes.openapi(logOut, async (c) => {
+  // Cookie or not: a foreign page's form POST sends no SameSite=Strict cookie, yet must not clear it.
+  assertSameOrigin(c);
   const authorization = c.req.header("Authorization");
   const cookie = readRefreshCookie(c);
-  if (cookie !== undefined) assertSameOrigin(c);
   if (authorization !== undefined) {
     // Signature and claims, not liveness: logging out an ended session is a success (idempotent),
     // and so is logging out with a token that has just expired.
@@ -152,8 +154,8 @@ authRoutes.openapi(logOut, async (c) => {
     const token = await genuineRefreshToken(c.env, cookie);
     if (token) await failClosed("registry", () => registryFor(c.env, token.userId).signOutByRefreshToken(token.raw));
   }
-  // Always: a browser that signed in with a cookie may log out with its bearer token alone.
-  clearRefreshCookie(c);
+  // Either credential clears the cookie (a cookie browser may log out by bearer alone); none, no cookie.
+  if (authorization !== undefined || cookie !== undefined) clearRefreshCookie(c);
   c.header("Cache-Control", "no-store");
   return c.body(null, 204);
 });
@@ -188,6 +190,8 @@ authRoutes.openapi(changePassword, async (c) => {
   const users = usersRepository(c.env.DB);
   const user = await failClosed("database", () => users.findById(userId));
   if (!user) throw new ApiError("invalid_token");
+  // Before the proof: checking a passkey assertion spends it.
+  await assertStrongPassword(c.env, body.new_password, user.email);
   if (body.response !== undefined) {
     const proved = await failClosed("registry", () =>
       registry.sessionReauthenticate(sessionId, { method: "passkey", response: body.response! }, describePlace(c.req.raw)),

@@ -73,7 +73,7 @@ export async function readFormFields(c: Context): Promise<Record<string, string>
   if (!FORM_TYPE.test(c.req.header("Content-Type") ?? ""))
     throw new ApiError("validation_failed", { detail: "Content-Type must be application/x-www-form-urlencoded" });
   const fields: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await bodyOf(() => c.req.arrayBuffer())))) {
+  for (const [name, value] of new URLSearchParams(utf8(await bodyOf(() => c.req.arrayBuffer())))) {
     if (Object.hasOwn(fields, name)) throw new ApiError("validation_failed", { detail: `${fieldLabel(name)} must be sent once` });
     fields[name] = value;
   }
@@ -100,10 +100,23 @@ export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: 
   return readJson(c, schema);
 }
 
+/**
+ * The body as text, refusing bytes that are not UTF-8 (RFC 8259 §8.1 requires it). A lenient
+ * decoder would turn them into U+FFFD, and a name or password would then be stored as something
+ * the client never sent. A leading BOM is dropped, as `Request.text()` does.
+ */
+function utf8(bytes: ArrayBuffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new ApiError("validation_failed", { detail: "The body is not valid UTF-8" });
+  }
+}
+
 async function readJsonValue(c: Context): Promise<unknown> {
   if (!JSON_TYPE.test(c.req.header("Content-Type") ?? ""))
     throw new ApiError("validation_failed", { detail: "Content-Type must be application/json" });
-  const text = await bodyOf(() => c.req.text());
+  const text = utf8(await bodyOf(() => c.req.arrayBuffer()));
   try {
     return JSON.parse(text);
   } catch {

@@ -314,7 +314,8 @@ const DESCRIPTION = [
   "Every error is `application/problem+json` (RFC 9457); clients branch on `code`. Every problem carries `Cache-Control: no-store`.",
   "A body over 16 KiB gets 413 `payload_too_large`; a known path called with a method it does not answer gets 405",
   "`method_not_allowed` with `Allow`; an unknown path gets 404 `not_found`. Every `/v1` and `/.well-known` route answers",
-  "503 `service_unavailable` while a setting is invalid.",
+  "503 `service_unavailable` while a setting is invalid. Every `/v1` answer carries `Cache-Control: no-store`, and every",
+  "response `Strict-Transport-Security` (unless `STRICT_TRANSPORT_SECURITY` is `off`).",
 ].join("\n");
 
 /** The document, from every route registered on `app` so far: build it after the last `app.route()`. */

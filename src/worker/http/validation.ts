@@ -8,32 +8,45 @@ import { type core, z } from "zod";
  * "Email is required", "Password must be at least 8 characters", "device_name must be at most 64 characters".
  */
 
-// C0/C1 controls, and the bidirectional overrides and isolates that make text display as something else.
-const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/**
+ * Code points that make text display as something other than what it holds (ASVS 5.0 V1.2 and
+ * V2.2, UTS #39 §3.1 and UTR #36 §3): controls (Cc); format characters (Cf: zero-width space and
+ * joiners, LRM/RLM and every bidirectional override and isolate, BOM, soft hyphen, tag
+ * characters); private-use code points (Co), whose glyphs depend on the font; noncharacters
+ * (U+FDD0-FDEF and U+xFFFE/xFFFF, never for interchange); and the line and paragraph separators.
+ * Lone surrogates are refused by the well-formedness check beside it.
+ */
+const HIDDEN_TEXT = /[\p{Cc}\p{Cf}\p{Co}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
+const HIDDEN_RULE = "must not contain control, invisible or private-use characters";
 
 const wellFormed = (value: string) => value.isWellFormed();
 
-/** Display text from a client (device names): trimmed, short, no control or direction-override characters. */
+/** Display text from a client (device and passkey names): trimmed, short, nothing hidden in it. */
 export const displayText = (max: number) =>
   z
     .string()
+    // Before trimming, which would drop a BOM or line separator at either end and so accept it.
+    .refine(wellFormed, "must be valid Unicode")
+    .refine((value) => !HIDDEN_TEXT.test(value), HIDDEN_RULE)
     .trim()
     .min(1)
-    .max(max)
-    .refine(wellFormed, "must be valid Unicode")
-    .refine((value) => !UNSAFE_TEXT.test(value), "must not contain control or direction-override characters");
+    .max(max);
 
 export const email = z
   .string()
   .trim()
   .max(254)
   .refine(wellFormed, "must be valid Unicode")
-  .refine((value) => !UNSAFE_TEXT.test(value), "must not contain control characters")
+  .refine((value) => !HIDDEN_TEXT.test(value), HIDDEN_RULE)
   .pipe(z.email())
   .transform((value) => value.toLowerCase());
 
-/** ASVS 5.0 V6.2: at least 8 characters, long passphrases allowed, any printable Unicode. */
-export const newPassword = z.string().min(8).max(256).refine(wellFormed, "must be valid Unicode");
+/**
+ * A password being set: any Unicode, long passphrases allowed (ASVS 5.0 V6.2.1, V6.2.9), never
+ * trimmed. Its length and the rest of the rule are checked against the configuration and the
+ * account (`passwordWeakness`, 400 `weak_password`), not here.
+ */
+export const newPassword = z.string().min(1, "is required").max(256).refine(wellFormed, "must be valid Unicode");
 
 /**
  * A password being checked, not set: bounded, so a 10 KB value never reaches PBKDF2, and well-formed,

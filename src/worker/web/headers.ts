@@ -17,10 +17,22 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
 ].join("; ");
 
-export const securityHeaders = createMiddleware(async (c, next) => {
+/**
+ * RFC 6797: a year, for this host and its subdomains (`*.auth.example.com`, not the rest of
+ * example.com); no `preload`, which is the operator's commitment to make. Browsers ignore it over
+ * plain HTTP (§8.1), so `wrangler dev` on http://localhost is unaffected.
+ */
+export const STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains";
+
+export const securityHeaders = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   await next();
   // A 101 carries a WebSocket; its headers are the handshake's and are left alone.
   if (c.res.status === 101) return;
+  // Anything but an explicit "off" sends it: a mistyped value fails closed (and is a 503 on the API).
+  if (c.env.STRICT_TRANSPORT_SECURITY !== "off") c.header("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
+  // Every API answer is per user or carries tokens (ASVS 5.0 V14.3.2, RFC 9111 §5.2.2.5): no cache,
+  // the browser's or a shared one, may keep it. A route that sets its own Cache-Control keeps it.
+  if (c.req.path.startsWith("/v1/") && !c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "no-referrer");
   c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);

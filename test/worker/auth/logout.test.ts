@@ -41,6 +41,41 @@ describe("logout", () => {
     expect((await me(access_token)).status).toBe(200);
   });
 
+  it("should change no cookie for a cross-site logout, which carries no SameSite=Strict cookie", async () => {
+    const signup = await call("/v1/auth/signup", { method: "POST", json: { email: uniqueEmail(), password: PASSWORD } });
+    const { access_token } = (await signup.json()) as any;
+    const cookie = `__Host-refresh_token=${refreshCookieOf(signup)!.value}`;
+    // A foreign page's form POST, as Chromium sends it: Origin and Fetch Metadata, no cookie.
+    const crossSite: Record<string, string>[] = [
+      { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site", "Content-Type": "application/x-www-form-urlencoded" },
+      { Origin: "null", "Sec-Fetch-Site": "cross-site" },
+      // A proxy that strips Origin still leaves Fetch Metadata.
+      { "Sec-Fetch-Site": "cross-site" },
+      { "Sec-Fetch-Site": "same-site" },
+    ];
+    for (const headers of crossSite) {
+      const response = await call("/v1/auth/logout", { method: "POST", headers });
+      await expectProblem(response, 403, "csrf_rejected");
+      expect(response.headers.getSetCookie(), JSON.stringify(headers)).toEqual([]);
+    }
+    // The browser still holds a working cookie, and its session is live.
+    expect((await call("/v1/auth/refresh", { method: "POST", cookie })).status).toBe(200);
+    expect((await me(access_token)).status).toBe(200);
+  });
+
+  it("should change no cookie for a logout that carries no credential at all", async () => {
+    const sameOrigin: Record<string, string>[] = [
+      {},
+      { "Sec-Fetch-Site": "same-origin" },
+      { Origin: "https://auth.test", "Sec-Fetch-Site": "same-origin" },
+    ];
+    for (const headers of sameOrigin) {
+      const response = await call("/v1/auth/logout", { method: "POST", headers });
+      expect(response.status).toBe(204);
+      expect(response.headers.getSetCookie(), JSON.stringify(headers)).toEqual([]);
+    }
+  });
+
   it("should refuse a forged bearer token at logout", async () => {
     await expectProblem(await call("/v1/auth/logout", { method: "POST", token: "not.a.jwt" }), 401, "invalid_token");
   });

@@ -30,7 +30,7 @@ describe("password change", () => {
   it("should refuse a wrong current password with 401 invalid_credentials and change nothing", async () => {
     const [laptop, phone] = await signInOn("laptop", "phone");
     await expectProblem(
-      await change(laptop!.accessToken, { current_password: "wrong password", new_password: NEW_PASSWORD }),
+      await change(laptop!.accessToken, { current_password: "not the right password", new_password: NEW_PASSWORD }),
       401,
       "invalid_credentials",
     );
@@ -40,7 +40,7 @@ describe("password change", () => {
 
   it("should refuse a revoked session and a too-short new password", async () => {
     const [laptop, phone] = await signInOn("laptop", "phone");
-    await expectProblem(await change(laptop!.accessToken, { current_password: PASSWORD, new_password: "short" }), 400, "validation_failed");
+    await expectProblem(await change(laptop!.accessToken, { current_password: PASSWORD, new_password: "short" }), 400, "weak_password");
     await call(`/v1/sessions/${phone!.sessionId}`, { method: "DELETE", token: laptop!.accessToken });
     await expectProblem(await change(phone!.accessToken, { current_password: PASSWORD, new_password: NEW_PASSWORD }), 401, "invalid_token");
   });

@@ -52,6 +52,7 @@ describe("refusals keep their shape", () => {
     for (const body of jsonBodies) await record(`signup json ${JSON.stringify(body)}`, signup(body));
     await record("signup bad email", signup({ email: "nope", password: PASSWORD, token_transport: "body" }));
     await record("signup short password", signup({ email, password: "short", token_transport: "body" }));
+    await record("signup common password", signup({ email, password: "qwerty123456789", token_transport: "body" }));
     await record("signup long password", signup({ email, password: "p".repeat(257), token_transport: "body" }));
     await record("signup bad transport", signup({ email, password: PASSWORD, token_transport: "carrier-pigeon" }));
     await record("signup long device name", signup({ email, password: PASSWORD, token_transport: "body", device_name: "d".repeat(65) }));
@@ -126,6 +127,7 @@ describe("refusals keep their shape", () => {
     const password = (json: unknown) => call("/v1/auth/password", { method: "POST", token, json });
     for (const body of jsonBodies) await record(`password json ${JSON.stringify(body)}`, password(body));
     await record("password short new", password({ current_password: PASSWORD, new_password: "short" }));
+    await record("password common new", password({ current_password: PASSWORD, new_password: "1qaz2wsx3edc4rfv" }));
     await record("password wrong current", password({ current_password: `${PASSWORD}!`, new_password: `${PASSWORD}?` }));
     await record("password bad flag", password({ current_password: PASSWORD, new_password: `${PASSWORD}?`, sign_out_others: "yes" }));
     for (const [body, type] of rawBodies)

@@ -25,9 +25,9 @@ describe("validation messages", () => {
   });
 
   it("should state the rule a value broke, with the schema's own limit", async () => {
-    const min = newPassword.minLength!;
-    const short = await refusal(await signup({ email: uniqueEmail(), password: "p".repeat(min - 1), token_transport: "body" }));
-    expect(short.errors).toEqual([{ field: "password", message: `Password must be at least ${min} characters` }]);
+    const max = newPassword.maxLength!;
+    const long = await refusal(await signup({ email: uniqueEmail(), password: "p".repeat(max + 1), token_transport: "body" }));
+    expect(long.errors).toEqual([{ field: "password", message: `Password must be at most ${max} characters` }]);
 
     const cases: [unknown, FieldError][] = [
       [

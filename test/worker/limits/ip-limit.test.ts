@@ -16,8 +16,8 @@ describe("per-IP sign-in limit", () => {
       // A mix of right and wrong passwords and unknown emails: every attempt counts against the IP.
       const response =
         i % 5 === 0
-          ? await login(uniqueEmail("nobody"), { ip, password: "wrong password" })
-          : await login(account.email, { ip, password: i % 2 ? PASSWORD : "wrong password" });
+          ? await login(uniqueEmail("nobody"), { ip, password: "not the right password" })
+          : await login(account.email, { ip, password: i % 2 ? PASSWORD : "not the right password" });
       expect(response.status, `attempt ${i + 1}`).not.toBe(429);
     }
     const refused = await login(accounts[0]!.email, { ip });
