@@ -67,7 +67,7 @@ const reauthenticationOptions = createRoute({
       headers: { "Cache-Control": NO_STORE },
       content: { "application/json": { schema: RequestOptions } },
     },
-    ...problems(...ACCESS_TOKEN_REFUSALS, "not_found", "registry_unavailable", "service_unavailable"),
+    ...problems(...ACCESS_TOKEN_REFUSALS, "not_found", "payload_too_large", "registry_unavailable", "service_unavailable"),
   },
 });
 

@@ -79,7 +79,14 @@ export const registrationOptionsRoute = createRoute({
   middleware: [requireAccessToken, requireRecentAuthentication()],
   responses: {
     200: noStore("The creation options, with a single-use challenge for this session", CreationOptions),
-    ...problems(...ACCESS_TOKEN_REFUSALS, STEP_UP, "passkey_limit_reached", "registry_unavailable", "service_unavailable"),
+    ...problems(
+      ...ACCESS_TOKEN_REFUSALS,
+      STEP_UP,
+      "passkey_limit_reached",
+      "payload_too_large",
+      "registry_unavailable",
+      "service_unavailable",
+    ),
   },
 });
 
@@ -165,7 +172,7 @@ export const passkeySignInOptionsRoute = createRoute({
   description: "Stateless until used: the challenge is signed, single-use once answered, and short-lived.",
   tags: ["accounts"],
   security: PUBLIC,
-  responses: { 200: noStore("The request options", RequestOptions), ...problems("service_unavailable") },
+  responses: { 200: noStore("The request options", RequestOptions), ...problems("payload_too_large", "service_unavailable") },
 });
 
 export const passkeySignInRoute = createRoute({
