@@ -351,7 +351,13 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
 
   async signIn(input: SignIn): Promise<SignInResult> {
     const { sessionId, device, place, proof = { method: "password" } } = input;
-    // A passkey is verified first (it takes awaits); what it proved is committed with the session below.
+    // The proof that binds the session is seen once, like any other (a replayed sign-in is refused);
+    // outside the transaction, as the replay cache's memory cannot be rolled back with it. Before the
+    // passkey: verifying an assertion spends its challenge, so a `use_dpop_nonce` refusal after it
+    // left the client's retry (same assertion, a proof with the nonce) nothing to sign in with.
+    const proofRefusal = input.dpop ? this.#keys.remember(input.dpop, this[CLOCK]()) : null;
+    if (proofRefusal) return { ok: false, code: proofRefusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof" };
+    // A passkey is verified next (it takes awaits); what it proved is committed with the session below.
     let use: VerifiedUse | null = null;
     if (proof.method === "passkey") {
       const checked = await this.#passkeys.signIn(proof.challenge, proof.response, input.userId, place, () => this[CLOCK]());
@@ -367,10 +373,6 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     // Every refusal is decided in the same synchronous step as the insert, so nothing that lands
     // between this call's awaits (a disable, a password change, another sign-in) is missed; so is
     // the session limit, so simultaneous sign-ins end with at most MAX_SESSIONS live sessions.
-    // The proof that binds the session is seen once, like any other (a replayed sign-in is refused);
-    // outside the transaction, as the replay cache's memory cannot be rolled back with it.
-    const proofRefusal = input.dpop ? this.#keys.remember(input.dpop, now) : null;
-    if (proofRefusal) return { ok: false, code: proofRefusal === "use_dpop_nonce" ? "use_dpop_nonce" : "invalid_dpop_proof" };
     const auth: AuthContext = use
       ? { authTime: now, amr: use.amr, signInMethod: "passkey" }
       : { authTime: now, amr: ["pwd"], signInMethod: "password" };

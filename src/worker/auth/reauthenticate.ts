@@ -143,7 +143,9 @@ reauthenticateRoutes.openapi(reauthenticate, async (c) => {
   }
   let result: Awaited<ReturnType<typeof registry.sessionReauthenticate>>;
   try {
-    result = await failClosed("registry", () => registry.sessionReauthenticate(actor, proof, describePlace(c.req.raw)));
+    // By its id, not `actor`: sessionCheck above admitted this request's DPoP proof, and a second
+    // admission would refuse the same jti as a replay (as changePassword does).
+    result = await failClosed("registry", () => registry.sessionReauthenticate(sessionId, proof, describePlace(c.req.raw)));
   } catch (error) {
     await attempt.settle("succeeded");
     throw error;

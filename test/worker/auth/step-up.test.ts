@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dpopKey, signUpBound, withProof } from "../../support/dpop";
 import { call, expectProblem, PASSWORD, refresh, type SignedIn, signIn, signUp } from "../../support/http";
 import {
   authenticator,
@@ -60,6 +61,19 @@ describe("step-up: a recent proof for actions that add or remove a way in (RFC 9
     expect((await registrationOptions({ ...old, accessToken: body.access_token })).status).toBe(200);
     // The old token still says what it said.
     await expectProblem(await registrationOptions(old), 401, "step_up_required");
+  });
+
+  it("should renew auth_time for a DPoP-bound session on one proof, the new token bound to the same key", async () => {
+    // The route checks the caller is live before the password, then renews: one proof, admitted
+    // once (a second admission would see its own jti as a replay: the devices page's step-up hang).
+    const key = await dpopKey();
+    const bound = await signUpBound(key);
+    const response = await withProof("/v1/auth/reauthenticate", bound.accessToken, key, { method: "POST", json: { password: PASSWORD } });
+    expect(response.status).toBe(200);
+    const body = await response.json<any>();
+    expect(body.token_type).toBe("DPoP");
+    expect(claimsOf(body.access_token)).toMatchObject({ sid: bound.sessionId, cnf: { jkt: key.jkt }, amr: ["pwd"] });
+    expect((await withProof("/v1/sessions", body.access_token, key)).status).toBe(200);
   });
 
   it("should renew auth_time and amr with a passkey, keeping how the session was signed in", async () => {

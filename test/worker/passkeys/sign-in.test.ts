@@ -1,8 +1,10 @@
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, freshIp, me, refresh, refreshCookieOf, signUp } from "../../support/http";
+import { dpopKey, signInBound } from "../../support/dpop";
+import { call, expectProblem, freshIp, me, refresh, refreshCookieOf, signUp, USER_AGENTS } from "../../support/http";
 import { authenticator, claimsOf, FLAG, passkeySignIn, registerPasskey, signInOptions, signInWithPasskey } from "../../support/passkeys";
-import { configure, registrySql } from "../../support/registry";
+import { configure, registry, registrySql } from "../../support/registry";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -99,6 +101,35 @@ describe("signing in with a passkey", () => {
     const device = await signInWithPasskey(auth);
     const refreshed = await (await refresh(device.refreshToken)).json<any>();
     expect(claimsOf(refreshed.access_token)).toMatchObject({ amr: ["swk", "pin"], auth_time: claimsOf(device.accessToken).auth_time });
+  });
+
+  it("should take the same assertion again when a bound sign-in was asked for a DPoP nonce", async () => {
+    // RFC 9449 §8: an honest client retries the same request with the nonce. The assertion's
+    // challenge is single-use, so the nonce must be asked for before the assertion is spent.
+    const account = await signUp();
+    const auth = authenticator();
+    await registerPasskey(account, auth);
+    const key = await dpopKey();
+    await signInBound(account.email, key);
+    // After an eviction the registry trusts no proof without a nonce until its mark has passed.
+    await evictDurableObject(registry(account.userId));
+    const assertion = await auth.get(await signInOptions());
+    const ip = freshIp();
+    const attempt = (dpop: string) =>
+      call("/v1/auth/passkey", {
+        method: "POST",
+        json: { response: assertion, token_transport: "body" },
+        headers: { "User-Agent": USER_AGENTS.phone, "CF-Connecting-IP": ip, DPoP: dpop },
+      });
+    const asked = await attempt(await key.proof("POST", "/v1/auth/passkey"));
+    expect(asked.status).toBe(400);
+    expect((await asked.json<any>()).code).toBe("use_dpop_nonce");
+    const nonce = asked.headers.get("DPoP-Nonce");
+    expect(nonce).not.toBeNull();
+    const retried = await attempt(await key.proof("POST", "/v1/auth/passkey", { nonce: nonce! }));
+    expect(retried.status).toBe(200);
+    const body = await retried.json<any>();
+    expect(claimsOf(body.access_token)).toMatchObject({ sub: account.userId, cnf: { jkt: key.jkt } });
   });
 
   it("should count refused assertions against the account like wrong passwords: the eleventh attempt is 429", async () => {
