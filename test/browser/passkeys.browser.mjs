@@ -75,15 +75,19 @@ function stopAll() {
   })();
   return stopping;
 }
+let bailed = false;
 async function bail(message, code = 1) {
+  if (bailed) return;
+  bailed = true;
   console.log(`not ok - passkeys on the devices page\n  ${message}`);
   await stopAll();
   process.exit(code);
 }
-// playwright-core's own SIGTERM handler closes Chromium and nothing else: without this, a SIGTERM
-// left node waiting on wrangler's pipes forever. SIGINT likewise, before playwright's exit(130).
+// Without these a SIGTERM left node waiting on wrangler's pipes forever (playwright-core's handler
+// closed Chromium and nothing else). SIGHUP too: a closed terminal must not leave wrangler dev behind.
 process.on("SIGTERM", () => bail("stopped by SIGTERM", 143));
 process.on("SIGINT", () => bail("stopped by SIGINT", 130));
+process.on("SIGHUP", () => bail("stopped by SIGHUP", 129));
 const overall = setTimeout(() => bail(`the run did not finish within ${OVERALL_TIMEOUT_MS / 1000} s`), OVERALL_TIMEOUT_MS);
 
 /** One step, said on stderr when done; a step that takes longer than `ms` fails with its name. */
@@ -96,10 +100,15 @@ async function step(name, ms, fn) {
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`step "${name}" did not finish within ${ms / 1000} s`)), ms);
       }),
-    ]);
+    ]).then((value) => {
+      process.stderr.write(`# ${name} (${Date.now() - started} ms)\n`);
+      return value;
+    });
+  } catch (error) {
+    process.stderr.write(`# ${name}: failed after ${Date.now() - started} ms\n`);
+    throw error;
   } finally {
     clearTimeout(timer);
-    process.stderr.write(`# ${name} (${Date.now() - started} ms)\n`);
   }
 }
 
@@ -109,6 +118,11 @@ try {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+    // The handlers above close Chromium and wrangler dev: playwright's own exit(130) on SIGINT
+    // would leave wrangler dev running, and its SIGTERM handler would close Chromium under a step.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
   const email = `browser-passkey-${Date.now().toString(36)}@example.com`;
 
@@ -254,6 +268,8 @@ try {
   console.log("ok - a person registers a passkey, signs out, signs in with it in a new context, and re-verifies with it to add a second");
 } catch (error) {
   failed = true;
+  // Once a signal or the overall bound is stopping the run, what fails after it is its echo.
+  if (bailed) await new Promise(() => {});
   console.log(
     `not ok - passkeys on the devices page\n  ${String(error?.stack ?? error)
       .split("\n")
