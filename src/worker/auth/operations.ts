@@ -9,6 +9,7 @@ import {
   NO_STORE,
   PUBLIC,
   problems,
+  type Refusal,
   SET_REFRESH_COOKIE,
   SIGN_IN_COOKIES,
 } from "../http/openapi";
@@ -65,7 +66,23 @@ export const passwordBody = z
     path: ["current_password"],
   });
 
-const signedIn = (description: string) => ({
+/** What a sign-in (password or passkey) may answer instead of a session. */
+export const SIGN_IN_REFUSALS: Refusal[] = [
+  "validation_failed",
+  ["invalid_dpop_proof", 400],
+  ["use_dpop_nonce", 400],
+  "invalid_credentials",
+  "csrf_rejected",
+  "account_disabled",
+  "session_limit_reached",
+  "payload_too_large",
+  "rate_limited",
+  "registry_unavailable",
+  "service_unavailable",
+];
+
+/** A new session's answer, from any way of signing in. */
+export const signedIn = (description: string) => ({
   description,
   headers: { "Cache-Control": NO_STORE, "Set-Cookie": SIGN_IN_COOKIES, "Secure-Session-Registration": DBSC_REGISTRATION },
   content: { "application/json": { schema: AuthResult } },
@@ -108,19 +125,7 @@ export const logIn = createRoute({
   request: { body: jsonRequest(loginBody), headers: DPOP_PROOF_HEADER },
   responses: {
     200: signedIn("The new session"),
-    ...problems(
-      "validation_failed",
-      ["invalid_dpop_proof", 400],
-      ["use_dpop_nonce", 400],
-      "invalid_credentials",
-      "csrf_rejected",
-      "account_disabled",
-      "session_limit_reached",
-      "payload_too_large",
-      "rate_limited",
-      "registry_unavailable",
-      "service_unavailable",
-    ),
+    ...problems(...SIGN_IN_REFUSALS),
   },
 });
 

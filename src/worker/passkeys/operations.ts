@@ -2,20 +2,11 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { Passkey } from "../../contract/wire-schema";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../auth/device-token";
+import { SIGN_IN_REFUSALS, signedIn } from "../auth/operations";
 import { requireRecentAuthentication } from "../auth/step-up";
-import {
-  ACCESS_TOKEN,
-  ACCESS_TOKEN_REFUSALS,
-  DPOP_PROOF_HEADER,
-  jsonRequest,
-  NO_STORE,
-  PUBLIC,
-  problems,
-  SET_REFRESH_COOKIE,
-} from "../http/openapi";
+import { ACCESS_TOKEN, ACCESS_TOKEN_REFUSALS, DPOP_PROOF_HEADER, jsonRequest, NO_STORE, PUBLIC, problems } from "../http/openapi";
 import { displayText, tokenTransport } from "../http/validation";
 import { requireAccessToken } from "../sessions/guard";
-import { AuthResult } from "../sessions/json";
 import { authenticationResponse, registrationResponse } from "./validation";
 
 /**
@@ -185,23 +176,7 @@ export const passkeySignInRoute = createRoute({
   security: PUBLIC,
   request: { body: jsonRequest(passkeySignInBody), headers: DPOP_PROOF_HEADER },
   responses: {
-    200: {
-      description: "The new session",
-      headers: { "Cache-Control": NO_STORE, "Set-Cookie": SET_REFRESH_COOKIE },
-      content: { "application/json": { schema: AuthResult } },
-    },
-    ...problems(
-      "validation_failed",
-      ["invalid_dpop_proof", 400],
-      ["use_dpop_nonce", 400],
-      "invalid_credentials",
-      "csrf_rejected",
-      "account_disabled",
-      "session_limit_reached",
-      "payload_too_large",
-      "rate_limited",
-      "registry_unavailable",
-      "service_unavailable",
-    ),
+    200: signedIn("The new session"),
+    ...problems(...SIGN_IN_REFUSALS),
   },
 });
