@@ -12,6 +12,7 @@ import { LIVE_REFUSAL_HEADER, liveProofOf } from "../contract/live";
 import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "../contract/passkeys";
 import { deviceDetails, type Place, placeDetails } from "../contract/place";
 import {
+  type AccountFlag,
   type Actor,
   actorId,
   type Checked,
@@ -21,6 +22,7 @@ import {
   type NoticeAnswered,
   type NoticeSpent,
   type PasswordChange,
+  type PasswordChanged,
   type RefreshProof,
   type RefreshResult,
   type Refused,
@@ -48,7 +50,7 @@ import { isRiskFinding, SecurityHistory } from "./history";
 import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
 import { RiskNotices } from "./notices";
-import { MirrorOutbox } from "./outbox";
+import { MIRROR_GUARD_MS, MirrorOutbox } from "./outbox";
 import { type CeremonyPurpose, PasskeyStore, passkeyView } from "./passkeys";
 import { RiskWatch } from "./risk";
 import { genuineTokenOf, presentedRefreshToken, RefreshWindows, rotationOf } from "./rotation";
@@ -78,6 +80,9 @@ const invalidCredentials: InvalidCredentials = { ok: false, code: "invalid_crede
  * bump), then is mirrored to D1. A row whose `version` is ahead of `mirrored_version` is the
  * outbox: if the D1 write fails, the alarm retries it until it lands. D1 never decides liveness,
  * so a failed mirror can delay what admin listings show, never bring a revoked session back.
+ * Every transaction that leaves work for D1 or the webhook arms the alarm in the same commit
+ * (`#atomically`), and a registry that starts with work pending arms it at once, so a process
+ * that dies between the commit and the D1 write strands nothing (docs/storage-schema.md).
  */
 export class SessionRegistry extends DurableObject<Env> implements SessionRegistryRpc {
   /** Test seam (see clock.ts): not callable over RPC. */
@@ -121,6 +126,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       retryAt: (at) => this.#scheduleAlarm(at),
       events: this.#history.log,
       passkeys: passkeyStore,
+      account: this.#account,
       now,
     });
     this.#passkeys = new PasskeyCeremonies(passkeyStore, {
@@ -149,6 +155,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     this.#dbsc = new DeviceBoundSessions(sql, () => configFrom(this.env).dbscCookieSeconds * 1000);
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
+      // A restart after a crash: whatever a dead process left for D1 or the webhook goes out now,
+      // not at the next expiry (the alarm also retries what this instance's own flush fails).
+      const due = this.#pendingWorkAt(now(), 0);
+      if (due !== null) this.#scheduleAlarm(due);
     });
   }
 
@@ -181,7 +191,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const refusal = this.#acting(actor, now);
     if (refusal) return refusal;
     if (!this.#live.alive(target, now)) return notFound;
-    this.#rows.rename(target, name);
+    this.#atomically(() => this.#rows.rename(target, name));
     const session = this.#view(target);
     // Every open device shows the new name at once, not at its next reload.
     this.#sockets.publish({ type: "session_updated", session: sessionJson(session, null) });
@@ -208,22 +218,28 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return this.#revokeAndFlush([actor], "signed_out", actor, this[CLOCK]());
   }
 
-  async sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused> {
+  async sessionChangePassword(actor: string, change: PasswordChange): Promise<PasswordChanged | Refused | InvalidCredentials> {
     const now = this[CLOCK]();
-    const actorLive = this.#live.alive(actor, now);
-    const revoked = this.#atomically(() => {
-      // From now on a sign-in that checked an older password is refused (signIn)...
-      this.#account.credentialsChanged(change.changedAt);
-      // ...and one that got its session between the first sweep and the new hash is ended here.
-      // An actor that ended meanwhile keeps no session alive: the change stands, so all end.
-      const ending = !actorLive ? this.#live.unendedIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
-      const count = this.#revoke(ending, "password_changed", actor, now);
-      const details = { other_sessions_signed_out: change.signedOutOthers, place: placeDetails(change.place) };
+    // One transaction is the whole change, so a crash leaves all of it or none of it; the D1 write
+    // of the hash it queues is the outbox's, retried from the alarm armed in the same commit.
+    const outcome = this.#atomically((): PasswordChanged | Refused | InvalidCredentials => {
+      if (!this.#live.alive(actor, now)) return refused;
+      const previous = this.#account.credentialsChangedAt();
+      // Another change landed after the caller read the password it checked: that check is stale.
+      if (previous > change.credentialsSeenAt) return invalidCredentials;
+      // Strictly later than the last change, so a sign-in that saw that one is still refused.
+      const changedAt = Math.max(now, previous + 1);
+      // From now on a sign-in or step-up that checked an older password is refused (signIn)...
+      this.#account.credentialsChanged(changedAt);
+      this.#account.passwordPending(change.passwordHash, changedAt);
+      // ...and every other session ends with it, unless the caller keeps them.
+      const revoked = change.signOutOthers ? this.#revoke(this.#others(actor, now), "password_changed", actor, now) : 0;
+      const details = { other_sessions_signed_out: change.signOutOthers ? revoked : null, place: placeDetails(change.place) };
       this.#history.record({ type: "password_changed", sessionId: actor, details }, now);
-      return count;
+      return { ok: true, changedAt, revoked, stored: false };
     });
-    await this.#flush();
-    return actorLive ? { ok: true, revoked } : refused;
+    if (!outcome.ok) return outcome;
+    return { ...outcome, stored: await this.#flush() };
   }
 
   async sessionPasswordCheckFailed(actor: string, place: Place): Promise<Checked> {
@@ -322,7 +338,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   async sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound> {
     const refusal = this.#acting(actor, this[CLOCK]());
     if (refusal) return refusal;
-    const row = this.#passkeys.store.rename(passkeyId, name);
+    const row = this.#atomically(() => this.#passkeys.store.rename(passkeyId, name));
     if (!row) return notFound;
     this.#passkeysChanged();
     await this.#flush();
@@ -647,27 +663,28 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return this.#revokeAndFlush(this.#live.unendedIds(now), by, null, now);
   }
 
-  async adminDisable(): Promise<Revoked> {
+  async adminDisable(userId: string): Promise<AccountFlag & Revoked> {
     const now = this[CLOCK]();
     const revoked = this.#atomically(() => {
-      const ending = this.#live.unendedIds(now);
-      this.#account.disable(now);
-      const count = this.#revoke(ending, "admin", null, now);
+      this.#account.claim(userId);
+      // Already disabled: nothing happened, so nothing is recorded (a retried admin call).
+      if (!this.#account.disable(now)) return 0;
+      const count = this.#revoke(this.#live.unendedIds(now), "admin", null, now);
       this.#history.record({ type: "account_disabled", sessionId: null, details: { actor: "admin", sessions_ended: count } }, now);
       return count;
     });
-    await this.#flush();
-    return { ok: true, revoked };
+    const mirrored = await this.#flush();
+    return { ok: true, revoked, disabledAt: this.#account.disabledAt, mirrored };
   }
 
-  async adminEnable(): Promise<{ ok: true }> {
+  async adminEnable(userId: string): Promise<AccountFlag & { ok: true }> {
     const now = this[CLOCK]();
     this.#atomically(() => {
-      this.#account.enable();
-      this.#history.record({ type: "account_enabled", sessionId: null, details: { actor: "admin" } }, now);
+      this.#account.claim(userId);
+      if (this.#account.enable()) this.#history.record({ type: "account_enabled", sessionId: null, details: { actor: "admin" } }, now);
     });
-    await this.#flush();
-    return { ok: true };
+    const mirrored = await this.#flush();
+    return { ok: true, disabledAt: this.#account.disabledAt, mirrored };
   }
 
   trustedNotice(noticeId: string): { ok: true; notice: RiskNoticeJson; answer: NoticeAnswer | null } | NotFound {
@@ -680,8 +697,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
-    this.#rows.requeueAll();
-    this.#passkeys.store.requeueAll();
+    this.#atomically(() => {
+      this.#rows.requeueAll();
+      this.#passkeys.store.requeueAll();
+    });
     const mirrored = await this.#outbox.flush();
     return { ok: true, mirrored, liveSessionIds: this.#live.unendedIds(this[CLOCK]()) };
   }
@@ -905,15 +924,36 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return ending.length;
   }
 
-  /** Runs `write` in one SQLite transaction; nested calls join the outer one. */
+  /**
+   * Runs `write` in one SQLite transaction; nested calls join the outer one. If the write left work
+   * for D1 or the webhook, the alarm is armed inside the same transaction: in a SQLite-backed object
+   * the alarm is stored with the commit, so the work and its retry are durable together.
+   */
   #atomically<T>(write: () => T): T {
     if (this.#inTransaction) return write();
     this.#inTransaction = true;
     try {
-      return this.ctx.storage.transactionSync(write);
+      return this.ctx.storage.transactionSync(() => {
+        const result = write();
+        const due = this.#pendingWorkAt(this[CLOCK](), MIRROR_GUARD_MS);
+        if (due !== null) this.#scheduleAlarm(due);
+        return result;
+      });
     } finally {
       this.#inTransaction = false;
     }
+  }
+
+  /**
+   * When the alarm must run for what waits in storage: `guardMs` from now for the D1 mirror (the
+   * request's own flush usually lands first; the alarm is the retry), or a webhook's due time;
+   * null when nothing waits.
+   */
+  #pendingWorkAt(now: number, guardMs: number): number | null {
+    const webhook = this.#history.log.nextWebhookAt();
+    const mirror = this.#outbox.pending() ? now + guardMs : null;
+    if (webhook === null) return mirror;
+    return Math.min(mirror ?? Number.POSITIVE_INFINITY, Math.max(webhook, now));
   }
 
   /** Mirrors pending changes and events to D1 now, and wakes the alarm for any webhook to post. */
