@@ -117,6 +117,12 @@ export interface CredentialCalls {
    */
   signIn(input: SignIn): Promise<SignInResult>;
   /**
+   * The Worker has handed the sign-in's answer to the runtime: the session is confirmed. A session
+   * that is neither confirmed so nor used within `UNANSWERED_SIGN_IN_MS` of its creation was never
+   * received by anyone, and the alarm ends it (`sign_in_unanswered`). Best effort, after the answer.
+   */
+  signInAnswered(sessionId: string): Promise<{ ok: true }>;
+  /**
    * Rotates a refresh token (RFC 9700 §4.14.2): current, grace retry, or reuse that ends the
    * session. A DPoP-bound session's refresh needs a proof by its key (`proof`); without one it is
    * refused and recorded, and the session stays exactly as it was.

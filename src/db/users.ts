@@ -48,13 +48,5 @@ export function usersRepository(db: D1Database) {
     async remove(id: string): Promise<void> {
       await orm.delete(users).where(eq(users.id, id));
     },
-    /** Admin disable (a time) or enable (null); returns false when there is no such user. */
-    async setDisabled(id: string, disabledAt: number | null): Promise<boolean> {
-      const updated = await orm.update(users).set({ disabledAt }).where(eq(users.id, id)).returning({ id: users.id });
-      return updated.length === 1;
-    },
-    async updatePassword(id: string, passwordHash: string, at: number): Promise<void> {
-      await orm.update(users).set({ passwordHash, passwordChangedAt: at }).where(eq(users.id, id));
-    },
   };
 }

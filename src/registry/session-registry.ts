@@ -58,6 +58,7 @@ import { rowAuth, rowDevice, SessionRows } from "./rows";
 import { migrateRegistrySchema, type RegistryRow } from "./schema";
 import { planSessionLimit } from "./session-limit";
 import { LiveSockets } from "./sockets";
+import { UNANSWERED_SIGN_IN_MS, UnansweredSignIns } from "./unanswered";
 
 const refused: Refused = { ok: false, code: "invalid_token" };
 const notFound: NotFound = { ok: false, code: "not_found" };
@@ -99,7 +100,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #dbsc: DeviceBoundSessions;
   readonly #sockets: LiveSockets;
   readonly #notices: RiskNotices;
+  readonly #unanswered: UnansweredSignIns;
   #alarmAt: number | null = null;
+  /** The earliest wake-up something must have whatever else is pending (deadlines, retries); guards come on top. */
+  #naturalAt: number | null = null;
   #inTransaction = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -153,12 +157,17 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       now(),
     );
     this.#dbsc = new DeviceBoundSessions(sql, () => configFrom(this.env).dbscCookieSeconds * 1000);
+    this.#unanswered = new UnansweredSignIns(sql, now());
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
+      // Whatever armed it, it may be needed: kept until it has run.
+      this.#naturalAt = this.#alarmAt;
       // A restart after a crash: whatever a dead process left for D1 or the webhook goes out now,
       // not at the next expiry (the alarm also retries what this instance's own flush fails).
       const due = this.#pendingWorkAt(now(), 0);
       if (due !== null) this.#scheduleAlarm(due);
+      const unanswered = this.#unanswered.due(now());
+      if (unanswered.ids.length > 0 || unanswered.next !== null) this.#armAlarm(unanswered.ids.length > 0 ? now() : unanswered.next!);
     });
   }
 
@@ -417,6 +426,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         this.#revoke(plan.evict, "session_limit", sessionId, now);
         this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null, auth });
         this.#live.add(sessionId, now, expiresAt, now);
+        this.#unanswered.added(sessionId, now);
         if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
         if (input.offerDbsc) dbscChallenge = this.#dbsc.issue(sessionId, "registration", now);
         const passkey = use ? { id: use.passkey.id, name: use.passkey.name } : null;
@@ -431,6 +441,8 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     }
     if (refusal !== null) return { ok: false, code: refusal };
     this.#scheduleAlarm(expiresAt);
+    // Back to end the session if its answer never leaves the Worker (signInAnswered).
+    this.#armAlarm(now + UNANSWERED_SIGN_IN_MS);
     const session = this.#view(sessionId);
     this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
     // The D1 mirror is written after the answer, not before (the session is already durable here,
@@ -495,6 +507,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         return this.#risk.refresh(row, place, now);
       });
       this.#live.touched(row.id, now, rotation === "current");
+      if (this.#unanswered.confirm(row.id, now)) this.#settleAlarm();
       if (findings > 0) await this.#flush();
       // The session's proof as it stands: a refresh never moves auth_time (RFC 9470 §4).
       const jkt = this.#keys.keyOf(row.id);
@@ -514,6 +527,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       return { ...invalid, reuseDetected: true };
     }
     return invalid;
+  }
+
+  async signInAnswered(sessionId: string): Promise<{ ok: true }> {
+    if (this.#unanswered.confirm(sessionId, this[CLOCK]())) this.#settleAlarm();
+    return { ok: true };
   }
 
   async signOutByRefreshToken(presented: string): Promise<Revoked> {
@@ -742,12 +760,20 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   /** Retries the D1 mirror, posts due webhooks, closes sockets past their token or idle deadline, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
+    this.#naturalAt = null;
+    const unanswered = this.#unanswered.due(this[CLOCK]());
+    // Sessions whose sign-in's answer never reached anyone: ended (and recorded) before the flush carries them to D1.
+    this.#revoke(unanswered.ids, "sign_in_unanswered", null, this[CLOCK]());
+    if (unanswered.next !== null) this.#armAlarm(unanswered.next);
     const mirrored = await this.#outbox.flush();
     const nextWebhook = await this.#history.webhooks.deliverDue();
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = this[CLOCK]();
     const expired = this.#live.dropExpired(now);
-    for (const id of expired) this.#keys.forget(id);
+    for (const id of expired) {
+      this.#keys.forget(id);
+      this.#unanswered.forget(id);
+    }
     this.#sockets.expired(expired, (id) => this.#live.has(id), now);
     const nextDeadline = this.#sockets.sweep((id) => this.#live.idleAt(id), now);
     if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
@@ -774,7 +800,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       const refusal = this.#keys.admit(id, actor.dpop, now);
       if (refusal) return refusedProof(refusal);
     }
-    return this.#live.liveNow(id, now) ? null : refused;
+    if (!this.#live.liveNow(id, now)) return refused;
+    // Used by someone who holds its token: its sign-in's answer was received.
+    if (this.#unanswered.confirm(id, now)) this.#settleAlarm();
+    return null;
   }
 
   /** The session's row while it is live (not revoked, not expired, not idle, account enabled), or null. */
@@ -916,6 +945,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     });
     for (const id of ending) {
       this.#live.delete(id);
+      this.#unanswered.forget(id);
       this.#keys.forget(id);
       this.#dbsc.forget(id);
     }
@@ -936,7 +966,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       return this.ctx.storage.transactionSync(() => {
         const result = write();
         const due = this.#pendingWorkAt(this[CLOCK](), MIRROR_GUARD_MS);
-        if (due !== null) this.#scheduleAlarm(due);
+        if (due !== null) this.#armAlarm(due);
         return result;
       });
     } finally {
@@ -957,14 +987,38 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   /** Mirrors pending changes and events to D1 now, and wakes the alarm for any webhook to post. */
-  #flush(): Promise<boolean> {
+  async #flush(): Promise<boolean> {
     if (this.#history.takeWebhookDue()) this.#scheduleAlarm(this[CLOCK]());
-    return this.#outbox.flush();
+    const mirrored = await this.#outbox.flush();
+    if (mirrored) this.#settleAlarm();
+    return mirrored;
   }
 
+  /** A wake-up that must happen (a deadline, a retry): the alarm fires no later than `at`. */
   #scheduleAlarm(at: number): void {
+    this.#naturalAt = Math.min(this.#naturalAt ?? at, at);
+    this.#armAlarm(at);
+  }
+
+  /** A guard (pending mirror work, an unconfirmed sign-in): like a deadline, but dropped by `#settleAlarm` once not needed. */
+  #armAlarm(at: number): void {
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
     void this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * The guards' work is done (a flush landed, a sign-in was confirmed): the alarm goes back to the
+   * earliest wake-up still wanted, so a guard does not wake the object for nothing.
+   */
+  #settleAlarm(): void {
+    const now = this[CLOCK]();
+    const unanswered = this.#unanswered.due(now);
+    const wanted = [this.#naturalAt, this.#pendingWorkAt(now, MIRROR_GUARD_MS), unanswered.ids.length > 0 ? now : unanswered.next]
+      .filter((at): at is number => at !== null)
+      .reduce<number | null>((earliest, at) => Math.min(earliest ?? at, at), null);
+    if (wanted === this.#alarmAt || (wanted !== null && this.#alarmAt !== null && wanted < this.#alarmAt)) return;
+    this.#alarmAt = wanted;
+    void (wanted === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(wanted));
   }
 }
