@@ -83,12 +83,13 @@ const liveBy = (column: string) =>
 /**
  * The statements, with their parameters: `?1` now, `?2` the idle timeout (ms), `?3` the start of
  * the hourly series, `?4` the start of the daily series, `?5` the start of the endings window.
- * Series buckets are whole UTC hours and days; the last one is the current hour or day.
+ * Series buckets are whole UTC hours and days; the last one is the current hour or day. D1 binds a
+ * JavaScript number as REAL, so a bucket number is cast back to an integer.
  */
 export const DASHBOARD_QUERIES = {
-  hourly: `SELECT type, (created_at - ?3) / ${HOUR_MS} AS bucket, count(*) AS n FROM security_events
+  hourly: `SELECT type, CAST((created_at - ?3) / ${HOUR_MS} AS INTEGER) AS bucket, count(*) AS n FROM security_events
     WHERE type IN (${seriesTypes}) AND created_at >= ?3 AND created_at <= ?1 GROUP BY type, bucket`,
-  daily: `SELECT type, (created_at - ?4) / ${DAY_MS} AS bucket, count(*) AS n FROM security_events
+  daily: `SELECT type, CAST((created_at - ?4) / ${DAY_MS} AS INTEGER) AS bucket, count(*) AS n FROM security_events
     WHERE type IN (${seriesTypes}) AND created_at >= ?4 AND created_at <= ?1 GROUP BY type, bucket`,
   liveTotal: `SELECT count(*) AS n FROM ${UNREVOKED} WHERE ${LIVE}`,
   liveByDeviceType: liveBy("device_type"),
