@@ -28,7 +28,9 @@ export const adminDataRoutes = openApiRoutes<AppEnv>();
  * The dashboard is kept in the isolate for the rest of the UTC minute it was computed in, so a
  * page reloaded by many operators costs D1 one batch a minute per isolate. An admin action (a
  * sign-out, a disable) is therefore missing from the figures for at most 60 seconds; the drill-downs
- * and per-user listings are never cached.
+ * and per-user listings are never cached. The memo holds values only, never a pending promise: in
+ * Workers a promise shared across requests can be left unsettled when the request that started
+ * its I/O is cancelled, so requests arriving during a computation each run their own.
  */
 export const DASHBOARD_CACHE_SECONDS = 60;
 let memo: { minute: number; body: z.output<typeof Dashboard> } | null = null;
