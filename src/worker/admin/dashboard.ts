@@ -139,7 +139,7 @@ const listEvents = createRoute({
 });
 
 export async function eventsHandler(c: Context<AppEnv>) {
-  const query = parseWith(eventsQuery, c.req.query());
+  const query = parseWith(eventsQuery, given(c.req.query()));
   const now = Date.now();
   const type = query.type ?? query.finding!;
   const rows = await failClosed("database", () =>
@@ -208,7 +208,7 @@ const listSessions = createRoute({
 });
 
 export async function sessionsHandler(c: Context<AppEnv>) {
-  const query = parseWith(sessionsQuery, c.req.query());
+  const query = parseWith(sessionsQuery, given(c.req.query()));
   const now = Date.now();
   const rows = await failClosed("database", () =>
     adminSessions(c.env.DB, {
@@ -258,6 +258,11 @@ function sessionRowJson(row: AdminSessionRow): z.output<typeof AdminSessions>["s
     ending: row.ending,
     revoked_by_session_id: row.revoked_by,
   };
+}
+
+/** The parameters with a value: a link or form that sends `cursor=&country=` means no cursor and any country. */
+function given(query: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== ""));
 }
 
 const cursorShape = z.object({ t: z.number().int(), id: z.string() }).strict();

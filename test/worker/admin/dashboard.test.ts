@@ -230,6 +230,8 @@ describe("the rows behind the figures", () => {
       }),
     ]);
     expect((await json("/events?type=risk_acknowledged&finding=session_network_changed")).events).toEqual([]);
+    // An empty parameter is an absent one (a form's empty field, a first page's `cursor=`).
+    expect((await json("/events?finding=impossible_travel&type=&cursor=&from=")).events).toHaveLength(1);
     const older = await json(`/events?type=signed_in&to=${new Date(T0 - DAY).toISOString()}`);
     expect(older.events.map((e: any) => e.event.id)).toEqual(["evt_dashboardold2", "evt_dashboardold1"]);
   });
