@@ -26,6 +26,7 @@ export const GROUPS = {
       "test/worker/auth/dpop-binding.test.ts",
       "test/worker/sessions/dpop-resource.test.ts",
       "test/worker/rpc/dpop-verify.test.ts",
+      "test/registry/dpop-replay.test.ts",
       "test/worker/http/contract.test.ts",
       "test/worker/settings.test.ts",
       "test/registry/liveness/activity.test.ts",
