@@ -27,6 +27,8 @@ export const GROUPS = {
       "test/worker/sessions/dpop-resource.test.ts",
       "test/worker/rpc/dpop-verify.test.ts",
       "test/registry/dpop-replay.test.ts",
+      "test/worker/auth/step-up.test.ts",
+      "test/worker/sessions/devices.test.ts",
       "test/worker/http/contract.test.ts",
       "test/worker/settings.test.ts",
       "test/registry/liveness/activity.test.ts",
