@@ -48,6 +48,7 @@ export const GROUPS = {
       "test/worker/oauth/revoke.test.ts",
       "test/worker/oauth/token.test.ts",
       "test/worker/auth/dpop-refresh.test.ts",
+      "test/worker/dbsc/conformance.test.ts",
       "test/registry/liveness/activity.test.ts",
       "test/worker/settings.test.ts",
     ],
