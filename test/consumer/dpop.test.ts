@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { dpopKey, expectDpopChallenge, signUpBound } from "../support/dpop";
-import { expectProblem } from "../support/http";
+import { expectProblem, signUp } from "../support/http";
 import { CONSUMER_URL, clock, consumerApp, countingBinding } from "./support";
 
 afterEach(() => vi.restoreAllMocks());
@@ -49,6 +49,21 @@ describe("requireSession with DPoP-bound tokens", () => {
       expect((await request(device.accessToken, await proof())).status).toBe(200);
       expectDpopChallenge(await request(device.accessToken, dpop), "invalid_dpop_proof");
       expect(counts.verify).toBe(3);
+    }
+  });
+
+  it("should leave a bound token sent as Bearer, and an unbound one sent as DPoP, to the service in cached and stateless modes", async () => {
+    const unbound = await signUp();
+    for (const mode of ["cached", "stateless"] as const) {
+      const { binding, counts } = countingBinding();
+      const request = consumerApp({ mode, binding: () => binding, now: clock().now });
+      const { key, device } = await boundDevice();
+      // RFC 9449 §7.2: a bound token without its proof proves nothing; no local check may take it.
+      expectDpopChallenge(await request(device.accessToken), "invalid_dpop_proof");
+      // An unbound token dressed as DPoP is refused by the service, not waved through as a bearer one.
+      const proof = await key.proof("GET", CONSUMER_URL, { accessToken: unbound.accessToken });
+      expectDpopChallenge(await request(unbound.accessToken, proof), "invalid_token");
+      expect(counts.verify).toBe(2);
     }
   });
 

@@ -95,6 +95,15 @@ describe("the security webhook", () => {
     expect((await answer()).status).toBe(200);
     expect((await me(phone.accessToken)).status).toBe(401);
     await expectProblem(await answer(), 409, "notice_answered");
+    // The answer's own events reach the receiver too (and, the test ending after them, never the network).
+    await runDurableObjectAlarm(registry(account.userId));
+    await vi.waitFor(async () => expect(await pendingWebhooks(account.userId)).toEqual([]));
+    expect(received.map((r) => JSON.parse(r.body).type).sort()).toEqual([
+      "new_device",
+      "session_revoked",
+      "signed_in",
+      "takeover_reported",
+    ]);
   });
 
   it("should not fail or hold up a sign-in when the webhook fails, and retry it later with backoff", async () => {

@@ -107,7 +107,7 @@ describe("failed client authentication limit per address", () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(LIMIT);
   });
 
-  it("should not count requests that present no credentials to check (none, malformed, incomplete, two methods)", async () => {
+  it("should not count requests that present no credentials to check (none, malformed, incomplete, two methods, impossible ids and secrets)", async () => {
     const ip = freshIp();
     for (let i = 0; i < LIMIT + 5; i++) {
       await expectOAuthError(await attempt("/v1/oauth/introspect", ip, null), 401, "invalid_client");
@@ -119,6 +119,19 @@ describe("failed client authentication limit per address", () => {
         "invalid_request",
       );
     }
+    // Credentials no client could have: a single one of these, counted, would show in the 20 below.
+    const unusable: [string | null, Record<string, string>][] = [
+      [null, postCredentials(TEST_CLIENT.id, "")],
+      [`Basic ${btoa(`${TEST_CLIENT.id}:`)}`, {}],
+      [`Basic ${btoa(`${TEST_CLIENT.id}:\xff\xfe`)}`, {}], // a secret that is not UTF-8
+      [basic(TEST_CLIENT.id, "x".repeat(1100)), {}], // a header over 1 KiB
+      [basic("c".repeat(65), TEST_CLIENT.secret), {}],
+      [null, postCredentials("c".repeat(65), TEST_CLIENT.secret)],
+      [basic("two words", TEST_CLIENT.secret), {}],
+      [null, postCredentials("two words", TEST_CLIENT.secret)],
+    ];
+    for (const [authorization, credentials] of unusable)
+      await expectOAuthError(await attempt("/v1/oauth/introspect", ip, authorization, credentials), 401, "invalid_client");
     // All of the address's failures are still to come.
     await fail(ip, LIMIT);
     await expectOAuthError(await attempt("/v1/oauth/introspect", ip, RIGHT_BASIC), 429, "temporarily_unavailable");

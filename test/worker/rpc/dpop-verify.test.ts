@@ -1,8 +1,10 @@
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { dpopKey, signUpBound } from "../../support/dpop";
 import { signUp } from "../../support/http";
 import { oauthPost } from "../../support/oauth";
+import { registry } from "../../support/registry";
 
 const RESOURCE = "https://api.example.com/orders/42";
 
@@ -34,6 +36,36 @@ describe("SessionService.verify with DPoP-bound tokens", () => {
     expect(await env.SESSION_SERVICE.verify(device.accessToken, { method: "GET", url: RESOURCE, dpop: fresh })).toEqual({
       ok: false,
       code: "invalid_token",
+    });
+  });
+
+  it("should refuse a valid proof made by a key other than the one the token is bound to", async () => {
+    const key = await dpopKey();
+    const device = await signUpBound(key);
+    const other = await dpopKey();
+    const dpop = await other.proof("GET", RESOURCE, { accessToken: device.accessToken });
+    expect(await env.SESSION_SERVICE.verify(device.accessToken, { method: "GET", url: RESOURCE, dpop })).toEqual({
+      ok: false,
+      code: "invalid_dpop_proof",
+    });
+    // Refused before the registry spent anything: the right key's proof still works.
+    const own = await key.proof("GET", RESOURCE, { accessToken: device.accessToken });
+    expect(await env.SESSION_SERVICE.verify(device.accessToken, { method: "GET", url: RESOURCE, dpop: own })).toMatchObject({ ok: true });
+  });
+
+  it("should hand the consumer a nonce when the registry, evicted, cannot rule out a replay", async () => {
+    const key = await dpopKey();
+    const device = await signUpBound(key);
+    const dpop = await key.proof("GET", RESOURCE, { accessToken: device.accessToken });
+    const request = { method: "GET", url: RESOURCE, dpop };
+    expect(await env.SESSION_SERVICE.verify(device.accessToken, request)).toMatchObject({ ok: true });
+    await evictDurableObject(registry(device.userId));
+    const asked = await env.SESSION_SERVICE.verify(device.accessToken, request);
+    expect(asked).toEqual({ ok: false, code: "use_dpop_nonce", nonce: expect.stringMatching(/^[0-9a-z]+\.[A-Za-z0-9_-]{22}$/) });
+    const nonce = (asked as { nonce: string }).nonce;
+    const retried = await key.proof("GET", RESOURCE, { accessToken: device.accessToken, nonce });
+    expect(await env.SESSION_SERVICE.verify(device.accessToken, { method: "GET", url: RESOURCE, dpop: retried })).toMatchObject({
+      ok: true,
     });
   });
 

@@ -4,7 +4,9 @@ import { configFrom } from "../../../src/shared/config";
 import { verifyAccessTokenSignature } from "../../../src/worker/tokens/access";
 import { loadKeySet } from "../../../src/worker/tokens/keys";
 import { claimsFor, genuineTokenOfLength, signRawWithServiceKey, signWithServiceKey } from "../../support/forge";
-import { signUp } from "../../support/http";
+import { me, signIn, signUp } from "../../support/http";
+import { claimsOf } from "../../support/passkeys";
+import { setRegistryClock } from "../../support/registry";
 
 /**
  * Each check of src/worker/tokens/access.ts refuses on its own. Over HTTP every refusal is the same
@@ -58,5 +60,19 @@ describe("why the access-token check refuses a token", () => {
     expect(await check(unexpired, { acceptExpired: true })).toMatchObject({ ok: true });
     const notYet = await signWithServiceKey({ ...claimsFor(victim), nbf: now + 3600 });
     expect(await check(notYet, { acceptExpired: true })).toEqual({ ok: false, reason: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
+  });
+});
+
+describe("auth_time in the tokens the service mints", () => {
+  it("should never be later than iat, even when the registry's clock runs ahead of the Worker's", async () => {
+    const account = await signUp();
+    // Registry and Worker run on different machines; the registry records when the user signed in.
+    await setRegistryClock(account.userId, () => Date.now() + 5_000);
+    const later = await signIn(account.email);
+    const claims = claimsOf(later.accessToken);
+    expect(claims.auth_time).toBeLessThanOrEqual(claims.iat);
+    // And the service takes its own token.
+    expect((await me(later.accessToken)).status).toBe(200);
+    await setRegistryClock(account.userId, null);
   });
 });
