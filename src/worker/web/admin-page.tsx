@@ -58,7 +58,8 @@ function SignInSection({ hidden }: { hidden: boolean }) {
   return (
     <section id="sign-in" aria-labelledby="sign-in-title" hidden={hidden}>
       <h2 id="sign-in-title">Sign in</h2>
-      <form id="sign-in-form" class="card" novalidate>
+      {/* POST, so that even without its script the form never puts the token in a URL. */}
+      <form id="sign-in-form" class="card" method="post" action="/admin/session" novalidate>
         <p class="muted">
           Present the service's <code>ADMIN_TOKEN</code> once. This browser then holds a signed admin cookie for 30 minutes; the token
           itself is not kept.
