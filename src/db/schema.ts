@@ -59,6 +59,31 @@ export const sessions = sqliteTable(
     index("sessions_live_country_idx").on(table.country, table.expiresAt).where(sql`${table.revokedAt} IS NULL`),
     index("sessions_created_idx").on(table.createdAt),
     index("sessions_revoked_reason_idx").on(table.revokedReason, table.revokedAt).where(sql`${table.revokedAt} IS NOT NULL`),
+    // The admin dashboard and its drill-downs (db/dashboard.ts, db/admin-listing.ts; plans checked in
+    // test/db/dashboard-indexes.test.ts). Unrevoked rows by expiry cover the live counts by every
+    // dimension and the expiries; by last use, the idle endings; revoked rows by time, the revocations.
+    // `id` follows the time so a page continues after (time, id) without sorting. `revoked_at` (always
+    // null in the first two) is there because SQLite counts an index covering only if it holds every
+    // column the query names, the partial index's own condition included.
+    index("sessions_unrevoked_expires_idx")
+      .on(
+        table.expiresAt,
+        table.id,
+        table.lastActiveAt,
+        table.createdAt,
+        table.deviceType,
+        table.browser,
+        table.os,
+        table.country,
+        table.revokedAt,
+      )
+      .where(sql`${table.revokedAt} IS NULL`),
+    index("sessions_unrevoked_active_idx")
+      .on(table.lastActiveAt, table.id, table.expiresAt, table.createdAt, table.revokedAt)
+      .where(sql`${table.revokedAt} IS NULL`),
+    index("sessions_ended_idx")
+      .on(table.revokedAt, table.id, table.revokedReason, table.createdAt)
+      .where(sql`${table.revokedAt} IS NOT NULL`),
   ],
 );
 
@@ -83,6 +108,8 @@ export const securityEvents = sqliteTable(
     index("security_events_user_created_idx").on(table.userId, sql`${table.createdAt} DESC`, sql`${table.id} DESC`),
     // Retention cleanup deletes by age across all users.
     index("security_events_created_idx").on(table.createdAt),
+    // The dashboard's series and top accounts, and the cross-user drill-down by type, newest first.
+    index("security_events_type_created_idx").on(table.type, table.createdAt, table.id, table.userId),
   ],
 );
 

@@ -101,3 +101,17 @@ export const Stats = z
   })
   .strict()
   .meta({ id: "AdminStats" });
+
+export const AdminPasskey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    created_at: z.iso.datetime(),
+    last_used_at: z.iso.datetime().nullable(),
+    backup_eligible: z.boolean(),
+    backed_up: z.boolean(),
+    transports: z.array(z.string()),
+    aaguid: z.string().meta({ description: "The authenticator model's AAGUID, as it reported it (attestation is not verified)" }),
+  })
+  .strict()
+  .meta({ id: "AdminPasskey" });

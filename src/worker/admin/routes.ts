@@ -18,7 +18,8 @@ import { reconcileUser } from "../ops/reconcile";
 import { adminPasskeyList } from "../passkeys/admin";
 import { registryFor } from "../sessions/registry-client";
 import { requireAdmin } from "./auth";
-import { adminUserJson, Disabled, endedSessionJson, Reconciled, Stats, UserAnswer, UserSessions } from "./json";
+import { adminDataRoutes } from "./dashboard";
+import { AdminPasskey, adminUserJson, Disabled, endedSessionJson, Reconciled, Stats, UserAnswer, UserSessions } from "./json";
 
 export const adminRoutes = openApiRoutes<AppEnv>();
 adminRoutes.use(requireAdmin);
@@ -28,7 +29,23 @@ adminRoutes.use(async (c, next) => {
   c.header("Cache-Control", "no-store");
 });
 
-const byEmail = z.object({ email: email.meta({ description: "The account's email, in any case" }) });
+const findQuery = z
+  .object({
+    email: email.optional().meta({ description: "The account's email, in any case" }),
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(254)
+      .optional()
+      .meta({ description: "An email (in any case) or a user id (`usr_…`): what an operator pasted" }),
+  })
+  .superRefine((query, ctx) => {
+    // Without `q`, exactly as before it existed: the email is required.
+    if (query.email === undefined && query.q === undefined) ctx.addIssue({ code: "custom", message: "is required", path: ["email"] });
+    if (query.email !== undefined && query.q !== undefined)
+      ctx.addIssue({ code: "custom", message: "must not be given with `q`", path: ["q"] });
+  });
 const userPath = z.object({ id: z.string().meta({ description: "A user id (`usr_…`)", example: "usr_0123456789abcdefghijkl" }) });
 const sessionPath = userPath.extend({
   sid: z.string().meta({ description: "A session id (`ses_…`)", example: "ses_0123456789abcdefghijkl" }),
@@ -51,14 +68,20 @@ const findUser = createRoute({
   method: "get",
   path: "/users",
   operationId: "adminFindUser",
-  summary: "Find a user by email",
-  parameters: queryParameters(byEmail),
+  summary: "Find a user by email, or by email or id (`q`)",
+  parameters: queryParameters(findQuery),
   responses: { 200: answer("The user", UserAnswer), ...problems("validation_failed", ...ADMIN_REFUSALS) },
 });
 
 adminRoutes.openapi(findUser, async (c) => {
-  const query = parseWith(byEmail, { email: c.req.query("email") });
-  const user = await failClosed("database", () => usersRepository(c.env.DB).findByEmail(query.email));
+  const query = parseWith(findQuery, { email: c.req.query("email"), q: c.req.query("q") });
+  const users = usersRepository(c.env.DB);
+  const user = await failClosed("database", () => {
+    if (query.email !== undefined) return users.findByEmail(query.email);
+    const q = query.q!;
+    // A user id is case-sensitive; an email is stored lower-cased. One lookup either way.
+    return USER_ID.test(q) ? users.findById(q) : users.findByEmail(q.toLowerCase());
+  });
   if (!user) throw new ApiError("not_found");
   return c.json({ user: adminUserJson(user) }, 200);
 });
@@ -201,20 +224,6 @@ adminRoutes.openapi(reconcile, async (c) => {
   return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed }, 200);
 });
 
-const AdminPasskey = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    created_at: z.iso.datetime(),
-    last_used_at: z.iso.datetime().nullable(),
-    backup_eligible: z.boolean(),
-    backed_up: z.boolean(),
-    transports: z.array(z.string()),
-    aaguid: z.string().meta({ description: "The authenticator model's AAGUID, as it reported it (attestation is not verified)" }),
-  })
-  .strict()
-  .meta({ id: "AdminPasskey" });
-
 const listUserPasskeys = createRoute({
   ...common,
   method: "get",
@@ -258,6 +267,9 @@ adminRoutes.openapi(stats, async (c) => {
     200,
   );
 });
+
+// The dashboard's data, behind this API's bearer guard (the /admin page mounts the same handlers behind its cookie).
+adminRoutes.route("/", adminDataRoutes);
 
 allowMethods(adminRoutes, "/users", ["GET"]);
 allowMethods(adminRoutes, "/users/:id", ["GET"]);

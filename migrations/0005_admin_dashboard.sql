@@ -1,0 +1,4 @@
+CREATE INDEX `security_events_type_created_idx` ON `security_events` (`type`,`created_at`,`id`,`user_id`);--> statement-breakpoint
+CREATE INDEX `sessions_unrevoked_expires_idx` ON `sessions` (`expires_at`,`id`,`last_active_at`,`created_at`,`device_type`,`browser`,`os`,`country`,`revoked_at`) WHERE "sessions"."revoked_at" IS NULL;--> statement-breakpoint
+CREATE INDEX `sessions_unrevoked_active_idx` ON `sessions` (`last_active_at`,`id`,`expires_at`,`created_at`,`revoked_at`) WHERE "sessions"."revoked_at" IS NULL;--> statement-breakpoint
+CREATE INDEX `sessions_ended_idx` ON `sessions` (`revoked_at`,`id`,`revoked_reason`,`created_at`) WHERE "sessions"."revoked_at" IS NOT NULL;
