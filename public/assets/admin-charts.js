@@ -40,8 +40,8 @@ export function countryName(/** @type {string} */ code) {
   }
 }
 
-/** @param {number} seconds */
-export function formatDuration(seconds) {
+/** @param {number} seconds @param {"long" | "narrow"} [display] */
+export function formatDuration(seconds, display = "long") {
   const units = /** @type {const} */ ([
     ["day", 86_400],
     ["hour", 3600],
@@ -49,7 +49,7 @@ export function formatDuration(seconds) {
     ["second", 1],
   ]);
   const [unit, size] = units.find(([, size]) => seconds >= size) ?? units[3];
-  return new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "long", maximumFractionDigits: 1 }).format(seconds / size);
+  return new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: display, maximumFractionDigits: 1 }).format(seconds / size);
 }
 
 function cssVar(/** @type {string} */ name) {
@@ -57,9 +57,12 @@ function cssVar(/** @type {string} */ name) {
 }
 
 /**
- * @typedef {{ text: string, drill?: { label: string, path: string }, numeric?: boolean, onClick?: () => void }} Cell
+ * `keep` narrows the rows an endpoint lists to those the figure counts, where the endpoint has no
+ * such filter (a lifetime bucket: the ended sessions, kept by how long they lived).
+ * @typedef {{ label: string, path: string, keep?: (row: any) => boolean }} DrillTarget
+ * @typedef {{ text: string, drill?: DrillTarget, numeric?: boolean, onClick?: () => void }} Cell
  * @typedef {{ caption: string, columns: string[], rows: Cell[][] }} TableSpec
- * @typedef {(title: string, path: string) => void} Drill
+ * @typedef {(title: string, path: string, keep?: (row: any) => boolean) => void} Drill
  */
 
 /**
@@ -71,12 +74,13 @@ export function table(spec, drill) {
   const caption = document.createElement("caption");
   caption.textContent = spec.caption;
   const head = document.createElement("tr");
-  for (const column of spec.columns) {
+  spec.columns.forEach((column, i) => {
     const th = document.createElement("th");
     th.scope = "col";
+    if (spec.rows[0]?.[i]?.numeric) th.className = "number";
     th.textContent = column;
     head.append(th);
-  }
+  });
   const thead = document.createElement("thead");
   thead.append(head);
   const tbody = document.createElement("tbody");
@@ -93,7 +97,10 @@ export function table(spec, drill) {
         button.textContent = cell.text;
         button.setAttribute("aria-label", cell.drill?.label ?? cell.text);
         const { drill: target } = cell;
-        button.addEventListener("click", target ? () => drill(target.label, target.path) : /** @type {() => void} */ (cell.onClick));
+        button.addEventListener(
+          "click",
+          target ? () => drill(target.label, target.path, target.keep) : /** @type {() => void} */ (cell.onClick),
+        );
         td.append(button);
       } else {
         td.textContent = cell.text;
@@ -250,13 +257,15 @@ export function timeChart(id, window, unit, windowText, drill) {
 
 /**
  * Counts by category as bars: the biggest first, at most 12 (the rest in the table only).
- * @param {string} id @param {{ key: string, label: string, count: number, path: string }[]} items
+ * `short` is the axis label where the label is long (a country's code).
+ * @param {string} id @param {{ key: string, label: string, short?: string, count: number, path: string, keep?: (row: any) => boolean }[]} items
  * @param {string} empty the empty state @param {string} what "live sessions" @param {string} column @param {Drill} drill
  * @param {boolean} [inOrder] keep the items' order (a histogram's buckets) instead of the biggest first
  */
 export function barChart(id, items, empty, what, column, drill, inOrder = false) {
   const sorted = inOrder ? items : [...items].sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
-  const shown = inOrder ? sorted : sorted.slice(0, 12);
+  // A histogram shows every bucket; categories only those with sessions (the table lists the zeros).
+  const shown = inOrder ? sorted : sorted.filter((item) => item.count > 0).slice(0, 12);
   const xs = shown.map((_, i) => i);
   const nothing = sorted.every((item) => item.count === 0);
   fill(
@@ -268,7 +277,12 @@ export function barChart(id, items, empty, what, column, drill, inOrder = false)
         columns: [column, "Count"],
         rows: sorted.map((item) => {
           const text = numbers.format(item.count);
-          return [{ text: item.label }, { text, numeric: true, drill: { label: `${text} ${what}: ${item.label}`, path: item.path } }];
+          const label = `${what[0]?.toUpperCase()}${what.slice(1)}, ${item.label}: ${text}`;
+          // Zero has no rows behind it: plain text, not a link to an empty table.
+          return [
+            { text: item.label },
+            item.count === 0 ? { text, numeric: true } : { text, numeric: true, drill: { label, path: item.path, keep: item.keep } },
+          ];
         }),
       },
       data: [xs, shown.map((item) => item.count)],
@@ -285,7 +299,11 @@ export function barChart(id, items, empty, what, column, drill, inOrder = false)
         ],
         axes: axes({
           splits: () => xs,
-          values: (/** @type {any} */ _u, /** @type {number[]} */ splits) => splits.map((i) => shortLabel(shown[i]?.label ?? "")),
+          values: (/** @type {any} */ u, /** @type {number[]} */ splits) => {
+            // As many characters as a bar's width holds (about 7 px each): the table has the full names.
+            const room = Math.max(3, Math.floor(u.bbox.width / devicePixelRatio / Math.max(1, shown.length) / 7));
+            return splits.map((i) => fit(shown[i]?.short ?? shown[i]?.label ?? "", room));
+          },
           grid: { show: false },
         }),
       },
@@ -294,4 +312,4 @@ export function barChart(id, items, empty, what, column, drill, inOrder = false)
   );
 }
 
-const shortLabel = (/** @type {string} */ text) => (text.length > 12 ? `${text.slice(0, 11)}…` : text);
+const fit = (/** @type {string} */ text, /** @type {number} */ room) => (text.length > room ? `${text.slice(0, room - 1)}…` : text);

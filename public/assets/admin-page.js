@@ -177,7 +177,7 @@ async function loadDashboard() {
   );
   barChart(
     "chart-country",
-    itemsOf(live.by_country, countryName, (k) => sessionsPath({ state: "live", country: k })),
+    itemsOf(live.by_country, countryName, (k) => sessionsPath({ state: "live", country: k })).map((item) => ({ ...item, short: item.key })),
     noLive,
     "live sessions",
     "Country",
@@ -188,9 +188,17 @@ async function loadDashboard() {
   const since = new Date(Date.parse(data.generated_at) - lifetimes.ended_within_days * 86_400_000).toISOString();
   let previous = 0;
   const buckets = lifetimes.buckets.map((/** @type {any} */ bucket) => {
-    const label = bucket.up_to_seconds === null ? `Over ${formatDuration(previous)}` : `Up to ${formatDuration(bucket.up_to_seconds)}`;
+    const open = bucket.up_to_seconds === null;
+    const label = open ? `${formatDuration(previous)} or more` : `Under ${formatDuration(bucket.up_to_seconds)}`;
+    const short = open ? `≥ ${formatDuration(previous, "narrow")}` : `< ${formatDuration(bucket.up_to_seconds, "narrow")}`;
+    const [min, max] = [previous, bucket.up_to_seconds ?? Number.POSITIVE_INFINITY];
     previous = bucket.up_to_seconds ?? previous;
-    return { key: bucket.key, label, count: bucket.count, path: sessionsPath({ state: "ended", from: since }) };
+    /** @param {any} row */
+    const keep = (row) => {
+      const lived = (Date.parse(row.ended_at) - Date.parse(row.created_at)) / 1000;
+      return lived >= min && lived < max;
+    };
+    return { key: bucket.key, label, short, count: bucket.count, path: sessionsPath({ state: "ended", from: since }), keep };
   });
   // A histogram keeps its buckets in order of length, not of size.
   barChart(
@@ -233,7 +241,7 @@ function topAccounts(id, accounts, field, column, empty) {
   wrap.replaceChildren(
     table(
       {
-        caption: `${column} today, by account`,
+        caption: `${column} in the last 24 hours, by account`,
         columns: ["Account", column],
         rows: accounts.map((account) => [
           accountCell(account.email, account.user_id),
@@ -247,12 +255,12 @@ function topAccounts(id, accounts, field, column, empty) {
 
 // ---- the rows behind a figure ------------------------------------------------------------------
 
-/** @type {{ title: string, path: string, cursor: string | null }} */
-let rowsState = { title: "", path: "", cursor: null };
+/** @type {{ title: string, path: string, cursor: string | null, keep: (row: any) => boolean }} */
+let rowsState = { title: "", path: "", cursor: null, keep: () => true };
 
-/** @param {string} title @param {string} path */
-async function openRows(title, path) {
-  rowsState = { title, path, cursor: null };
+/** @param {string} title @param {string} path @param {(row: any) => boolean} [keep] */
+async function openRows(title, path, keep = () => true) {
+  rowsState = { title, path, cursor: null, keep };
   $("rows-title").textContent = `Rows behind: ${title}`;
   $("rows-table").replaceChildren();
   show($("rows"), true);
@@ -274,7 +282,7 @@ async function loadRows() {
     show(error, true);
     return;
   }
-  const spec = page.events ? eventRows(page.events) : sessionRows(page.sessions ?? []);
+  const spec = page.events ? eventRows(page.events.filter(rowsState.keep)) : sessionRows((page.sessions ?? []).filter(rowsState.keep));
   const existing = $("rows-table").querySelector("tbody");
   if (existing) {
     existing.append(...(table(spec, openRows).querySelector("tbody")?.children ?? []));

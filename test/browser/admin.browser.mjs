@@ -1,7 +1,7 @@
 // Browser test of the admin dashboard (/admin): Debian's Chromium driven by playwright-core against
 // `wrangler dev` with a fresh state directory, so every count the dashboard shows is one this test
 // seeded through the API. Run: `npm run test:browser` (add `-- --screenshots` to refresh
-// docs/admin-desktop.png and docs/admin-phone.png).
+// docs/admin-desktop.png, docs/admin-phone.png and docs/admin-user.png).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -157,6 +157,26 @@ try {
   const ben = `ben-${tag}@example.com`;
   const cy = `cy-${tag}@example.com`;
 
+  const emptyAt = await step("says what an empty dashboard means", 30_000, async () => {
+    const { context, page, errors } = await openPage(DESKTOP);
+    await signInAdmin(page, ADMIN_TOKEN);
+    await page
+      .locator("#chart-hourly .empty", { hasText: "No sign-ins, failures, findings or revocations in the last 24 hours." })
+      .waitFor();
+    await page.locator("#chart-daily .empty", { hasText: "No sign-ins, failures, findings or revocations in the last 30 days." }).waitFor();
+    for (const id of ["chart-device-type", "chart-browser", "chart-os", "chart-country"]) {
+      assert.equal(await page.locator(`#${id} .empty`).textContent(), "No live sessions right now.");
+    }
+    assert.equal(await page.locator("#chart-endings .empty").textContent(), "No sessions ended in the last 30 days.");
+    assert.equal(await page.locator("#busiest").textContent(), "No sign-ins in the last 24 hours.");
+    assert.equal(await page.locator("#riskiest").textContent(), "No risk findings in the last 24 hours.");
+    assert.equal(await page.locator("canvas").count(), 0, "no chart is drawn without data");
+    await expectAccessible(page, "the empty dashboard");
+    assert.deepEqual(errors, []);
+    await context.close();
+    return Date.now();
+  });
+
   // Seeded through the API: six sign-ins (three sign-ups, three log-ins), three wrong passwords,
   // one sign-out. Ada signs in on a laptop, a phone and a tablet; Ben on a laptop and a phone, and
   // the phone signs out; Cy on a laptop.
@@ -192,6 +212,9 @@ try {
     await expectAccessible(page, "a refused token");
     await context.close();
   });
+
+  // The figures are computed once per UTC minute (cache_seconds): the seeded ones are the next minute's.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (emptyAt % 60_000)) + 500));
 
   const admin = await step("signs in and draws every chart", 60_000, async () => {
     const opened = await openPage(DESKTOP);
@@ -250,7 +273,7 @@ try {
     assert.deepEqual(Object.values(countries), [["5"]], JSON.stringify(countries));
     assert.equal(await page.locator("#live-total").textContent(), "(5 now)");
     const lifetimes = await tableOf(page, "chart-lifetimes");
-    assert.deepEqual(lifetimes["Up to 1 hour"], ["1"]);
+    assert.deepEqual(lifetimes["Under 1 hour"], ["1"]);
     assert.equal(
       Object.values(lifetimes).reduce((sum, [n]) => sum + Number(n), 0),
       1,
@@ -276,15 +299,26 @@ try {
     assert.equal(await page.locator("#rows-table tbody tr").count(), 6);
     const accounts = await page.locator("#rows-table tbody tr th").allTextContents();
     assert.deepEqual(accounts.sort(), [ada, ada, ada, ben, ben, cy].sort());
-    await page.locator("#chart-endings tbody tr", { hasText: "Signed out" }).locator("button").click();
+    await page.locator("#chart-endings").getByRole("button", { name: "Sessions that ended, Signed out: 1", exact: true }).click();
     await page.locator("#rows-title", { hasText: "Signed out" }).waitFor();
     await page.waitForFunction(() => document.querySelectorAll("#rows-table tbody tr").length === 1);
     assert.match(String(await page.locator("#rows-table tbody tr").textContent()), new RegExp(ben));
+    // A lifetime bucket: only the sessions that lived that long.
+    await page.locator("#chart-lifetimes").getByRole("button", { name: "Sessions that ended, Under 1 hour: 1", exact: true }).click();
+    await page.locator("#rows-title", { hasText: "Under 1 hour" }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("#rows-table tbody tr").length === 1);
+    // A live figure: the one phone still signed in is Ada's.
+    await page.locator("#chart-device-type").getByRole("button", { name: "Live sessions, Phone: 1", exact: true }).click();
+    await page.locator("#rows-title", { hasText: "Phone" }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("#rows-table tbody tr").length === 1);
+    assert.match(String(await page.locator("#rows-table tbody tr").textContent()), new RegExp(`${ada}.*iOS`));
   });
 
   if (takeScreenshots) {
     // The figures as a person first sees them: every table closed again.
-    for (const toggle of await page.locator('.table-toggle[aria-expanded="true"]').all()) await toggle.click();
+    for (const toggle of await page.locator(".table-toggle").all()) {
+      if ((await toggle.getAttribute("aria-expanded")) === "true") await toggle.click();
+    }
     await page.locator("#rows-close").click();
     await page.screenshot({ path: "docs/admin-desktop.png", fullPage: true });
   }
@@ -315,6 +349,7 @@ try {
     const me = await fetch(`${server.origin}/v1/me`, { headers: { Authorization: `Bearer ${seeded.adaPhone.access_token}` } });
     assert.equal(me.status, 401);
     await expectAccessible(page, "a user's sessions and history");
+    if (takeScreenshots) await page.locator("#user").screenshot({ path: "docs/admin-user.png" });
   });
 
   if (takeScreenshots) {

@@ -140,7 +140,7 @@ function EndingsSection() {
 function AccountsSection() {
   return (
     <section id="accounts" aria-labelledby="accounts-title">
-      <h2 id="accounts-title">Accounts of the day</h2>
+      <h2 id="accounts-title">Accounts of the last 24 hours</h2>
       <div class="charts two">
         <div class="card">
           <h3 id="busiest-title">Busiest: most sign-ins</h3>
