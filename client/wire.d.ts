@@ -115,6 +115,14 @@ export interface SecurityEventDetails {
     account_enabled: {
         actor: "admin";
     };
+    /**
+     * An operator ran a consistency repair of the account's D1 mirror through the admin API (no
+     * session changed); `live_sessions` counts the sessions the registry held unended.
+     */
+    account_reconciled: {
+        actor: "admin";
+        live_sessions: number;
+    };
     /** A correct password refused by the session-limit policy. */
     sign_in_refused: {
         reason: "session_limit";

@@ -155,7 +155,7 @@ export interface TrustedCalls {
   trustedNotice(noticeId: string): { ok: true; notice: RiskNoticeJson; answer: NoticeAnswer | null } | NotFound;
   /** The answer given through a notice's signed link: the same as on a device, once. */
   trustedAnswerNotice(noticeId: string, answer: NoticeAnswer): Promise<NoticeAnswered | NotFound | NoticeSpent>;
-  /** Consistency repair: queues every row for D1 again and pushes it; answers the ids the registry holds. */
+  /** Consistency repair: queues every row for D1 again and pushes it, recorded as `account_reconciled`; answers the ids the registry holds. */
   adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }>;
 }
 

@@ -199,6 +199,11 @@ export const SecurityEventSchema = z
     ),
     event("account_enabled", z.object({ actor: z.literal("admin") }).strict(), "An operator enabled the account through the admin API."),
     event(
+      "account_reconciled",
+      z.object({ actor: z.literal("admin"), live_sessions: z.number().int().nonnegative() }).strict(),
+      "An operator repaired the account's D1 mirror through the admin API; no session changed.",
+    ),
+    event(
       "sign_in_refused",
       z.object({ reason: z.literal("session_limit"), max_sessions: z.number().int(), device: Device, place: Place }).strict(),
       "A correct password refused by the session-limit policy.",

@@ -118,6 +118,11 @@ export interface SecurityEventDetails {
   account_disabled: { actor: "admin"; sessions_ended: number };
   /** An operator enabled the account through the admin API. */
   account_enabled: { actor: "admin" };
+  /**
+   * An operator ran a consistency repair of the account's D1 mirror through the admin API (no
+   * session changed); `live_sessions` counts the sessions the registry held unended.
+   */
+  account_reconciled: { actor: "admin"; live_sessions: number };
   /** A correct password refused by the session-limit policy. */
   sign_in_refused: { reason: "session_limit"; max_sessions: number; device: DeviceJson; place: PlaceJson };
   /** A sign-in from a kind of device (browser, OS, form factor) this user has not used before. */

@@ -680,10 +680,19 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
-    this.#rows.requeueAll();
-    this.#passkeys.store.requeueAll();
+    const now = this[CLOCK]();
+    const liveSessionIds = this.#live.unendedIds(now);
+    this.#atomically(() => {
+      this.#rows.requeueAll();
+      this.#passkeys.store.requeueAll();
+      // In the user's history like every admin action, and in the same push to D1 as the rows.
+      this.#history.record(
+        { type: "account_reconciled", sessionId: null, details: { actor: "admin", live_sessions: liveSessionIds.length } },
+        now,
+      );
+    });
     const mirrored = await this.#outbox.flush();
-    return { ok: true, mirrored, liveSessionIds: this.#live.unendedIds(this[CLOCK]()) };
+    return { ok: true, mirrored, liveSessionIds };
   }
 
   // ---- the live channel (docs/live.md) ------------------------------------------------------

@@ -102,6 +102,22 @@ describe("admin actions are recorded in the affected user's history and name the
     }
   });
 
+  it("should record a reconcile as account_reconciled by admin, and log the target user", async () => {
+    const [laptop] = await signInOn("laptop", "phone");
+    const logs = captureLogs();
+    const response = await admin(`/users/${laptop!.userId}/reconcile`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ mirrored: true, live_sessions: 2 });
+    const lines = entries(logs);
+    vi.restoreAllMocks();
+
+    const reconciled = (await history(laptop!.accessToken)).filter((event) => event.type === "account_reconciled");
+    expect(reconciled).toEqual([expect.objectContaining({ session_id: null, details: { actor: "admin", live_sessions: 2 } })]);
+    const line = lines.find((entry) => entry.msg === "mirror reconciled by an admin");
+    expect(line).toMatchObject({ level: "info", actor: "admin", target_user_id: laptop!.userId, live_sessions: 2 });
+    expect(JSON.stringify(line)).not.toContain(laptop!.email);
+  });
+
   it("should record an admin revoke of one session and of all as session_revoked by admin, and log the target user", async () => {
     const [laptop, phone, tablet] = await signInOn("laptop", "phone", "tablet");
     const logs = captureLogs();

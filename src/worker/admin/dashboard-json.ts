@@ -122,7 +122,9 @@ export const AdminSession = z
     expires_at: iso,
     ended_at: iso.nullable().meta({ description: "Null while live; for an idle ending, last use plus the idle timeout" }),
     ending: z.string().nullable().meta({ description: "Null while live; else a revoke reason, `reconciled`, `expired` or `idle`" }),
-    revoked_by: text,
+    revoked_by_session_id: text.meta({
+      description: "The session whose action ended it (its own id for a sign-out); null for admin, service, reuse, reconciled and expiries",
+    }),
   })
   .strict()
   .meta({ id: "AdminSessionRow" });

@@ -254,7 +254,7 @@ function sessionRowJson(row: AdminSessionRow): z.output<typeof AdminSessions>["s
     expires_at: iso(row.expires_at),
     ended_at: row.ending === null ? null : iso(row.at),
     ending: row.ending,
-    revoked_by: row.revoked_by,
+    revoked_by_session_id: row.revoked_by,
   };
 }
 

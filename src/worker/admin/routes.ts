@@ -221,6 +221,11 @@ const reconcile = createRoute({
 adminRoutes.openapi(reconcile, async (c) => {
   const user = await existingUser(c);
   const result = await reconcileUser(c.env, user.id);
+  audit("mirror reconciled by an admin", user, {
+    mirrored: result.mirrored,
+    live_sessions: result.liveSessions,
+    stale_rows_closed: result.staleRowsClosed,
+  });
   return c.json({ mirrored: result.mirrored, live_sessions: result.liveSessions, stale_rows_closed: result.staleRowsClosed }, 200);
 });
 

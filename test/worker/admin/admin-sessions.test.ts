@@ -18,6 +18,26 @@ describe("admin: users and their sessions", () => {
     await expectProblem(await admin("/users?email=not-an-email"), 400, "validation_failed");
   });
 
+  it("should find a user with ?q= by id or by email in any case, and refuse q together with email", async () => {
+    const [device] = await signInOn("laptop");
+    for (const q of [device!.userId, device!.email.toUpperCase(), `  ${device!.email}  `]) {
+      const found = await admin(`/users?q=${encodeURIComponent(q)}`);
+      expect(found.status).toBe(200);
+      expect(((await found.json()) as any).user.id).toBe(device!.userId);
+    }
+    // An id is case-sensitive: another case is another (absent) id, and no email either.
+    await expectProblem(await admin(`/users?q=${device!.userId.toLowerCase()}`), 404, "not_found");
+    await expectProblem(await admin(`/users?q=${encodeURIComponent(uniqueEmail("nobody"))}`), 404, "not_found");
+    const both = (await expectProblem(
+      await admin(`/users?q=x&email=${encodeURIComponent(device!.email)}`),
+      400,
+      "validation_failed",
+    )) as any;
+    expect(both.errors.map((e: any) => e.field)).toEqual(["q"]);
+    const neither = (await expectProblem(await admin("/users"), 400, "validation_failed")) as any;
+    expect(neither.errors.map((e: any) => e.field)).toEqual(["email"]);
+  });
+
   it("should answer a user by id, and 404 for an id that is not one", async () => {
     const [device] = await signInOn("laptop");
     const found = await admin(`/users/${device!.userId}`);
