@@ -61,7 +61,8 @@ function cssVar(/** @type {string} */ name) {
  * such filter (a lifetime bucket: the ended sessions, kept by how long they lived).
  * @typedef {{ label: string, path: string, keep?: (row: any) => boolean }} DrillTarget
  * @typedef {{ text: string, drill?: DrillTarget, numeric?: boolean, onClick?: () => void }} Cell
- * @typedef {{ caption: string, columns: string[], rows: Cell[][] }} TableSpec
+ * `quietCaption`: the caption is for assistive technology only, where a visible heading already says it.
+ * @typedef {{ caption: string, columns: string[], rows: Cell[][], quietCaption?: boolean }} TableSpec
  * @typedef {(title: string, path: string, keep?: (row: any) => boolean) => void} Drill
  */
 
@@ -73,6 +74,7 @@ export function table(spec, drill) {
   const tableEl = document.createElement("table");
   const caption = document.createElement("caption");
   caption.textContent = spec.caption;
+  if (spec.quietCaption) caption.className = "visually-hidden";
   const head = document.createElement("tr");
   spec.columns.forEach((column, i) => {
     const th = document.createElement("th");

@@ -418,8 +418,11 @@ async function showUser(user) {
 const BINDINGS = /** @type {Record<string, string>} */ ({ none: "None (bearer)", dpop: "DPoP key", dbsc: "DBSC (browser key)" });
 const placeOf = (/** @type {any} */ s) =>
   [s.location?.city, s.location?.country ? countryName(s.location.country) : null].filter(Boolean).join(", ") || "Unknown place";
-const deviceOf = (/** @type {any} */ d) =>
-  [d.name, [d.browser, d.os].filter(Boolean).join(" on "), DEVICE_TYPES[d.type] ?? d.type].filter(Boolean).join(" · ");
+/** A device in words; its default name is already "<browser> on <os>", which is then not said twice. */
+const deviceOf = (/** @type {any} */ d) => {
+  const platform = [d.browser, d.os].filter(Boolean).join(" on ");
+  return [d.name, d.name === platform ? null : platform, DEVICE_TYPES[d.type] ?? d.type].filter(Boolean).join(" · ");
+};
 
 /** @param {any[]} sessions */
 function renderLive(sessions) {
@@ -428,6 +431,7 @@ function renderLive(sessions) {
   const t = table(
     {
       caption: "Live sessions",
+      quietCaption: true,
       columns: ["Device", "Place", "IP", "Bound to", "Signed in", "Last active", "Action"],
       rows: sessions.map((s) => [
         { text: deviceOf(s.device) },
@@ -474,6 +478,7 @@ function renderEnded(sessions) {
     table(
       {
         caption: "Sessions that ended",
+        quietCaption: true,
         columns: ["Device", "Place", "Signed in", "Ended", "How"],
         rows: sessions.map((s) => [
           { text: deviceOf(s.device) },
@@ -496,6 +501,7 @@ function renderHistory(events) {
     table(
       {
         caption: "Security history, newest first",
+        quietCaption: true,
         columns: ["When (UTC)", "What", "Device", "Place"],
         rows: events.map((e) => [
           { text: formatTime(e.created_at) },

@@ -212,7 +212,7 @@ function UserSection() {
         <div id="user-live" class="table-wrap"></div>
         <h4>Recent sessions that ended</h4>
         <div id="user-ended" class="table-wrap"></div>
-        <h4>Security history</h4>
+        <h4>Security history, newest first</h4>
         <div id="user-history" class="table-wrap"></div>
       </div>
     </section>
