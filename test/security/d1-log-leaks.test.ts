@@ -167,6 +167,15 @@ describe("D1 failing at execution writes no personal data, hash, token or secret
       ["user by id", (sql) => sql.includes('"users"."id"'), () => admin(`/users/${id}`), [id]],
       ["session history", (sql) => sql.includes("from sessions where user_id"), () => admin(`/users/${id}/sessions?history=true`), [id]],
       ["stats", (sql) => sql.includes("from sessions"), () => admin("/stats"), []],
+      [
+        "search by q",
+        (sql) => sql.includes('"users"."email"'),
+        () => admin(`/users?q=${encodeURIComponent(laptop.email)}`),
+        [laptop.email],
+      ],
+      ["dashboard", (sql) => sql.includes("from security_events"), () => admin("/dashboard"), []],
+      ["events drill-down", (sql) => sql.includes("from security_events as e"), () => admin("/events?type=signed_in"), []],
+      ["sessions drill-down", (sql) => sql.includes("from sessions as s"), () => admin("/sessions?state=live&country=NG"), ["NG"]],
       ["reconcile", (sql) => sql.startsWith("update sessions"), () => admin(`/users/${id}/reconcile`, "POST"), [id]],
       ["enable", (sql) => sql.startsWith('update "users" set "disabled_at"'), () => admin(`/users/${id}/enable`, "POST"), [id]],
     ];

@@ -28,7 +28,9 @@ export const adminDataRoutes = openApiRoutes<AppEnv>();
  * The dashboard is kept in the isolate for the rest of the UTC minute it was computed in, so a
  * page reloaded by many operators costs D1 one batch a minute per isolate. An admin action (a
  * sign-out, a disable) is therefore missing from the figures for at most 60 seconds; the drill-downs
- * and per-user listings are never cached.
+ * and per-user listings are never cached. The memo holds values only, never a pending promise: in
+ * Workers a promise shared across requests can be left unsettled when the request that started
+ * its I/O is cancelled, so requests arriving during a computation each run their own.
  */
 export const DASHBOARD_CACHE_SECONDS = 60;
 let memo: { minute: number; body: z.output<typeof Dashboard> } | null = null;
@@ -137,7 +139,7 @@ const listEvents = createRoute({
 });
 
 export async function eventsHandler(c: Context<AppEnv>) {
-  const query = parseWith(eventsQuery, c.req.query());
+  const query = parseWith(eventsQuery, given(c.req.query()));
   const now = Date.now();
   const type = query.type ?? query.finding!;
   const rows = await failClosed("database", () =>
@@ -206,7 +208,7 @@ const listSessions = createRoute({
 });
 
 export async function sessionsHandler(c: Context<AppEnv>) {
-  const query = parseWith(sessionsQuery, c.req.query());
+  const query = parseWith(sessionsQuery, given(c.req.query()));
   const now = Date.now();
   const rows = await failClosed("database", () =>
     adminSessions(c.env.DB, {
@@ -256,6 +258,11 @@ function sessionRowJson(row: AdminSessionRow): z.output<typeof AdminSessions>["s
     ending: row.ending,
     revoked_by_session_id: row.revoked_by,
   };
+}
+
+/** The parameters with a value: a link or form that sends `cursor=&country=` means no cursor and any country. */
+function given(query: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== ""));
 }
 
 const cursorShape = z.object({ t: z.number().int(), id: z.string() }).strict();

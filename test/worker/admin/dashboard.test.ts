@@ -49,6 +49,10 @@ beforeAll(async () => {
   // The Lagos session refreshes from Toronto: a change of country and network (no travel: Toronto was the last place).
   expect((await refreshFrom(lagos.refreshToken, PLACES.toronto)).status).toBe(200);
   expect((await login(a.email, { password: `${PASSWORD} but wrong` })).status).toBe(401);
+  // "Yes, it was me" about the phone's findings; the Lagos session's network change stays unanswered.
+  const { notices } = (await (await call("/v1/notices", { token: toronto.accessToken })).json()) as any;
+  const aboutPhone = notices.find((notice: any) => notice.session_id === toronto.sessionId);
+  expect((await call(`/v1/notices/${aboutPhone.id}/confirm`, { method: "POST", token: toronto.accessToken })).status).toBe(200);
   busy = [a, lagos, toronto];
   await history(toronto.accessToken); // the registry pushes its outbox to D1 first
 
@@ -210,10 +214,24 @@ describe("the rows behind the figures", () => {
     expect(seen).toEqual(all.events.map((e: any) => e.event.id));
   });
 
-  it("should list a finding's events by its kind alone", async () => {
+  it("should list a finding's events by its kind alone, and the notice answers about it", async () => {
     const { events } = await json("/events?finding=impossible_travel");
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ user_id: busy[0]!.userId, event: { type: "impossible_travel", session_id: busy[2]!.sessionId } });
+    // With a notice answer type, only the answers about that finding.
+    const answered = await json("/events?type=risk_acknowledged&finding=impossible_travel");
+    expect(answered.events).toEqual([
+      expect.objectContaining({
+        user_id: busy[0]!.userId,
+        event: expect.objectContaining({
+          type: "risk_acknowledged",
+          details: expect.objectContaining({ findings: ["new_device", "impossible_travel"] }),
+        }),
+      }),
+    ]);
+    expect((await json("/events?type=risk_acknowledged&finding=session_network_changed")).events).toEqual([]);
+    // An empty parameter is an absent one (a form's empty field, a first page's `cursor=`).
+    expect((await json("/events?finding=impossible_travel&type=&cursor=&from=")).events).toHaveLength(1);
     const older = await json(`/events?type=signed_in&to=${new Date(T0 - DAY).toISOString()}`);
     expect(older.events.map((e: any) => e.event.id)).toEqual(["evt_dashboardold2", "evt_dashboardold1"]);
   });
