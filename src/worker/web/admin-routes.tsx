@@ -131,6 +131,8 @@ allowMethods(adminPageRoutes, "/admin/session", ["POST", "DELETE"]);
  */
 export function adminApiRequest(c: Context<AppEnv>): Request {
   const url = new URL(c.req.url);
+  // Dot segments are resolved by the URL parser before this, and the router does not decode %2F:
+  // the request stays under /v1/admin.
   url.pathname = `/v1/admin${url.pathname.slice("/admin/api".length)}`;
   const request = new Request(url, c.req.raw);
   request.headers.delete("Cookie");
