@@ -304,7 +304,7 @@ export function barChart(id, items, empty, what, column, drill, inOrder = false)
           values: (/** @type {any} */ u, /** @type {number[]} */ splits) => {
             // As many characters as a bar's width holds (about 7 px each): the table has the full names.
             const room = Math.max(3, Math.floor(u.bbox.width / devicePixelRatio / Math.max(1, shown.length) / 7));
-            return splits.map((i) => fit(shown[i]?.short ?? shown[i]?.label ?? "", room));
+            return splits.map((i) => truncate(shown[i]?.short ?? shown[i]?.label ?? "", room));
           },
           grid: { show: false },
         }),
@@ -314,4 +314,4 @@ export function barChart(id, items, empty, what, column, drill, inOrder = false)
   );
 }
 
-const fit = (/** @type {string} */ text, /** @type {number} */ room) => (text.length > room ? `${text.slice(0, room - 1)}…` : text);
+const truncate = (/** @type {string} */ text, /** @type {number} */ room) => (text.length > room ? `${text.slice(0, room - 1)}…` : text);
