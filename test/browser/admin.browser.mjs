@@ -331,18 +331,23 @@ try {
     assert.ok((await page.locator("#user-history tbody tr").count()) >= 3);
     const phoneRow = page.locator(`#user-live tr[data-session-id="${seeded.adaPhone.session.id}"]`);
     assert.match(String(await phoneRow.textContent()), /iOS/);
-    // Cancel first: nothing happens.
+    // Cancel first: nothing is sent.
+    const deletes = [];
+    page.on("request", (request) => request.method() === "DELETE" && deletes.push(new URL(request.url()).pathname));
     await phoneRow.getByRole("button", { name: /^Sign out/ }).click();
     const dialog = page.locator("#confirm");
     await dialog.waitFor();
     await expectAccessible(page, "the confirmation dialog");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
+    await page.waitForLoadState("networkidle");
+    assert.deepEqual(deletes, [], "a cancelled sign-out sends nothing");
     assert.equal(await page.locator("#user-live tbody tr").count(), 3);
     // Then for real.
     await phoneRow.getByRole("button", { name: /^Sign out/ }).click();
     await dialog.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.getByText("The session was signed out.").waitFor();
+    assert.deepEqual(deletes, [`/admin/api/users/${seeded.adaId}/sessions/${seeded.adaPhone.session.id}`]);
     await page.waitForFunction(() => document.querySelectorAll("#user-live tbody tr").length === 2);
     const refreshed = await post("/v1/auth/refresh", { refresh_token: seeded.adaPhone.refresh_token }, USER_AGENTS.phone);
     assert.equal(refreshed.status, 401);
