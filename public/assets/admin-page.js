@@ -2,6 +2,8 @@
 // The admin dashboard (markup: src/worker/web/admin-page.tsx; docs/operations.md). Its data comes
 // from /admin/api/*, which is the admin API behind the admin cookie: the cookie is HttpOnly, so this
 // script never holds a credential. Everything user-supplied is written with textContent.
+// Past 300 lines on purpose: one page's views, each a few short functions over the same ids of
+// admin-page.tsx; the figures themselves are in admin-charts.js.
 import { barChart, countryName, formatDuration, formatTime, numbers, table, timeChart, wireTableToggles } from "./admin-charts.js";
 
 /** @template {HTMLElement} T @param {string} id @returns {T} */
