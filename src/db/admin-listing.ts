@@ -1,4 +1,4 @@
-import { type EndingReason, EXPIRY_REASONS } from "./dashboard";
+import type { EndingReason } from "./dashboard";
 
 /**
  * The rows behind each dashboard figure, across users, newest first, one bounded page at a time.
@@ -40,10 +40,10 @@ export const EVENTS_PAGE = `SELECT e.id, e.user_id, u.email, e.type, e.session_i
   ORDER BY e.created_at DESC, e.id DESC LIMIT ?7`;
 
 export async function adminEvents(db: D1Database, filter: EventFilter): Promise<AdminEventRow[]> {
-  const after = filter.after ?? { at: Number.MAX_SAFE_INTEGER, id: "" };
+  const after = filter.after ?? { at: Number.MAX_SAFE_INTEGER, id: "\u{10FFFF}" };
   const { results } = await db
     .prepare(EVENTS_PAGE)
-    .bind(filter.type, filter.from, filter.to, after.at, after.id || "\u{10FFFF}", filter.finding ?? null, filter.limit)
+    .bind(filter.type, filter.from, filter.to, after.at, after.id, filter.finding ?? null, filter.limit)
     .all<AdminEventRow>();
   return results;
 }
@@ -88,7 +88,7 @@ export interface AdminSessionRow {
   ending: string | null;
 }
 
-const COLUMNS = `s.id, s.user_id, s.device_name, s.browser, s.os, s.device_type, s.ip, s.country, s.city, s.binding,
+const COLUMNS = `s.id, s.user_id, u.email, s.device_name, s.browser, s.os, s.device_type, s.ip, s.country, s.city, s.binding,
   s.created_at, s.last_active_at, s.expires_at, s.revoked_at, s.revoked_reason, s.revoked_by`;
 // `?N IS NULL OR …`: an absent filter; every filtered column is in the index the part walks.
 const DIMENSIONS = `(?1 IS NULL OR s.device_type = ?1) AND (?2 IS NULL OR s.browser = ?2) AND (?3 IS NULL OR s.os = ?3)
@@ -104,21 +104,25 @@ export const SESSION_QUERIES = {
    * sessions_unrevoked_expires_idx; from/to bound when they started.
    */
   live: `SELECT ${COLUMNS}, s.expires_at AS at, NULL AS ending FROM sessions AS s INDEXED BY sessions_unrevoked_expires_idx
+    LEFT JOIN users AS u ON u.id = s.user_id
     WHERE s.revoked_at IS NULL AND s.expires_at > ?10 AND (s.expires_at, s.id) < (?7, ?8)
       AND s.created_at >= ?5 AND s.created_at < ?6 AND s.last_active_at > ?10 - ?11 AND ${DIMENSIONS}
     ORDER BY s.expires_at DESC, s.id DESC LIMIT ?9`,
   /** Revoked sessions, by when they were revoked, through sessions_ended_idx. */
   revoked: `SELECT ${COLUMNS}, s.revoked_at AS at, s.revoked_reason AS ending FROM sessions AS s INDEXED BY sessions_ended_idx
+    LEFT JOIN users AS u ON u.id = s.user_id
     WHERE s.revoked_at >= ?5 AND s.revoked_at < min(?6, ?10 + 1) AND (s.revoked_at, s.id) < (?7, ?8)
       AND (?12 IS NULL OR s.revoked_reason = ?12) AND ${DIMENSIONS}
     ORDER BY s.revoked_at DESC, s.id DESC LIMIT ?9`,
   /** Sessions that reached their absolute lifetime while in use, through sessions_unrevoked_expires_idx. */
   expired: `SELECT ${COLUMNS}, s.expires_at AS at, 'expired' AS ending FROM sessions AS s INDEXED BY sessions_unrevoked_expires_idx
+    LEFT JOIN users AS u ON u.id = s.user_id
     WHERE s.revoked_at IS NULL AND s.expires_at >= ?5 AND s.expires_at < min(?6, ?10 + 1) AND (s.expires_at, s.id) < (?7, ?8)
       AND s.last_active_at + ?11 >= s.expires_at AND ${DIMENSIONS}
     ORDER BY s.expires_at DESC, s.id DESC LIMIT ?9`,
   /** Sessions that went unused for the idle timeout, ending at last use + timeout, through sessions_unrevoked_active_idx. */
   idle: `SELECT ${COLUMNS}, s.last_active_at + ?11 AS at, 'idle' AS ending FROM sessions AS s INDEXED BY sessions_unrevoked_active_idx
+    LEFT JOIN users AS u ON u.id = s.user_id
     WHERE s.revoked_at IS NULL AND s.last_active_at >= ?5 - ?11 AND s.last_active_at < min(?6, ?10 + 1) - ?11
       AND (s.last_active_at, s.id) < (?7 - ?11, ?8) AND s.last_active_at + ?11 < s.expires_at AND ${DIMENSIONS}
     ORDER BY s.last_active_at DESC, s.id DESC LIMIT ?9`,
@@ -150,24 +154,10 @@ export async function adminSessions(db: D1Database, filter: SessionFilter): Prom
   else if (filter.reason !== undefined) parts = [bind(SESSION_QUERIES.revoked, filter.reason)];
   else parts = [bind(SESSION_QUERIES.revoked), bind(SESSION_QUERIES.expired), bind(SESSION_QUERIES.idle)];
   // Ended without a reason: each part is already its own newest `limit`, so the newest `limit` of all three are among them.
-  const results = await db.batch<Omit<AdminSessionRow, "email">>(parts);
-  const rows = results
+  // One batch (one round trip); each row's email comes by the users primary key.
+  const results = await db.batch<AdminSessionRow>(parts);
+  return results
     .flatMap((result) => result.results)
     .sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
     .slice(0, filter.limit);
-  return withEmails(db, rows);
 }
-
-/** One lookup by primary key for the page's distinct users (at most `limit`). */
-async function withEmails(db: D1Database, rows: Omit<AdminSessionRow, "email">[]): Promise<AdminSessionRow[]> {
-  const ids = [...new Set(rows.map((row) => row.user_id))];
-  if (ids.length === 0) return [];
-  const { results } = await db
-    .prepare("SELECT id, email FROM users WHERE id IN (SELECT value FROM json_each(?1))")
-    .bind(JSON.stringify(ids))
-    .all<{ id: string; email: string }>();
-  const emails = new Map(results.map((row) => [row.id, row.email]));
-  return rows.map((row) => ({ ...row, email: emails.get(row.user_id) ?? null }));
-}
-
-export const isExpiryReason = (reason: string): boolean => (EXPIRY_REASONS as readonly string[]).includes(reason);
