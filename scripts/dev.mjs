@@ -32,7 +32,13 @@ if (missing.length > 0 || !existsSync(SECRETS)) {
 }
 
 const wrangler = (args, options) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", ...options });
-const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local"], { input: "y\n", stdio: ["pipe", "inherit", "inherit"] });
+// `--persist-to DIR` (a browser test's fresh state) must reach the migrations too, or D1 there has no tables.
+const persistAt = process.argv.indexOf("--persist-to");
+const persist = persistAt > 0 ? ["--persist-to", process.argv[persistAt + 1]] : [];
+const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], {
+  input: "y\n",
+  stdio: ["pipe", "inherit", "inherit"],
+});
 if (migrated.status !== 0) process.exit(migrated.status ?? 1);
 
 const child = spawn("npx", ["wrangler", "dev", "--env-file", SECRETS, ...process.argv.slice(2)], { stdio: "inherit" });

@@ -7,9 +7,11 @@ import { freePort } from "../../scripts/free-port.mjs";
  * Resolves once /healthz answers; `stop()` ends wrangler and everything it started. `vars`
  * overrides wrangler.jsonc vars for this server only (`wrangler dev --var NAME:value`). `https`
  * (`{ key, cert }`: PEM file paths, and `certPem`, the certificate to trust) serves HTTPS with that
- * certificate (`--local-protocol https`): DBSC registers only over HTTPS.
+ * certificate (`--local-protocol https`): DBSC registers only over HTTPS. `persistTo` keeps this
+ * server's D1 and Durable Objects in that directory (`--persist-to`), for a test that must start
+ * from nothing (the admin dashboard's counts).
  */
-export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = null } = {}) {
+export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = null, persistTo = null } = {}) {
   const port = await freePort();
   // localhost, not 127.0.0.1: Chromium treats http://localhost as a secure context, which the
   // `Secure` + `__Host-` refresh cookie needs.
@@ -21,7 +23,8 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
   const output = [];
   // Its own process group, so stopping reaches npm, wrangler and workerd alike.
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
-  const child = spawn("npm", ["run", "dev", "--", "--port", String(port), ...httpsArgs, ...varArgs], {
+  const persistArgs = persistTo ? ["--persist-to", persistTo] : [];
+  const child = spawn("npm", ["run", "dev", "--", "--port", String(port), ...httpsArgs, ...varArgs, ...persistArgs], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },

@@ -8,6 +8,15 @@ import { ApiError } from "../errors";
 const MIN_ADMIN_TOKEN_LENGTH = 32;
 const MAX_AUTHORIZATION_HEADER = 4096;
 
+/** ADMIN_TOKEN, or the refusal every admin surface (the API and the /admin dashboard) gives without a usable one. */
+export function adminSecret(env: Env): string {
+  const secret = env.ADMIN_TOKEN;
+  if (typeof secret !== "string" || secret === "") throw new ApiError("not_found");
+  if (secret.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new ConfigurationError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  return secret;
+}
+
 /**
  * The admin API's guard. Without ADMIN_TOKEN the API answers 404 as if it did not exist (it is off
  * until an operator sets the secret on purpose); a token too short to be safe is a misconfiguration
@@ -15,10 +24,7 @@ const MAX_AUTHORIZATION_HEADER = 4096;
  * digests in constant time: fixed-length inputs, so neither the comparison nor its length leaks.
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const secret = c.env.ADMIN_TOKEN;
-  if (typeof secret !== "string" || secret === "") throw new ApiError("not_found");
-  if (secret.length < MIN_ADMIN_TOKEN_LENGTH)
-    throw new ConfigurationError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  const secret = adminSecret(c.env);
   const header = c.req.header("Authorization") ?? "";
   const presented = header.length <= MAX_AUTHORIZATION_HEADER ? /^Bearer (\S+)$/i.exec(header)?.[1] : undefined;
   // Both digests are computed either way, so a missing header costs what a wrong one does.

@@ -22,11 +22,11 @@ const query = z.object({
 const cursorShape = z.object({ t: z.number().int().nonnegative(), id: z.string().regex(EVENT_ID) });
 
 /** Opaque to clients: where the previous page ended, as (created_at, id). */
-function encodeCursor(position: { createdAt: number; id: string }): string {
+export function encodeCursor(position: { createdAt: number; id: string }): string {
   return base64url(new TextEncoder().encode(JSON.stringify({ t: position.createdAt, id: position.id })));
 }
 
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
+export function decodeCursor(cursor: string): { createdAt: number; id: string } {
   const bytes = fromBase64url(cursor);
   try {
     const parsed = cursorShape.parse(

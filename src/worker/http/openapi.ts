@@ -270,6 +270,12 @@ export const SECURITY_SCHEMES = {
       "OAuth client authentication, RFC 6749 §2.3.1 `client_secret_basic`. The other method accepted, `client_secret_post`, sends `client_id` and `client_secret` as form fields instead (never both)",
   },
   admin: { type: "http", scheme: "bearer", description: "The operator's `ADMIN_TOKEN`; without it set, the admin API answers 404" },
+  adminCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "__Secure-admin_session",
+    description: "The admin dashboard's signed cookie (`POST /admin/session`): `Path=/admin`, 30 minutes, HttpOnly, SameSite=Strict",
+  },
 } as const;
 
 /**
@@ -283,6 +289,7 @@ export const ACCESS_TOKEN: Security = [{ bearer: [] }, { dpop: [] }];
 /** What the access-token guard refuses with, at every protected route. */
 export const ACCESS_TOKEN_REFUSALS = ["invalid_token", "invalid_dpop_proof", "use_dpop_nonce"] as const satisfies readonly ErrorCode[];
 export const ADMIN: Security = [{ admin: [] }];
+export const ADMIN_COOKIE: Security = [{ adminCookie: [] }];
 /** An OAuth client: Basic, or `client_secret_post` in the form (which OpenAPI cannot name as a scheme). */
 export const OAUTH_CLIENT: Security = [{ clientSecretBasic: [] }, {}];
 

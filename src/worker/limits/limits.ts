@@ -100,6 +100,18 @@ export function admitPasswordCheck(c: Context<AppEnv>, userId: string, sessionId
 }
 
 /**
+ * The admin dashboard's sign-in (src/worker/web/admin-routes.tsx): ADMIN_TOKEN is long and random,
+ * so this is not what keeps it from being guessed; it keeps a guesser from making it a hot path and
+ * turns a flood into 429s. Failures only, per client address; fixed, not a setting: an operator
+ * who fails five times in a quarter of an hour should wait too.
+ */
+export const ADMIN_SIGN_IN_FAILURES: WindowLimit = { limit: 5, windowMs: 15 * 60_000 };
+
+export function admitAdminSignIn(c: Context<AppEnv>): Promise<SignInAttempt> {
+  return admitFailures(c.env, [{ key: `admin-sign-in:${clientAddress(c)}`, limit: ADMIN_SIGN_IN_FAILURES }]);
+}
+
+/**
  * Reserves one failure in each budget (the limiter's `acquire`: parallel guesses cannot slip past
  * a check-then-count gap), and counts the attempt against `attempts` if given. Refused if any is
  * full, with the longest wait; the reservations already made are given back.
