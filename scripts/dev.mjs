@@ -32,7 +32,14 @@ if (missing.length > 0 || !existsSync(SECRETS)) {
 }
 
 const wrangler = (args, options) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", ...options });
-const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local"], { input: "y\n", stdio: ["pipe", "inherit", "inherit"] });
+// `--persist-to <dir>` (a state directory of its own, as the crash test uses) must hold the migrated
+// D1 too, or `wrangler dev` would start on an empty database there.
+const persistAt = process.argv.indexOf("--persist-to");
+const persistArgs = persistAt === -1 ? [] : ["--persist-to", process.argv[persistAt + 1]];
+const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
+  input: "y\n",
+  stdio: ["pipe", "inherit", "inherit"],
+});
 if (migrated.status !== 0) process.exit(migrated.status ?? 1);
 
 const child = spawn("npx", ["wrangler", "dev", "--env-file", SECRETS, ...process.argv.slice(2)], { stdio: "inherit" });

@@ -1,5 +1,7 @@
-// Starts `npm run dev` on a free port for the browser tests, and always stops it again.
+// Starts `npm run dev` on a free port for the browser tests (and the contract and crash checks), and
+// always stops it again.
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { freePort } from "../../scripts/free-port.mjs";
 
@@ -8,8 +10,13 @@ import { freePort } from "../../scripts/free-port.mjs";
  * overrides wrangler.jsonc vars for this server only (`wrangler dev --var NAME:value`). `https`
  * (`{ key, cert }`: PEM file paths, and `certPem`, the certificate to trust) serves HTTPS with that
  * certificate (`--local-protocol https`): DBSC registers only over HTTPS.
+ *
+ * `persistTo` keeps the local state (D1, Durable Objects) in a directory of the caller's
+ * (`--persist-to`; scripts/dev.mjs migrates D1 there first), so a later server can start on it.
+ * `crash()` kills wrangler and every process under it with SIGKILL at once, as a machine crash
+ * would, and resolves with the ids it killed; `pid` is the process this call spawned.
  */
-export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = null } = {}) {
+export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = null, persistTo = null } = {}) {
   const port = await freePort();
   // localhost, not 127.0.0.1: Chromium treats http://localhost as a secure context, which the
   // `Secure` + `__Host-` refresh cookie needs.
@@ -21,7 +28,8 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
   const output = [];
   // Its own process group, so stopping reaches npm, wrangler and workerd alike.
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
-  const child = spawn("npm", ["run", "dev", "--", "--port", String(port), ...httpsArgs, ...varArgs], {
+  const persistArgs = persistTo ? ["--persist-to", persistTo] : [];
+  const child = spawn("npm", ["run", "dev", "--", "--port", String(port), ...httpsArgs, ...varArgs, ...persistArgs], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
@@ -32,6 +40,8 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
 
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // Taken first: once wrangler is gone its children have another parent.
+    const tree = descendantsOf(child.pid);
     try {
       process.kill(-child.pid, "SIGTERM");
     } catch {}
@@ -42,6 +52,30 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
     }, 5000);
     await exited;
     clearTimeout(timer);
+    // A child that left the process group (none does today) is ended by its id.
+    for (const pid of tree) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+  };
+
+  const crash = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return [];
+    // The tree under the process spawned here, found by parent ids (never by name: other
+    // engineers' wrangler and workerd run on this machine too); the deepest (workerd) first.
+    const pids = [child.pid, ...descendantsOf(child.pid)].reverse();
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    // Anything forked in between is still in this process group (spawned detached above).
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    await exited;
+    return pids;
   };
 
   const deadline = Date.now() + timeoutMs;
@@ -49,7 +83,7 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
     if (child.exitCode !== null) break;
     try {
       if (https ? await healthyOverHttps(`https://127.0.0.1:${port}/healthz`, https.certPem) : (await fetch(`${origin}/healthz`)).ok)
-        return { origin, stop, output };
+        return { origin, stop, crash, pid: child.pid, output };
     } catch {}
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -67,4 +101,31 @@ function healthyOverHttps(url, ca) {
     req.on("error", () => resolve(false));
     req.end();
   });
+}
+
+/** Every live process under `root`, breadth first, from /proc (Linux); zombies are left out. */
+export function descendantsOf(root) {
+  const children = new Map();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // ended while we looked
+    }
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ")".
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (state === "Z") continue;
+    const list = children.get(Number(ppid)) ?? [];
+    list.push(Number(name));
+    children.set(Number(ppid), list);
+  }
+  const found = [];
+  for (let queue = [root]; queue.length > 0; ) {
+    const next = children.get(queue.shift()) ?? [];
+    found.push(...next);
+    queue.push(...next);
+  }
+  return found;
 }
