@@ -280,32 +280,36 @@ async function passwordWorks(clients, user, password) {
 }
 
 async function passwords(clients, user, violation) {
+  const pending = user.pendingPassword;
+  // The password an answered change put in force, unless the cut-off change after it replaced it.
+  const inForce = pending ? pending.old : user.password;
+  let pendingDone = false;
+  if (pending) {
+    user.pendingPassword = null;
+    const oldWorks = await passwordWorks(clients, user, pending.old);
+    const newWorks = await passwordWorks(clients, user, pending.new);
+    const ended = pending.others.filter((s) => s.state === "revoked").length;
+    const kept = pending.others.length - ended;
+    const detail = `${user.id}: a cut-off change left old password works=${oldWorks}, new works=${newWorks}, ${ended} of ${pending.others.length} other devices signed out`;
+    if (oldWorks !== null && newWorks !== null) {
+      if (oldWorks === newWorks || (oldWorks && ended > 0) || (newWorks && kept > 0)) violation("password_change_half_done", detail);
+      if (newWorks && !oldWorks) {
+        pendingDone = true;
+        user.password = pending.new;
+        user.passwordChanges++;
+        clients.stats.resolved.passwordChangesDone++;
+      } else if (oldWorks && !newWorks) clients.stats.resolved.passwordChangesNotDone++;
+    }
+  }
   for (const change of user.changedPasswords) {
-    const current = user.password === change.new;
-    if (!current) continue; // a later change replaced it; that one is checked
+    if (change.new !== inForce) continue; // a later answered change replaced it; that one is checked
     const oldWorks = await passwordWorks(clients, user, change.old);
-    const newWorks = await passwordWorks(clients, user, change.new);
+    // Answered: its new password works, unless the cut-off change after it landed (checked above).
+    const newWorks = pendingDone ? true : await passwordWorks(clients, user, change.new);
     if (oldWorks === true || newWorks === false)
       violation("password_change_not_applied", `${user.id}: answered 204, yet old password works=${oldWorks}, new works=${newWorks}`);
   }
   user.changedPasswords = [];
-  const pending = user.pendingPassword;
-  if (!pending) return;
-  user.pendingPassword = null;
-  const oldWorks = await passwordWorks(clients, user, pending.old);
-  const newWorks = await passwordWorks(clients, user, pending.new);
-  const ended = pending.others.filter((s) => s.state === "revoked").length;
-  const kept = pending.others.length - ended;
-  const detail = `${user.id}: an unanswered change left old works=${oldWorks}, new works=${newWorks}, ${ended} of ${pending.others.length} other devices signed out`;
-  if (oldWorks === null || newWorks === null) return;
-  if (oldWorks === newWorks) violation("password_change_half_done", detail);
-  else if (oldWorks && ended > 0) violation("password_change_half_done", detail);
-  else if (newWorks && kept > 0) violation("password_change_half_done", detail);
-  if (newWorks && !oldWorks) {
-    user.password = pending.new;
-    user.passwordChanges++;
-    clients.stats.resolved.passwordChangesDone++;
-  } else if (oldWorks && !newWorks) clients.stats.resolved.passwordChangesNotDone++;
 }
 
 /** The history must show every password change in force once, and none that is not. */

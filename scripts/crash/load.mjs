@@ -81,9 +81,8 @@ export async function topUp(clients, { sessions, min = 3, users = 8 }) {
 
 /**
  * The calls of one targeted burst, not yet started: each is a function that starts one call.
- * `kind` is revocations | refreshes | passwords | signups | logins. `watch`: sessions whose
- * access token stops working part-way through the burst (a revocation has committed in the
- * registry, the rest of its call has not run yet): the moment to kill at, when it is seen.
+ * `kind` is revocations | refreshes | passwords | signups | logins. `watch`: sessions that stay
+ * live through the burst and are told on their live channel when one of the others is revoked.
  */
 export function burst(clients, kind) {
   const users = clients.users.filter((u) => u.pendingPassword === null && u.live().length > 0);
@@ -95,20 +94,20 @@ export function burst(clients, kind) {
     for (const user of users) {
       const [caller, ...others] = user.live();
       if (others.length === 0) continue;
+      watch.push(caller);
       if (clients.rng.next() < 0.2) calls.push(() => clients.revokeMany(caller, false));
       else
         for (const target of others) {
           calls.push(clients.rng.next() < 0.2 ? () => clients.logout(target) : () => clients.revokeOther(caller, target));
-          watch.push(target);
         }
     }
   } else if (kind === "refreshes") {
     for (const user of users) for (const s of user.live()) calls.push(() => clients.refresh(s));
   } else if (kind === "passwords") {
     for (const user of users.filter((u) => u.live().length > 1).slice(0, 6)) {
-      const [caller, other] = user.live();
+      const caller = user.live()[0];
       calls.push(() => clients.changePassword(caller));
-      watch.push(other);
+      watch.push(caller);
     }
   } else if (kind === "signups") {
     for (let i = 0; i < 8; i++) calls.push(() => clients.signUp());
@@ -119,29 +118,51 @@ export function burst(clients, kind) {
 }
 
 /**
- * Resolves at the first 401 to one of `sessions`' access tokens (GET /v1/sessions, read only),
- * polling two at a time; `stop()` ends the polling.
+ * Opens the live channel (docs/live.md) of each of `sessions`; `seen` resolves at the first
+ * `session_revoked` frame, which the registry sends from inside the revoking call, before the rest
+ * of that call (its D1 write, a password change's later steps) has run.
  */
-export function firstRefusal(clients, sessions) {
-  let stopped = false;
-  const tokens = sessions.map((s) => s.access);
+export async function liveWatch(clients, sessions) {
+  let onSeen;
   const seen = new Promise((resolve) => {
-    if (tokens.length === 0) return;
-    let next = 0;
-    const poll = async () => {
-      while (!stopped) {
-        const token = tokens[next++ % tokens.length];
-        const answer = await clients.req("GET", "/v1/sessions", { bearer: token });
-        if (answer.status === 401 && !stopped) resolve();
-      }
-    };
-    poll();
-    poll();
+    onSeen = resolve;
   });
+  const url = `${clients.base.replace(/^http/, "ws")}/v1/sessions/live`;
+  const sockets = [];
+  let opened = 0;
+  await Promise.all(
+    sessions.map(
+      (session) =>
+        new Promise((resolve) => {
+          const socket = new WebSocket(url, ["sessions.v1", `bearer.${session.access}`]);
+          sockets.push(socket);
+          const timer = setTimeout(resolve, 5000);
+          socket.onopen = () => {
+            opened++;
+            clearTimeout(timer);
+            resolve();
+          };
+          socket.onerror = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          socket.onmessage = (event) => {
+            try {
+              if (JSON.parse(String(event.data)).type === "session_revoked") onSeen();
+            } catch {}
+          };
+        }),
+    ),
+  );
   return {
     seen,
-    stop: () => {
-      stopped = true;
+    opened,
+    close: () => {
+      for (const socket of sockets) {
+        try {
+          socket.close();
+        } catch {}
+      }
     },
   };
 }

@@ -39,6 +39,8 @@ export function newStats() {
       passwordChangesNotDone: 0,
     },
     latency: {},
+    /** Per burst kind: ms from its start to its first answer, last time. */
+    firstAnswer: {},
     unexpected: {},
     /** id -> { firstSeen, lastSeen, gone? } */
     orphans: new Map(),
@@ -48,7 +50,7 @@ export function newStats() {
   };
 }
 
-const TRIGGERS = { early: "before any answer", answer: "at an answer", seen: "as a revocation showed" };
+const TRIGGERS = { early: "before any answer", answer: "at an answer", seen: "at the first revocation on a live channel" };
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 export function printCrash(record, total) {

@@ -2,8 +2,9 @@
 // `npm run crash-test`: kills `wrangler dev` with SIGKILL under load, restarts it on the same state,
 // and audits every answer the clients got (docs/operations.md, "Crash test"). Not in CI.
 //
-//   npm run crash-test                                   # 7 crashes, about 3-5 minutes
+//   npm run crash-test                                   # 8 crashes, about 3-5 minutes
 //   npm run crash-test -- --crashes 20 --seed 42 --converge-limit 60 --workers 6 --keep-state
+//   npm run crash-test -- --plan passwords,passwords,revocations   # these crash kinds, in turn
 //
 // Exits 1 on any violation, 2 if the run itself failed (the server did not start).
 import { randomBytes } from "node:crypto";
@@ -14,25 +15,43 @@ import { parseArgs } from "node:util";
 import { startDevServer } from "../../test/browser/server.mjs";
 import { audit, convergence, findLostSignups } from "./audit.mjs";
 import { Clients, random } from "./client.mjs";
-import { BURST_LATENCY, BURST_NEEDS, burst, firstRefusal, mixedLoad, topUp } from "./load.mjs";
+import { BURST_LATENCY, BURST_NEEDS, burst, liveWatch, mixedLoad, topUp } from "./load.mjs";
 import { newStats, printCrash, printSummary } from "./report.mjs";
 
 const { values: options } = parseArgs({
   options: {
-    crashes: { type: "string", default: "7" },
+    crashes: { type: "string" },
     seed: { type: "string" },
     "converge-limit": { type: "string", default: "30" },
     workers: { type: "string", default: "6" },
     "keep-state": { type: "boolean", default: false },
+    plan: { type: "string" },
   },
 });
-const CRASHES = Number(options.crashes);
 const SEED = options.seed === undefined ? randomBytes(4).readUInt32LE() : Number(options.seed);
 const CONVERGE_LIMIT_MS = Number(options["converge-limit"]) * 1000;
 const WORKERS = Number(options.workers);
 const GRACE_MS = 10_000;
 /** The crash kinds, in turn (repeated for more crashes): random moments, and amid one kind of call. */
-const PLAN = ["random", "revocations", "refreshes", "passwords", "signups", "logins", "random"];
+const KINDS = ["random", "revocations", "refreshes", "passwords", "signups", "logins"];
+const PLAN = options.plan?.split(",") ?? ["random", "revocations", "refreshes", "passwords", "signups", "logins", "passwords", "random"];
+if (PLAN.some((kind) => !KINDS.includes(kind))) {
+  console.error(`--plan takes a comma-separated list of ${KINDS.join(", ")}`);
+  process.exit(2);
+}
+const CRASHES = Number(options.crashes ?? PLAN.length);
+/**
+ * How a burst picks its moment: [share "seen" (the first revocation a live channel reports), share "early"
+ * (a random time before the first answer)]; the rest kill at a random answer. A password change's
+ * revocation, D1 write and registry record all come after its two PBKDF2 runs, in its last part.
+ */
+const TRIGGER_SHARES = {
+  revocations: [0.5, 0.2],
+  passwords: [0.6, 0.3],
+  refreshes: [0, 0.4],
+  signups: [0, 0.5],
+  logins: [0, 0.5],
+};
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const ADMIN_TOKEN = randomBytes(32).toString("base64url");
@@ -111,22 +130,28 @@ async function targetedCrash(kind, record) {
   await load.stop();
   await topUp(clients, BURST_NEEDS[kind]);
   const { calls, watch } = burst(clients, kind);
-  const usual = median(stats.latency[BURST_LATENCY[kind]]) ?? 200;
+  // When the first answer of such a burst came last time (else a guess from single calls): calls
+  // started together finish together, so just before it most are in their last steps.
+  const firstAnswer = stats.firstAnswer[kind] ?? (median(stats.latency[BURST_LATENCY[kind]]) ?? 200) * 1.5;
   const before = stats.requests.load;
   let answered = 0;
   let onAnswer = () => {};
-  const trigger = watch.length > 0 && rng.next() < 0.6 ? "seen" : calls.length < 2 || rng.next() < 0.3 ? "early" : "answer";
+  const [seenShare, earlyShare] = TRIGGER_SHARES[kind];
+  const roll = rng.next();
+  const trigger = roll < seenShare && watch.length > 0 ? "seen" : roll < seenShare + earlyShare || calls.length < 2 ? "early" : "answer";
   const killAfter = 1 + rng.int(Math.max(1, calls.length - 1));
-  const watcher = trigger === "seen" ? firstRefusal(clients, watch) : null;
+  const watcher = trigger === "seen" ? await liveWatch(clients, watch) : null;
   const started = Date.now();
+  let killed = false;
   const running = calls.map((call) =>
     call().then(() => {
       answered++;
+      if (answered === 1 && !killed) stats.firstAnswer[kind] = Date.now() - started;
       onAnswer();
     }),
   );
   await new Promise((resolve) => {
-    if (trigger === "early") setTimeout(resolve, rng.between(0.1, 0.9) * usual);
+    if (trigger === "early") setTimeout(resolve, rng.between(kind === "passwords" ? 0.7 : 0.1, 1) * firstAnswer);
     else if (trigger === "answer") onAnswer = () => answered >= killAfter && resolve();
     // Seen part-way: or, if nothing is seen before every call is answered, at the last answer.
     else {
@@ -134,11 +159,12 @@ async function targetedCrash(kind, record) {
       onAnswer = () => answered >= calls.length && resolve();
     }
   });
-  watcher?.stop();
+  watcher?.close();
   record.trigger = trigger;
   record.inFlight = calls.length - answered;
   record.burst = calls.length;
   record.afterMs = Date.now() - started;
+  killed = true;
   await kill(record);
   await Promise.all(running);
   record.requests = stats.requests.load - before;
