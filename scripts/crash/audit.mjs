@@ -96,7 +96,7 @@ export async function convergence(clients, adminToken, limitMs) {
  * Checks every session against what its client was told, resolves the unanswered calls, checks
  * password changes and the history. `violation(kind, detail)` records a broken promise.
  */
-export async function audit(clients, { adminToken, graceMs, violation }) {
+export async function audit(clients, { adminToken, graceMs, settleMs, violation }) {
   const stats = clients.stats;
   const live = new Map();
   // Sessions revoked after this moment (by the audit itself) may still be in the lists read here.
@@ -107,7 +107,7 @@ export async function audit(clients, { adminToken, graceMs, violation }) {
     for (const id of view?.live ?? []) user.known.add(id);
   }
   orphans(clients, live);
-  await Promise.all(clients.users.map((user) => auditUser(clients, user, live.get(user), { takenAt, graceMs, violation })));
+  await Promise.all(clients.users.map((user) => auditUser(clients, user, live.get(user), { takenAt, graceMs, settleMs, violation })));
   for (const group of clients.lostGroups) {
     const states = new Set(group.sessions.map((s) => s.state));
     if (states.size > 1)
@@ -135,7 +135,7 @@ function orphans(clients, live) {
   }
 }
 
-async function auditUser(clients, user, registryLive, { takenAt, graceMs, violation }) {
+async function auditUser(clients, user, registryLive, { takenAt, graceMs, settleMs, violation }) {
   if (registryLive === null) {
     violation("registry_views_disagree", `${user.id}: the admin list did not answer`);
     return;
@@ -146,7 +146,7 @@ async function auditUser(clients, user, registryLive, { takenAt, graceMs, violat
     if (session.state === "revoked" && session.revokedAt >= takenAt) continue; // checked next time
     await auditSession(clients, session, registryLive, violation);
   }
-  await passwords(clients, user, violation);
+  await passwords(clients, user, violation, settleMs);
   await history(clients, user, violation);
 }
 
@@ -279,15 +279,30 @@ async function passwordWorks(clients, user, password) {
   return true;
 }
 
-async function passwords(clients, user, violation) {
+/**
+ * Tries the old and the new password until `settled(old, new)` or `settleMs` has passed: a change
+ * may reach D1's password hash through the outbox, within the same bound as the session rows.
+ */
+async function settledPasswords(clients, user, change, settleMs, settled) {
+  const started = Date.now();
+  for (;;) {
+    const oldWorks = await passwordWorks(clients, user, change.old);
+    const newWorks = await passwordWorks(clients, user, change.new);
+    const done = oldWorks !== null && newWorks !== null && settled(oldWorks, newWorks);
+    if (done) clients.stats.passwordSettleMs.push(Date.now() - started);
+    if (done || oldWorks === null || newWorks === null || Date.now() - started >= settleMs) return { oldWorks, newWorks };
+    await sleep(1000);
+  }
+}
+
+async function passwords(clients, user, violation, settleMs) {
   const pending = user.pendingPassword;
   // The password an answered change put in force, unless the cut-off change after it replaced it.
   const inForce = pending ? pending.old : user.password;
   let pendingDone = false;
   if (pending) {
     user.pendingPassword = null;
-    const oldWorks = await passwordWorks(clients, user, pending.old);
-    const newWorks = await passwordWorks(clients, user, pending.new);
+    const { oldWorks, newWorks } = await settledPasswords(clients, user, pending, settleMs, (o, n) => o !== n);
     const ended = pending.others.filter((s) => s.state === "revoked").length;
     const kept = pending.others.length - ended;
     const detail = `${user.id}: a cut-off change left old password works=${oldWorks}, new works=${newWorks}, ${ended} of ${pending.others.length} other devices signed out`;
@@ -303,9 +318,10 @@ async function passwords(clients, user, violation) {
   }
   for (const change of user.changedPasswords) {
     if (change.new !== inForce) continue; // a later answered change replaced it; that one is checked
-    const oldWorks = await passwordWorks(clients, user, change.old);
     // Answered: its new password works, unless the cut-off change after it landed (checked above).
-    const newWorks = pendingDone ? true : await passwordWorks(clients, user, change.new);
+    const { oldWorks, newWorks } = pendingDone
+      ? { oldWorks: await passwordWorks(clients, user, change.old), newWorks: true }
+      : await settledPasswords(clients, user, change, settleMs, (o, n) => o === false && n === true);
     if (oldWorks === true || newWorks === false)
       violation("password_change_not_applied", `${user.id}: answered 204, yet old password works=${oldWorks}, new works=${newWorks}`);
   }

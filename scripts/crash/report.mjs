@@ -39,6 +39,8 @@ export function newStats() {
       passwordChangesNotDone: 0,
     },
     latency: {},
+    /** How long each password check took to see the change settled (0: at the first try). */
+    passwordSettleMs: [],
     /** Per burst kind: ms from its start to its first answer, last time. */
     firstAnswer: {},
     unexpected: {},
@@ -102,6 +104,10 @@ export function printSummary(stats, { seed, convergeLimitMs }) {
     `  orphan sessions       ${orphans.length} seen (live in the registry, no client holds a token), ${stillLive.length} still live at the end` +
       (stillLive.length ? `, oldest ${seconds(oldest)}` : ""),
   ];
+  const settle = stats.passwordSettleMs;
+  lines.push(
+    `  passwords settled     ${settle.length} checks, slowest after ${seconds(Math.max(0, ...settle))} (retried up to the convergence limit)`,
+  );
   const medians = Object.entries(stats.latency).map(
     ([kind, list]) => `${kind} ${Math.round([...list].sort((x, y) => x - y)[Math.floor(list.length / 2)])} ms`,
   );

@@ -46,8 +46,8 @@ const CRASHES = Number(options.crashes ?? PLAN.length);
  * revocation, D1 write and registry record all come after its two PBKDF2 runs, in its last part.
  */
 const TRIGGER_SHARES = {
-  revocations: [0.5, 0.2],
-  passwords: [0.6, 0.3],
+  revocations: [0.7, 0.1],
+  passwords: [0.8, 0.1],
   refreshes: [0, 0.4],
   signups: [0, 0.5],
   logins: [0, 0.5],
@@ -192,7 +192,7 @@ try {
         `${record.converge.problems.length} disagreements after ${record.converge.ms} ms: ${record.converge.problems.slice(0, 4).join("; ")}`,
       );
     const before = stats.violations.length;
-    await audit(clients, { adminToken: ADMIN_TOKEN, graceMs: GRACE_MS, violation });
+    await audit(clients, { adminToken: ADMIN_TOKEN, graceMs: GRACE_MS, settleMs: CONVERGE_LIMIT_MS, violation });
     record.violations = stats.violations.length - before + (record.converge.converged ? 0 : 1);
     printCrash(record, CRASHES);
   }
