@@ -68,7 +68,7 @@ export interface PasskeyRefJson {
     name: string;
 }
 /** Why a session ended; recorded on the session and shown in its history. */
-export type RevokeReason = "signed_out" | "revoked_by_other_device" | "signed_out_everywhere" | "password_changed" | "refresh_token_reuse" | "session_limit" | "takeover_reported" | "admin" | "service";
+export type RevokeReason = "signed_out" | "revoked_by_other_device" | "signed_out_everywhere" | "password_changed" | "refresh_token_reuse" | "session_limit" | "sign_in_unanswered" | "takeover_reported" | "admin" | "service";
 /** Who ended a session, as the history shows it. */
 export type RevokedBy = "user" | "other_device" | "password_change" | "policy" | "reuse_detection" | "admin" | "service";
 /** Where and when the user was seen with coordinates (impossible-travel evidence). */

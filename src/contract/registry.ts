@@ -52,14 +52,21 @@ export interface SessionCalls {
    */
   sessionRevoke(actor: Actor, target: string): Promise<Revoked | Refused | NotFound>;
   sessionRename(actor: Actor, target: string, name: string): Promise<SessionResult | NotFound>;
-  /** Ends every session but the actor's, idle ones included (logout-others, password change); counts them. */
-  sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device" | "password_changed"): Promise<Revoked | Refused>;
+  /** Ends every session but the actor's, idle ones included (logout-others); counts them. */
+  sessionRevokeOthers(actor: Actor, reason: "revoked_by_other_device"): Promise<Revoked | Refused>;
   /** Ends every session, idle ones and the actor's too (logout-all). */
   sessionRevokeAll(actor: Actor): Promise<Revoked | Refused>;
   /** Logout with an access token: ends the session if it has not ended already. */
   sessionSignOut(actor: string): Promise<Revoked>;
-  /** After the new password hash is stored: see `PasswordChange`. */
-  sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused>;
+  /**
+   * A password change, whole, in one transaction (docs/storage-schema.md, "Crash consistency"):
+   * the new time refuses sign-ins that checked the old password, the other sessions end (unless
+   * kept), `password_changed` is recorded, and the new hash is queued for D1, which the registry's
+   * outbox writes now and retries from its alarm. By id, not proof: the request's proof was spent
+   * on its liveness check. `invalid_credentials` when another change landed after the caller read
+   * the password it checked.
+   */
+  sessionChangePassword(actor: string, change: PasswordChange): Promise<PasswordChanged | Refused | InvalidCredentials>;
   /**
    * A wrong `current_password` on a password change by this session: recorded as
    * `password_check_failed` with the session's device. By id, not proof: the request's proof was
@@ -110,6 +117,12 @@ export interface CredentialCalls {
    */
   signIn(input: SignIn): Promise<SignInResult>;
   /**
+   * The Worker has handed the sign-in's answer to the runtime: the session is confirmed. A session
+   * that is neither confirmed so nor used within `UNANSWERED_SIGN_IN_MS` of its creation was never
+   * received by anyone, and the alarm ends it (`sign_in_unanswered`). Best effort, after the answer.
+   */
+  signInAnswered(sessionId: string): Promise<{ ok: true }>;
+  /**
    * Rotates a refresh token (RFC 9700 §4.14.2): current, grace retry, or reuse that ends the
    * session. A DPoP-bound session's refresh needs a proof by its key (`proof`); without one it is
    * refused and recorded, and the session stays exactly as it was.
@@ -147,10 +160,15 @@ export interface TrustedCalls {
   trustedRevoke(target: string, by: TrustedActor): Promise<Revoked>;
   /** Ends every session that has not ended, idle ones included. */
   trustedRevokeAll(by: TrustedActor): Promise<Revoked>;
-  /** Ends every session, idle ones included (reason "admin"), and refuses new ones until `adminEnable`. */
-  adminDisable(): Promise<Revoked>;
-  /** Lets sign-ins in again; recorded as `account_enabled`, as the disable is as `account_disabled`. */
-  adminEnable(): Promise<{ ok: true }>;
+  /**
+   * Ends every session, idle ones included (reason "admin"), and refuses new ones until
+   * `adminEnable`; the flag reaches D1's `users.disabled_at` through the outbox (`userId` names the
+   * registry's user, which may never have signed in). A second call
+   * changes nothing and records nothing (`revoked` 0, the first time kept).
+   */
+  adminDisable(userId: string): Promise<AccountFlag & Revoked>;
+  /** Lets sign-ins in again; recorded as `account_enabled` (once), as the disable is as `account_disabled`. */
+  adminEnable(userId: string): Promise<AccountFlag & { ok: true }>;
   /** A notice as its signed link shows it (the link was checked by the Worker), answered or not. */
   trustedNotice(noticeId: string): { ok: true; notice: RiskNoticeJson; answer: NoticeAnswer | null } | NotFound;
   /** The answer given through a notice's signed link: the same as on a device, once. */
@@ -245,9 +263,21 @@ export type RefreshResult =
  * ends: the change still stands, and nobody holds the session that made it.
  */
 export interface PasswordChange {
-  changedAt: number;
+  /** The new password, hashed by the Worker (PBKDF2); kept by the registry only until D1 has it. */
+  passwordHash: string;
+  /** When the password the caller checked was set (D1's `password_changed_at`, 0 if never). */
+  credentialsSeenAt: number;
   signOutOthers: boolean;
-  /** How many sessions the first sweep ended (null when the caller kept them). */
-  signedOutOthers: number | null;
   place: Place;
 }
+
+/**
+ * The change stands once this is answered. `changedAt` is the password's new time (D1's
+ * `password_changed_at`); `stored` says whether D1 has the new hash yet (if not, the alarm retries,
+ * and until then no password signs in: the old one is refused by the registry, the new one is not
+ * in D1 yet).
+ */
+export type PasswordChanged = { ok: true; changedAt: number; revoked: number; stored: boolean };
+
+/** The account's disable flag as the registry now holds it; `mirrored` says whether D1 has it yet (else the alarm retries). */
+export type AccountFlag = { disabledAt: number | null; mirrored: boolean };

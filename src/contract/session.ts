@@ -15,6 +15,7 @@ const REVOKED_BY: Record<RevokeReason, RevokedBy> = {
   revoked_by_other_device: "other_device",
   password_changed: "password_change",
   session_limit: "policy",
+  sign_in_unanswered: "policy",
   refresh_token_reuse: "reuse_detection",
   takeover_reported: "user",
   admin: "admin",

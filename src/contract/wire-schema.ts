@@ -92,6 +92,7 @@ const REVOKE_REASONS = [
   "password_changed",
   "refresh_token_reuse",
   "session_limit",
+  "sign_in_unanswered",
   "takeover_reported",
   "admin",
   "service",

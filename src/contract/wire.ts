@@ -78,6 +78,7 @@ export type RevokeReason =
   | "password_changed"
   | "refresh_token_reuse"
   | "session_limit" // evicted by the concurrent-session policy to make room for a new sign-in
+  | "sign_in_unanswered" // its sign-in's answer never left the Worker (docs/storage-schema.md, "Crash consistency")
   | "takeover_reported" // the user answered "No, sign it out" to a "was this you?" notice about it
   | "admin" // an operator, through the admin API
   | "service"; // another service, through the RPC entrypoint

@@ -1,8 +1,35 @@
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { and, eq, isNull, lte, or } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { type UserRow, users } from "./schema";
 
 export type { UserRow };
+
+/** What a user's registry still has to write to the user's row (its outbox carries it). */
+export interface AccountWrite {
+  /** A password change's new hash and its time, until D1 has them. */
+  password: { hash: string; at: number } | null;
+  /** The disable flag as the registry holds it, while D1's copy lags. */
+  disabled: { at: number | null } | null;
+}
+
+/**
+ * The registry's account writes, for its outbox batch. Idempotent, and a password never goes back:
+ * a retried older change cannot overwrite a newer one (`password_changed_at` only grows).
+ */
+export function accountMirrorStatements(orm: DrizzleD1Database, userId: string, write: AccountWrite): BatchItem<"sqlite">[] {
+  const statements: BatchItem<"sqlite">[] = [];
+  const { password, disabled } = write;
+  if (password)
+    statements.push(
+      orm
+        .update(users)
+        .set({ passwordHash: password.hash, passwordChangedAt: password.at })
+        .where(and(eq(users.id, userId), or(isNull(users.passwordChangedAt), lte(users.passwordChangedAt, password.at)))),
+    );
+  if (disabled) statements.push(orm.update(users).set({ disabledAt: disabled.at }).where(eq(users.id, userId)));
+  return statements;
+}
 
 export function usersRepository(db: D1Database) {
   const orm = drizzle(db);
@@ -20,14 +47,6 @@ export function usersRepository(db: D1Database) {
     },
     async remove(id: string): Promise<void> {
       await orm.delete(users).where(eq(users.id, id));
-    },
-    /** Admin disable (a time) or enable (null); returns false when there is no such user. */
-    async setDisabled(id: string, disabledAt: number | null): Promise<boolean> {
-      const updated = await orm.update(users).set({ disabledAt }).where(eq(users.id, id)).returning({ id: users.id });
-      return updated.length === 1;
-    },
-    async updatePassword(id: string, passwordHash: string, at: number): Promise<void> {
-      await orm.update(users).set({ passwordHash, passwordChangedAt: at }).where(eq(users.id, id));
     },
   };
 }

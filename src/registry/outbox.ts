@@ -1,12 +1,19 @@
 import { type PasskeyMirrorRow, passkeyMirrorStatements } from "../db/passkeys";
 import type { SecurityEventRow, SessionMirrorRow } from "../db/schema";
 import { mirrorSessions } from "../db/session-mirror";
+import { type AccountWrite, accountMirrorStatements } from "../db/users";
 import { errorFacts, log } from "../shared/log";
 import type { EventLog, EventRow } from "./event-log";
 import type { PasskeyStore } from "./passkeys";
 import type { PasskeyRow, RegistryRow } from "./schema";
 
 const RETRY_MAX_MS = 5 * 60_000;
+/**
+ * The bound on a change reaching D1 when nothing else pushes it: every transaction that records
+ * mirror or webhook work arms the alarm this far ahead, in the same commit, so a process that dies
+ * before its own flush lands is woken by that alarm (and a restarted registry arms it at once).
+ */
+export const MIRROR_GUARD_MS = 10_000;
 /** Security events per D1 batch; a longer backlog drains over several batches in one flush. */
 const EVENTS_PER_BATCH = 100;
 
@@ -14,7 +21,8 @@ const EVENTS_PER_BATCH = 100;
  * The registry's outbox to D1. A session row whose `version` is ahead of its `mirrored_version`
  * has changes D1 has not seen; `flush` pushes all of them in one batch and marks what landed.
  * State-based, so order and repetition do not matter (see db/session-mirror.ts). New security
- * events ride in the same batch (insert-or-ignore), so an event reaches D1 with its session change.
+ * events ride in the same batch (insert-or-ignore), so an event reaches D1 with its session change,
+ * and so do the account's own writes (a new password hash, the disable flag).
  */
 export class MirrorOutbox {
   #running: Promise<boolean> | null = null;
@@ -29,9 +37,20 @@ export class MirrorOutbox {
       retryAt: (at: number) => void;
       events: EventLog;
       passkeys: PasskeyStore;
+      account: { pendingWrite(): AccountWrite | null; settled(write: AccountWrite): void };
       now: () => number;
     },
   ) {}
+
+  /** Whether anything waits for D1 (cheap: each query walks a partial index or one row). */
+  pending(): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM sessions WHERE version > mirrored_version LIMIT 1").toArray().length > 0 ||
+      this.sql.exec("SELECT 1 FROM events WHERE mirrored = 0 LIMIT 1").toArray().length > 0 ||
+      this.sql.exec("SELECT 1 FROM passkeys WHERE version > mirrored_version LIMIT 1").toArray().length > 0 ||
+      this.deps.account.pendingWrite() !== null
+    );
+  }
 
   /** Resolves true once every pending change is in D1, false if D1 failed (a retry is scheduled). */
   flush(): Promise<boolean> {
@@ -53,17 +72,20 @@ export class MirrorOutbox {
       const rows = this.sql.exec<RegistryRow>("SELECT * FROM sessions WHERE version > mirrored_version").toArray();
       const events = this.deps.events.unmirrored(EVENTS_PER_BATCH);
       const passkeys = this.deps.passkeys.unmirrored();
-      if ((rows.length === 0 && events.length === 0 && passkeys.length === 0) || userId === null) break;
+      const account = this.deps.account.pendingWrite();
+      if ((rows.length === 0 && events.length === 0 && passkeys.length === 0 && account === null) || userId === null) break;
       try {
         await mirrorSessions(
           this.deps.database(),
           rows.map((row) => mirrorRow(userId, row)),
           events.map((event) => eventMirrorRow(userId, event)),
-          (orm) =>
-            passkeyMirrorStatements(
+          (orm) => [
+            ...passkeyMirrorStatements(
               orm,
               passkeys.map((row) => passkeyMirrorRow(userId, row)),
             ),
+            ...(account ? accountMirrorStatements(orm, userId, account) : []),
+          ],
         );
       } catch (error) {
         this.#failures++;
@@ -83,6 +105,7 @@ export class MirrorOutbox {
       }
       this.deps.events.markMirrored(events.map((event) => event.id));
       this.deps.passkeys.markMirrored(passkeys);
+      if (account) this.deps.account.settled(account);
       if (events.length === EVENTS_PER_BATCH) this.#requested = true;
     }
     return true;

@@ -121,6 +121,15 @@ const MIGRATIONS: readonly string[] = [
      answered_via TEXT
    );
    CREATE INDEX risk_notices_open ON risk_notices (session_id) WHERE answered_at IS NULL;`,
+  // 8: crash consistency (docs/storage-schema.md, "Crash consistency"). The account's own D1 writes
+  // go through the outbox: a password change's new hash waits here until D1 has it, and
+  // `disabled_pending` says D1's `disabled_at` lags the registry's. `confirmed_at` is when a
+  // session was first used (existing sessions count as used): until then it is not listed.
+  `ALTER TABLE account ADD COLUMN pending_password_hash TEXT;
+   ALTER TABLE account ADD COLUMN pending_password_at INTEGER;
+   ALTER TABLE account ADD COLUMN disabled_pending INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE sessions ADD COLUMN confirmed_at INTEGER;
+   UPDATE sessions SET confirmed_at = created_at;`,
 ];
 
 export function migrateRegistrySchema(sql: SqlStorage): void {
@@ -173,6 +182,8 @@ export type RegistryRow = {
   /** JSON array of RFC 8176 values for that proof. */
   amr: string;
   sign_in_method: string;
+  /** When the session was first used after its sign-in (null until then: its answer may never have reached the client). */
+  confirmed_at: number | null;
 };
 
 /** A row of the `passkeys` table as SQLite returns it. */

@@ -12,6 +12,7 @@ import { LIVE_REFUSAL_HEADER, liveProofOf } from "../contract/live";
 import type { PasskeyChallenge, PasskeyListResult, PasskeyRejected, PasskeyResult } from "../contract/passkeys";
 import { deviceDetails, type Place, placeDetails } from "../contract/place";
 import {
+  type AccountFlag,
   type Actor,
   actorId,
   type Checked,
@@ -21,6 +22,7 @@ import {
   type NoticeAnswered,
   type NoticeSpent,
   type PasswordChange,
+  type PasswordChanged,
   type RefreshProof,
   type RefreshResult,
   type Refused,
@@ -48,7 +50,7 @@ import { isRiskFinding, SecurityHistory } from "./history";
 import { checkRefreshProof, KeyBindings, type ProofRefusal } from "./key-binding";
 import { LiveSessions } from "./liveness";
 import { RiskNotices } from "./notices";
-import { MirrorOutbox } from "./outbox";
+import { MIRROR_GUARD_MS, MirrorOutbox } from "./outbox";
 import { type CeremonyPurpose, PasskeyStore, passkeyView } from "./passkeys";
 import { RiskWatch } from "./risk";
 import { genuineTokenOf, presentedRefreshToken, RefreshWindows, rotationOf } from "./rotation";
@@ -56,6 +58,7 @@ import { rowAuth, rowDevice, SessionRows } from "./rows";
 import { migrateRegistrySchema, type RegistryRow } from "./schema";
 import { planSessionLimit } from "./session-limit";
 import { LiveSockets } from "./sockets";
+import { UNANSWERED_SIGN_IN_MS, UnansweredSignIns } from "./unanswered";
 
 const refused: Refused = { ok: false, code: "invalid_token" };
 const notFound: NotFound = { ok: false, code: "not_found" };
@@ -78,6 +81,9 @@ const invalidCredentials: InvalidCredentials = { ok: false, code: "invalid_crede
  * bump), then is mirrored to D1. A row whose `version` is ahead of `mirrored_version` is the
  * outbox: if the D1 write fails, the alarm retries it until it lands. D1 never decides liveness,
  * so a failed mirror can delay what admin listings show, never bring a revoked session back.
+ * Every transaction that leaves work for D1 or the webhook arms the alarm in the same commit
+ * (`#atomically`), and a registry that starts with work pending arms it at once, so a process
+ * that dies between the commit and the D1 write strands nothing (docs/storage-schema.md).
  */
 export class SessionRegistry extends DurableObject<Env> implements SessionRegistryRpc {
   /** Test seam (see clock.ts): not callable over RPC. */
@@ -94,7 +100,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   readonly #dbsc: DeviceBoundSessions;
   readonly #sockets: LiveSockets;
   readonly #notices: RiskNotices;
+  readonly #unanswered: UnansweredSignIns;
   #alarmAt: number | null = null;
+  /** The earliest wake-up something must have whatever else is pending (deadlines, retries); guards come on top. */
+  #naturalAt: number | null = null;
   #inTransaction = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -121,6 +130,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       retryAt: (at) => this.#scheduleAlarm(at),
       events: this.#history.log,
       passkeys: passkeyStore,
+      account: this.#account,
       now,
     });
     this.#passkeys = new PasskeyCeremonies(passkeyStore, {
@@ -147,8 +157,17 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       now(),
     );
     this.#dbsc = new DeviceBoundSessions(sql, () => configFrom(this.env).dbscCookieSeconds * 1000);
+    this.#unanswered = new UnansweredSignIns(sql, now());
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
+      // Whatever armed it, it may be needed: kept until it has run.
+      this.#naturalAt = this.#alarmAt;
+      // A restart after a crash: whatever a dead process left for D1 or the webhook goes out now,
+      // not at the next expiry (the alarm also retries what this instance's own flush fails).
+      const due = this.#pendingWorkAt(now(), 0);
+      if (due !== null) this.#scheduleAlarm(due);
+      const unanswered = this.#unanswered.due(now());
+      if (unanswered.ids.length > 0 || unanswered.next !== null) this.#armAlarm(unanswered.ids.length > 0 ? now() : unanswered.next!);
     });
   }
 
@@ -181,7 +200,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     const refusal = this.#acting(actor, now);
     if (refusal) return refusal;
     if (!this.#live.alive(target, now)) return notFound;
-    this.#rows.rename(target, name);
+    this.#atomically(() => this.#rows.rename(target, name));
     const session = this.#view(target);
     // Every open device shows the new name at once, not at its next reload.
     this.#sockets.publish({ type: "session_updated", session: sessionJson(session, null) });
@@ -208,22 +227,28 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return this.#revokeAndFlush([actor], "signed_out", actor, this[CLOCK]());
   }
 
-  async sessionPasswordChanged(actor: string, change: PasswordChange): Promise<Revoked | Refused> {
+  async sessionChangePassword(actor: string, change: PasswordChange): Promise<PasswordChanged | Refused | InvalidCredentials> {
     const now = this[CLOCK]();
-    const actorLive = this.#live.alive(actor, now);
-    const revoked = this.#atomically(() => {
-      // From now on a sign-in that checked an older password is refused (signIn)...
-      this.#account.credentialsChanged(change.changedAt);
-      // ...and one that got its session between the first sweep and the new hash is ended here.
-      // An actor that ended meanwhile keeps no session alive: the change stands, so all end.
-      const ending = !actorLive ? this.#live.unendedIds(now) : change.signOutOthers ? this.#others(actor, now) : [];
-      const count = this.#revoke(ending, "password_changed", actor, now);
-      const details = { other_sessions_signed_out: change.signedOutOthers, place: placeDetails(change.place) };
+    // One transaction is the whole change, so a crash leaves all of it or none of it; the D1 write
+    // of the hash it queues is the outbox's, retried from the alarm armed in the same commit.
+    const outcome = this.#atomically((): PasswordChanged | Refused | InvalidCredentials => {
+      if (!this.#live.alive(actor, now)) return refused;
+      const previous = this.#account.credentialsChangedAt();
+      // Another change landed after the caller read the password it checked: that check is stale.
+      if (previous > change.credentialsSeenAt) return invalidCredentials;
+      // Strictly later than the last change, so a sign-in that saw that one is still refused.
+      const changedAt = Math.max(now, previous + 1);
+      // From now on a sign-in or step-up that checked an older password is refused (signIn)...
+      this.#account.credentialsChanged(changedAt);
+      this.#account.passwordPending(change.passwordHash, changedAt);
+      // ...and every other session ends with it, unless the caller keeps them.
+      const revoked = change.signOutOthers ? this.#revoke(this.#others(actor, now), "password_changed", actor, now) : 0;
+      const details = { other_sessions_signed_out: change.signOutOthers ? revoked : null, place: placeDetails(change.place) };
       this.#history.record({ type: "password_changed", sessionId: actor, details }, now);
-      return count;
+      return { ok: true, changedAt, revoked, stored: false };
     });
-    await this.#flush();
-    return actorLive ? { ok: true, revoked } : refused;
+    if (!outcome.ok) return outcome;
+    return { ...outcome, stored: await this.#flush() };
   }
 
   async sessionPasswordCheckFailed(actor: string, place: Place): Promise<Checked> {
@@ -322,7 +347,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   async sessionPasskeyRename(actor: Actor, passkeyId: string, name: string): Promise<PasskeyResult | Refused | NotFound> {
     const refusal = this.#acting(actor, this[CLOCK]());
     if (refusal) return refusal;
-    const row = this.#passkeys.store.rename(passkeyId, name);
+    const row = this.#atomically(() => this.#passkeys.store.rename(passkeyId, name));
     if (!row) return notFound;
     this.#passkeysChanged();
     await this.#flush();
@@ -401,6 +426,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         this.#revoke(plan.evict, "session_limit", sessionId, now);
         this.#rows.insert({ id: sessionId, now, expiresAt, refreshHash: hash, device, place, dpopJkt: input.dpop?.jkt ?? null, auth });
         this.#live.add(sessionId, now, expiresAt, now);
+        this.#unanswered.added(sessionId, now);
         if (input.dpop) this.#keys.bind(sessionId, input.dpop.jkt);
         if (input.offerDbsc) dbscChallenge = this.#dbsc.issue(sessionId, "registration", now);
         const passkey = use ? { id: use.passkey.id, name: use.passkey.name } : null;
@@ -415,6 +441,8 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     }
     if (refusal !== null) return { ok: false, code: refusal };
     this.#scheduleAlarm(expiresAt);
+    // Back to end the session if its answer never leaves the Worker (signInAnswered).
+    this.#armAlarm(now + UNANSWERED_SIGN_IN_MS);
     const session = this.#view(sessionId);
     this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
     // The D1 mirror is written after the answer, not before (the session is already durable here,
@@ -479,6 +507,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         return this.#risk.refresh(row, place, now);
       });
       this.#live.touched(row.id, now, rotation === "current");
+      if (this.#unanswered.confirm(row.id, now)) this.#settleAlarm();
       if (findings > 0) await this.#flush();
       // The session's proof as it stands: a refresh never moves auth_time (RFC 9470 §4).
       const jkt = this.#keys.keyOf(row.id);
@@ -498,6 +527,11 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       return { ...invalid, reuseDetected: true };
     }
     return invalid;
+  }
+
+  async signInAnswered(sessionId: string): Promise<{ ok: true }> {
+    if (this.#unanswered.confirm(sessionId, this[CLOCK]())) this.#settleAlarm();
+    return { ok: true };
   }
 
   async signOutByRefreshToken(presented: string): Promise<Revoked> {
@@ -647,27 +681,28 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return this.#revokeAndFlush(this.#live.unendedIds(now), by, null, now);
   }
 
-  async adminDisable(): Promise<Revoked> {
+  async adminDisable(userId: string): Promise<AccountFlag & Revoked> {
     const now = this[CLOCK]();
     const revoked = this.#atomically(() => {
-      const ending = this.#live.unendedIds(now);
-      this.#account.disable(now);
-      const count = this.#revoke(ending, "admin", null, now);
+      this.#account.claim(userId);
+      // Already disabled: nothing happened, so nothing is recorded (a retried admin call).
+      if (!this.#account.disable(now)) return 0;
+      const count = this.#revoke(this.#live.unendedIds(now), "admin", null, now);
       this.#history.record({ type: "account_disabled", sessionId: null, details: { actor: "admin", sessions_ended: count } }, now);
       return count;
     });
-    await this.#flush();
-    return { ok: true, revoked };
+    const mirrored = await this.#flush();
+    return { ok: true, revoked, disabledAt: this.#account.disabledAt, mirrored };
   }
 
-  async adminEnable(): Promise<{ ok: true }> {
+  async adminEnable(userId: string): Promise<AccountFlag & { ok: true }> {
     const now = this[CLOCK]();
     this.#atomically(() => {
-      this.#account.enable();
-      this.#history.record({ type: "account_enabled", sessionId: null, details: { actor: "admin" } }, now);
+      this.#account.claim(userId);
+      if (this.#account.enable()) this.#history.record({ type: "account_enabled", sessionId: null, details: { actor: "admin" } }, now);
     });
-    await this.#flush();
-    return { ok: true };
+    const mirrored = await this.#flush();
+    return { ok: true, disabledAt: this.#account.disabledAt, mirrored };
   }
 
   trustedNotice(noticeId: string): { ok: true; notice: RiskNoticeJson; answer: NoticeAnswer | null } | NotFound {
@@ -680,8 +715,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   async adminRemirror(): Promise<{ ok: true; mirrored: boolean; liveSessionIds: string[] }> {
-    this.#rows.requeueAll();
-    this.#passkeys.store.requeueAll();
+    this.#atomically(() => {
+      this.#rows.requeueAll();
+      this.#passkeys.store.requeueAll();
+    });
     const mirrored = await this.#outbox.flush();
     return { ok: true, mirrored, liveSessionIds: this.#live.unendedIds(this[CLOCK]()) };
   }
@@ -723,12 +760,20 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   /** Retries the D1 mirror, posts due webhooks, closes sockets past their token or idle deadline, and sets the next wake-up. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
+    this.#naturalAt = null;
+    const unanswered = this.#unanswered.due(this[CLOCK]());
+    // Sessions whose sign-in's answer never reached anyone: ended (and recorded) before the flush carries them to D1.
+    this.#revoke(unanswered.ids, "sign_in_unanswered", null, this[CLOCK]());
+    if (unanswered.next !== null) this.#armAlarm(unanswered.next);
     const mirrored = await this.#outbox.flush();
     const nextWebhook = await this.#history.webhooks.deliverDue();
     if (nextWebhook !== null) this.#scheduleAlarm(nextWebhook);
     const now = this[CLOCK]();
     const expired = this.#live.dropExpired(now);
-    for (const id of expired) this.#keys.forget(id);
+    for (const id of expired) {
+      this.#keys.forget(id);
+      this.#unanswered.forget(id);
+    }
     this.#sockets.expired(expired, (id) => this.#live.has(id), now);
     const nextDeadline = this.#sockets.sweep((id) => this.#live.idleAt(id), now);
     if (nextDeadline !== null) this.#scheduleAlarm(nextDeadline);
@@ -755,7 +800,10 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
       const refusal = this.#keys.admit(id, actor.dpop, now);
       if (refusal) return refusedProof(refusal);
     }
-    return this.#live.liveNow(id, now) ? null : refused;
+    if (!this.#live.liveNow(id, now)) return refused;
+    // Used by someone who holds its token: its sign-in's answer was received.
+    if (this.#unanswered.confirm(id, now)) this.#settleAlarm();
+    return null;
   }
 
   /** The session's row while it is live (not revoked, not expired, not idle, account enabled), or null. */
@@ -897,6 +945,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     });
     for (const id of ending) {
       this.#live.delete(id);
+      this.#unanswered.forget(id);
       this.#keys.forget(id);
       this.#dbsc.forget(id);
     }
@@ -905,26 +954,71 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     return ending.length;
   }
 
-  /** Runs `write` in one SQLite transaction; nested calls join the outer one. */
+  /**
+   * Runs `write` in one SQLite transaction; nested calls join the outer one. If the write left work
+   * for D1 or the webhook, the alarm is armed inside the same transaction: in a SQLite-backed object
+   * the alarm is stored with the commit, so the work and its retry are durable together.
+   */
   #atomically<T>(write: () => T): T {
     if (this.#inTransaction) return write();
     this.#inTransaction = true;
     try {
-      return this.ctx.storage.transactionSync(write);
+      return this.ctx.storage.transactionSync(() => {
+        const result = write();
+        const due = this.#pendingWorkAt(this[CLOCK](), MIRROR_GUARD_MS);
+        if (due !== null) this.#armAlarm(due);
+        return result;
+      });
     } finally {
       this.#inTransaction = false;
     }
   }
 
-  /** Mirrors pending changes and events to D1 now, and wakes the alarm for any webhook to post. */
-  #flush(): Promise<boolean> {
-    if (this.#history.takeWebhookDue()) this.#scheduleAlarm(this[CLOCK]());
-    return this.#outbox.flush();
+  /**
+   * When the alarm must run for what waits in storage: `guardMs` from now for the D1 mirror (the
+   * request's own flush usually lands first; the alarm is the retry), or a webhook's due time;
+   * null when nothing waits.
+   */
+  #pendingWorkAt(now: number, guardMs: number): number | null {
+    const webhook = this.#history.log.nextWebhookAt();
+    const mirror = this.#outbox.pending() ? now + guardMs : null;
+    if (webhook === null) return mirror;
+    return Math.min(mirror ?? Number.POSITIVE_INFINITY, Math.max(webhook, now));
   }
 
+  /** Mirrors pending changes and events to D1 now, and wakes the alarm for any webhook to post. */
+  async #flush(): Promise<boolean> {
+    if (this.#history.takeWebhookDue()) this.#scheduleAlarm(this[CLOCK]());
+    const mirrored = await this.#outbox.flush();
+    if (mirrored) this.#settleAlarm();
+    return mirrored;
+  }
+
+  /** A wake-up that must happen (a deadline, a retry): the alarm fires no later than `at`. */
   #scheduleAlarm(at: number): void {
+    this.#naturalAt = Math.min(this.#naturalAt ?? at, at);
+    this.#armAlarm(at);
+  }
+
+  /** A guard (pending mirror work, an unconfirmed sign-in): like a deadline, but dropped by `#settleAlarm` once not needed. */
+  #armAlarm(at: number): void {
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
     void this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * The guards' work is done (a flush landed, a sign-in was confirmed): the alarm goes back to the
+   * earliest wake-up still wanted, so a guard does not wake the object for nothing.
+   */
+  #settleAlarm(): void {
+    const now = this[CLOCK]();
+    const unanswered = this.#unanswered.due(now);
+    const wanted = [this.#naturalAt, this.#pendingWorkAt(now, MIRROR_GUARD_MS), unanswered.ids.length > 0 ? now : unanswered.next]
+      .filter((at): at is number => at !== null)
+      .reduce<number | null>((earliest, at) => Math.min(earliest ?? at, at), null);
+    if (wanted === this.#alarmAt || (wanted !== null && this.#alarmAt !== null && wanted < this.#alarmAt)) return;
+    this.#alarmAt = wanted;
+    void (wanted === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(wanted));
   }
 }

@@ -6,6 +6,10 @@ import { me, refresh, signIn, signInOn } from "../support/http";
 import { claimsOf } from "../support/passkeys";
 import { registry, registrySql } from "../support/registry";
 
+/** What undoes version 8 (crash consistency), before a test winds a registry further back. */
+const UNDO_8 = `ALTER TABLE sessions DROP COLUMN confirmed_at; ALTER TABLE account DROP COLUMN pending_password_hash;
+  ALTER TABLE account DROP COLUMN pending_password_at; ALTER TABLE account DROP COLUMN disabled_pending;`;
+
 describe("the registry schema migrations from version 1", () => {
   it("should add the event and device tables to a version-1 registry, seeding known devices from its sessions", async () => {
     const [laptop] = await signInOn("laptop", "phone");
@@ -13,7 +17,7 @@ describe("the registry schema migrations from version 1", () => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Wind this registry back to what version 1 left behind.
       sql.exec(
-        `DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+        `${UNDO_8} DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
          DROP TABLE events; DROP TABLE known_devices; DROP TABLE account; DROP TABLE dpop_replay;
          ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
@@ -30,7 +34,7 @@ describe("the registry schema migrations from version 1", () => {
         events: sql.exec("SELECT count(*) AS n FROM events").one().n,
       };
     });
-    expect(result).toEqual({ version: "7", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
+    expect(result).toEqual({ version: "8", devices: ["Chrome|Windows|desktop", "Mobile Safari|iOS|mobile"], events: 0 });
   });
 
   it("should give a version-3 registry's sessions binding none and an empty DPoP replay state, and keep them working", async () => {
@@ -38,7 +42,7 @@ describe("the registry schema migrations from version 1", () => {
     const result = await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+        `${UNDO_8} DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
          DROP TABLE dpop_replay; ALTER TABLE sessions DROP COLUMN binding; ALTER TABLE sessions DROP COLUMN dpop_jkt;
@@ -64,7 +68,7 @@ describe("the registry schema migrations from version 1", () => {
     const [laptop] = await signInOn("laptop");
     await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
-      sql.exec(`DROP TABLE risk_notices; UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
+      sql.exec(`${UNDO_8} DROP TABLE risk_notices; UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
       migrateRegistrySchema(sql);
     });
     await signIn(laptop!.email, "phone");
@@ -77,7 +81,7 @@ describe("the registry schema migrations from version 1", () => {
     await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
+        `${UNDO_8} DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;
          DROP TABLE passkeys; DROP TABLE webauthn_challenges; DROP TABLE spent_sign_in_challenges;
          ALTER TABLE sessions DROP COLUMN auth_time; ALTER TABLE sessions DROP COLUMN amr; ALTER TABLE sessions DROP COLUMN sign_in_method;
          UPDATE sessions SET created_at = created_at - 3600000;
@@ -99,7 +103,7 @@ describe("the registry schema migrations from version 1", () => {
     await runInDurableObject(registry(laptop!.userId), (instance: SessionRegistry) => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       sql.exec(
-        `${"DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;"} UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
+        `${UNDO_8} ${"DROP TABLE risk_notices; DROP TABLE dbsc_challenges; ALTER TABLE sessions DROP COLUMN dbsc_key; ALTER TABLE sessions DROP COLUMN dbsc_until;"} UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
       );
       migrateRegistrySchema(sql);
     });

@@ -41,9 +41,13 @@ export function failingD1(error: () => Error = () => new Error("D1 is down (inje
 /**
  * Holds one user's registry's D1 batches (its outbox's mirror writes) until `release()`: D1 that
  * is slow, not down. `reached()` resolves once a batch has arrived and is held. The hold is made
- * inside the object, since a promise made here could not be awaited there.
+ * inside the object, since a promise made here could not be awaited there. With `landed`, the
+ * batch is written first and its answer held: D1 has it, the registry does not know yet.
  */
-export async function holdRegistryD1(userId: string): Promise<{ reached(): Promise<void>; release(): Promise<void> }> {
+export async function holdRegistryD1(
+  userId: string,
+  { landed = false }: { landed?: boolean } = {},
+): Promise<{ reached(): Promise<void>; release(): Promise<void> }> {
   type Held = { env: Env; heldD1?: { arrived: boolean; release(): void } };
   await runInDurableObject(registry(userId), (instance: SessionRegistry) => {
     const self = instance as unknown as Held;
@@ -55,9 +59,10 @@ export async function holdRegistryD1(userId: string): Promise<{ reached(): Promi
       get(target, prop) {
         if (prop === "batch")
           return async (statements: D1PreparedStatement[]) => {
+            const written = landed ? await target.batch(statements) : null;
             hold.arrived = true;
             await released;
-            return target.batch(statements);
+            return written ?? target.batch(statements);
           };
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
@@ -71,6 +76,19 @@ export async function holdRegistryD1(userId: string): Promise<{ reached(): Promi
     reached: () => vi.waitFor(async () => expect(await inside((hold) => hold.arrived)).toBe(true)),
     release: () => inside((hold) => hold.release()),
   };
+}
+
+/**
+ * Crashes one user's registry as a dead process would (`ctx.abort()`): what it committed stays,
+ * its memory and every call in flight are lost, and the next call constructs it anew.
+ */
+export async function crashRegistry(userId: string): Promise<void> {
+  await runInDurableObject(registry(userId), (_instance, state) => state.abort("crash (injected)")).catch(() => undefined);
+}
+
+/** When the registry's alarm is set for (null if none): read inside the object, which starts it if it had stopped. */
+export function registryAlarmAt(userId: string): Promise<number | null> {
+  return runInDurableObject(registry(userId), (_instance, state) => state.storage.getAlarm());
 }
 
 /** Breaks (or, with `down: false`, restores) D1 for one user's registry: its outbox, not the Worker. */

@@ -152,17 +152,15 @@ const disableUser = createRoute({
 });
 
 /**
- * The registry first: once it has answered, every device is out and no new session can start,
- * whatever D1 says. Then D1, so login refuses before any password work is wasted on a session.
- * If the D1 write fails the call answers 503 and can simply be repeated.
+ * One call: the registry disables, ends every session and records it in one transaction, and
+ * writes `disabled_at` to D1 through its outbox (retried from its alarm), so a crash at any point
+ * leaves the account disabled with D1 catching up, or untouched. A repeated call changes nothing.
  */
 adminRoutes.openapi(disableUser, async (c) => {
   const user = await existingUser(c);
-  const { revoked } = await failClosed("registry", () => registryFor(c.env, user.id).adminDisable());
-  const at = user.disabledAt ?? Date.now();
-  await failClosed("database", () => usersRepository(c.env.DB).setDisabled(user.id, at));
+  const { revoked, disabledAt } = await failClosed("registry", () => registryFor(c.env, user.id).adminDisable(user.id));
   audit("account disabled by an admin", user, { revoked });
-  return c.json({ user: adminUserJson({ ...user, disabledAt: at }), revoked }, 200);
+  return c.json({ user: adminUserJson({ ...user, disabledAt }), revoked }, 200);
 });
 
 const enableUser = createRoute({
@@ -175,13 +173,12 @@ const enableUser = createRoute({
   responses: { 200: answer("The enabled user", UserAnswer), ...problems(...ADMIN_REFUSALS, "payload_too_large", "registry_unavailable") },
 });
 
-/** D1 first, then the registry: until both agree, sign-in stays refused (the safe side). */
+/** Likewise: until D1 has the registry's flag, login keeps refusing (the safe side). */
 adminRoutes.openapi(enableUser, async (c) => {
   const user = await existingUser(c);
-  await failClosed("database", () => usersRepository(c.env.DB).setDisabled(user.id, null));
-  await failClosed("registry", () => registryFor(c.env, user.id).adminEnable());
+  const { disabledAt } = await failClosed("registry", () => registryFor(c.env, user.id).adminEnable(user.id));
   audit("account enabled by an admin", user);
-  return c.json({ user: adminUserJson({ ...user, disabledAt: null }) }, 200);
+  return c.json({ user: adminUserJson({ ...user, disabledAt }) }, 200);
 });
 
 const reconcile = createRoute({

@@ -177,9 +177,10 @@ authRoutes.openapi(logOutAll, async (c) => {
 });
 
 /**
- * Order matters for safety: the caller must be live before the password is even checked, and the
- * other sessions end before the new hash is written. If the D1 write then fails, the user is left
- * with the old password and no stray sessions, never a new password beside an attacker's session.
+ * The caller must be live before the password is even checked. The change itself is one call to
+ * the registry, one transaction there: the other sessions end, `password_changed` is recorded, and
+ * the new hash is queued for D1, which the registry writes (and retries from its alarm). A crash
+ * before that call changes nothing; after it, the change completes (docs/storage-schema.md).
  */
 authRoutes.openapi(changePassword, async (c) => {
   const body = await readJson(c, passwordBody);
@@ -199,28 +200,19 @@ authRoutes.openapi(changePassword, async (c) => {
     if (!proved.ok) throw new ApiError(proved.code);
   } else await checkCurrentPassword(c, user, body.current_password!);
   const passwordHash = await hashPassword(body.new_password);
-  let signedOutOthers: number | null = null;
-  if (body.sign_out_others) {
-    const result = await failClosed("registry", () => registry.sessionRevokeOthers(sessionId, "password_changed"));
-    if (!result.ok) throw new ApiError(result.code);
-    signedOutOthers = result.revoked;
-  }
-  const changedAt = Date.now();
-  await failClosed("database", () => users.updatePassword(userId, passwordHash, changedAt));
-  // Now the new hash is stored, the registry learns when: a login that checked the old password
-  // and had its session created after the first sweep is ended here, and one whose session comes
-  // later is refused by the registry itself (createSession's credentialsSeenAt). The new password
-  // is stored either way, so a registry failure now is logged, not turned into an error.
-  try {
-    await registry.sessionPasswordChanged(sessionId, {
-      changedAt,
+  const changed = await failClosed("registry", () =>
+    registry.sessionChangePassword(sessionId, {
+      passwordHash,
+      credentialsSeenAt: user.passwordChangedAt ?? 0,
       signOutOthers: body.sign_out_others,
-      signedOutOthers,
       place: describePlace(c.req.raw),
-    });
-  } catch (error) {
-    log("error", "password change not recorded in the registry", errorFacts(error));
-  }
+    }),
+  );
+  if (!changed.ok) throw new ApiError(changed.code);
+  // D1 not written yet: the change stands in the registry (no password signs in until the alarm
+  // has written it); the client is told it is done, as it is.
+  if (!changed.stored) log("warn", "new password hash not yet in D1; the registry retries", { user_id: userId });
+  const changedAt = changed.changedAt;
   // The change ended every device credential of the account (device-token.ts); a browser that
   // held one gets a fresh one, so the device that changed the password stays known.
   if (readDeviceCookie(c) !== undefined) {

@@ -6,6 +6,7 @@ import { sessionJson } from "../../contract/session";
 import type { UserRow } from "../../db/users";
 import { configFrom } from "../../shared/config";
 import { randomId } from "../../shared/encoding";
+import { errorFacts, log } from "../../shared/log";
 import { registrationHeader } from "../dbsc/headers";
 import { DBSC_REGISTER_PATH } from "../dbsc/instructions";
 import { clientHintsFrom } from "../devices/client-hints";
@@ -13,6 +14,7 @@ import { describeDevice, describePlace } from "../devices/device";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { failClosed } from "../http/fail-closed";
+import { onceSent } from "../http/once-sent";
 import { userJson } from "../sessions/json";
 import { registryFor } from "../sessions/registry-client";
 import { signAccessToken } from "../tokens/access";
@@ -90,7 +92,7 @@ export async function startSession<Status extends 200 | 201>(
     if (created.dbscChallenge !== null)
       c.header("Secure-Session-Registration", registrationHeader(DBSC_REGISTER_PATH, created.dbscChallenge));
   }
-  return c.json(
+  const answer = c.json(
     {
       user: userJson(user),
       session: sessionJson(created.session, created.session.id),
@@ -100,5 +102,13 @@ export async function startSession<Status extends 200 | 201>(
       ...(inBody ? { refresh_token: created.refreshToken, device_token: deviceToken } : {}),
     },
     status,
+  );
+  // Once the answer has left, the session is confirmed; one whose answer died with this process
+  // is ended by the registry within minutes (UNANSWERED_SIGN_IN_MS). After the answer, never before it.
+  const sessionIdSent = created.session.id;
+  return onceSent(c, answer, () =>
+    registry
+      .signInAnswered(sessionIdSent)
+      .catch((error: unknown) => log("warn", "sign-in answer not confirmed to the registry", { user_id: user.id, ...errorFacts(error) })),
   );
 }

@@ -31,7 +31,7 @@ describe("disabling a user", () => {
 
   it("should refuse new sessions from the registry's flag alone, before D1 knows", async () => {
     const [laptop] = await signInOn("laptop");
-    await registry(laptop!.userId).adminDisable();
+    await registry(laptop!.userId).adminDisable(laptop!.userId);
     await expectProblem(await me(laptop!.accessToken), 401, "invalid_token");
     await expectProblem(await login(laptop!.email), 403, "account_disabled");
   });
