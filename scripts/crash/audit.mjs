@@ -7,6 +7,8 @@ const HISTORY_ROWS = 95;
 const ACCESS_TOKEN_SAFE_MS = 9 * 60_000;
 /** Revoked sessions checked again in every audit besides the ones revoked since the last. */
 const REVOKED_RECHECKS = 12;
+/** An orphan (a sign-in whose answer was lost) must be ended within 5 minutes; a little slack. */
+const ORPHAN_LIMIT_MS = 5 * 60_000 + 30_000;
 
 /** Finds the accounts of unanswered signups (a D1 lookup); the ones that exist join the clients. */
 export async function findLostSignups(clients, adminToken) {
@@ -106,7 +108,7 @@ export async function audit(clients, { adminToken, graceMs, settleMs, violation 
     live.set(user, view?.live ?? null);
     for (const id of view?.live ?? []) user.known.add(id);
   }
-  orphans(clients, live);
+  orphans(clients, live, violation);
   await Promise.all(clients.users.map((user) => auditUser(clients, user, live.get(user), { takenAt, graceMs, settleMs, violation })));
   for (const group of clients.lostGroups) {
     const states = new Set(group.sessions.map((s) => s.state));
@@ -119,7 +121,7 @@ export async function audit(clients, { adminToken, graceMs, settleMs, violation 
 }
 
 /** Sessions the registry holds live that no client was given (a sign-in whose answer was lost). */
-function orphans(clients, live) {
+function orphans(clients, live, violation) {
   const now = Date.now();
   const stats = clients.stats;
   for (const user of clients.users) {
@@ -131,7 +133,18 @@ function orphans(clients, live) {
       if (!stats.orphans.has(id)) stats.orphans.set(id, { firstSeen: now, lastSeen: now });
       else stats.orphans.get(id).lastSeen = now;
     }
-    for (const [id, seen] of stats.orphans) if (!ids.has(id) && user.known.has(id)) seen.gone ??= now;
+    for (const [id, seen] of stats.orphans) {
+      if (!user.known.has(id)) continue;
+      if (!ids.has(id)) seen.gone ??= now;
+      // The registry ends a session whose sign-in answer never left within this bound (storage-schema.md).
+      else if (now - seen.firstSeen > ORPHAN_LIMIT_MS && !seen.reported) {
+        seen.reported = true;
+        violation(
+          "orphan_not_ended",
+          `${id}: no client holds its tokens, still live ${Math.round((now - seen.firstSeen) / 1000)} s after it was first seen`,
+        );
+      }
+    }
   }
 }
 

@@ -12,6 +12,7 @@ export const VIOLATION_KINDS = {
   password_change_half_done: "a cut-off change neither done nor undone (devices out, old password in force, ...)",
   password_history_mismatch: "password_changed events in the history differ from the changes in force",
   registry_views_disagree: "the user's session list, the admin list and the tokens disagree",
+  orphan_not_ended: "a session no client holds a token for, still live 5.5 minutes after it was first seen",
   d1_not_converged: "D1 (admin history, stats) still disagreed with the registries at the limit",
 };
 
