@@ -74,12 +74,22 @@ const violation = (kind, detail) => {
   stats.violations.push({ kind, crash: crashIndex, detail });
 };
 
+/** The server being started, until it answers (a signal may come while it starts). */
+let starting = null;
+
 async function shutdown(code) {
-  const current = server;
+  const current = server ?? starting;
   server = null;
+  starting = null;
   await current?.stop().catch(() => {});
-  if (!options["keep-state"]) rmSync(state, { recursive: true, force: true });
-  else console.log(`State kept in ${state}`);
+  if (options["keep-state"]) console.log(`State kept in ${state}`);
+  else {
+    try {
+      rmSync(state, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (error) {
+      console.error(`crash-test: could not remove the state directory ${state}: ${error.code}`);
+    }
+  }
   process.exit(code);
 }
 process.once("SIGINT", () => void shutdown(130));
@@ -98,7 +108,14 @@ const median = (list) => (list?.length ? [...list].sort((a, b) => a - b)[Math.fl
 
 async function start() {
   const started = Date.now();
-  server = await startDevServer({ persistTo: state, vars: VARS });
+  server = await startDevServer({
+    persistTo: state,
+    vars: VARS,
+    onSpawn: (handle) => {
+      starting = handle;
+    },
+  });
+  starting = null;
   clients.base = server.origin;
   return Date.now() - started;
 }

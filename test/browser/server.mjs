@@ -15,8 +15,10 @@ import { freePort } from "../../scripts/free-port.mjs";
  * (`--persist-to`; scripts/dev.mjs migrates D1 there first), so a later server can start on it.
  * `crash()` kills wrangler and every process under it with SIGKILL at once, as a machine crash
  * would, and resolves with the ids it killed; `pid` is the process this call spawned.
+ * `onSpawn({ stop })` is called as soon as wrangler is spawned, so a caller interrupted while the
+ * server is still starting can stop it too.
  */
-export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = null, persistTo = null } = {}) {
+export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = null, persistTo = null, onSpawn = null } = {}) {
   const port = await freePort();
   // localhost, not 127.0.0.1: Chromium treats http://localhost as a secure context, which the
   // `Secure` + `__Host-` refresh cookie needs.
@@ -58,6 +60,7 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
         process.kill(pid, "SIGKILL");
       } catch {}
     }
+    await gone(tree);
   };
 
   const crash = async () => {
@@ -75,9 +78,12 @@ export async function startDevServer({ timeoutMs = 120_000, vars = {}, https = n
       process.kill(-child.pid, "SIGKILL");
     } catch {}
     await exited;
+    // A killed workerd may hold its SQLite files for a moment: the next server must not share them.
+    await gone(pids);
     return pids;
   };
 
+  onSpawn?.({ stop });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
@@ -128,4 +134,18 @@ export function descendantsOf(root) {
     queue.push(...next);
   }
   return found;
+}
+
+/** Resolves once none of `pids` runs any more (gone, or a zombie), or after 10 s. */
+async function gone(pids) {
+  const deadline = Date.now() + 10_000;
+  const running = (pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+      return false;
+    }
+  };
+  while (pids.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
