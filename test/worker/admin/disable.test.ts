@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectProblem, me, PASSWORD, refresh, signInOn } from "../../support/http";
-import { registry } from "../../support/registry";
+import { registry, setRegistryD1 } from "../../support/registry";
 
 const admin = (path: string, method = "GET") => call(`/v1/admin${path}`, { method, token: env.ADMIN_TOKEN! });
 const login = (email: string, password = PASSWORD) =>
@@ -31,6 +31,8 @@ describe("disabling a user", () => {
 
   it("should refuse new sessions from the registry's flag alone, before D1 knows", async () => {
     const [laptop] = await signInOn("laptop");
+    // D1 does not learn of it (the registry's outbox write fails): login reads D1's stale flag.
+    await setRegistryD1(laptop!.userId, true);
     await registry(laptop!.userId).adminDisable(laptop!.userId);
     await expectProblem(await me(laptop!.accessToken), 401, "invalid_token");
     await expectProblem(await login(laptop!.email), 403, "account_disabled");
