@@ -32,10 +32,11 @@ if (missing.length > 0 || !existsSync(SECRETS)) {
 }
 
 const wrangler = (args, options) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", ...options });
-// `--persist-to DIR` (a browser test's fresh state) must reach the migrations too, or D1 there has no tables.
+// `--persist-to <dir>` (a state directory of its own, as the crash test uses) must hold the migrated
+// D1 too, or `wrangler dev` would start on an empty database there.
 const persistAt = process.argv.indexOf("--persist-to");
-const persist = persistAt > 0 ? ["--persist-to", process.argv[persistAt + 1]] : [];
-const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], {
+const persistArgs = persistAt === -1 ? [] : ["--persist-to", process.argv[persistAt + 1]];
+const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
   input: "y\n",
   stdio: ["pipe", "inherit", "inherit"],
 });
