@@ -96,3 +96,14 @@ describe("the refresh-token format", () => {
     expect(await hasGenuineTag(otherKeys, token)).toBe(false);
   });
 });
+
+describe("the derived keys", () => {
+  it("should never be exportable, and only sign: a bug that leaked a key object could not leak the key", async () => {
+    const keys = await refreshKeys(SECRET);
+    for (const key of [keys.tag, keys.successor, keys.device]) {
+      expect(key.extractable).toBe(false);
+      expect(key.usages).toEqual(["sign"]);
+      await expect(crypto.subtle.exportKey("raw", key)).rejects.toThrow();
+    }
+  });
+});
