@@ -106,4 +106,11 @@ describe("the derived keys", () => {
       await expect(crypto.subtle.exportKey("raw", key)).rejects.toThrow();
     }
   });
+
+  it("should sign device credentials with the documented key (HKDF info device-token/v1), not a third secret", async () => {
+    const keys = await refreshKeys(SECRET);
+    const text = "device-token/v1|usr_AAAAAAAAAAAAAAAAAAAAAA|0|1|n";
+    const sign = (key: CryptoKey) => crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text));
+    expect(new Uint8Array(await sign(keys.device))).toEqual(new Uint8Array(await sign(await documentedKey("device-token/v1"))));
+  });
 });
