@@ -96,3 +96,21 @@ describe("the refresh-token format", () => {
     expect(await hasGenuineTag(otherKeys, token)).toBe(false);
   });
 });
+
+describe("the derived keys", () => {
+  it("should never be exportable, and only sign: a bug that leaked a key object could not leak the key", async () => {
+    const keys = await refreshKeys(SECRET);
+    for (const key of [keys.tag, keys.successor, keys.device]) {
+      expect(key.extractable).toBe(false);
+      expect(key.usages).toEqual(["sign"]);
+      await expect(crypto.subtle.exportKey("raw", key)).rejects.toThrow();
+    }
+  });
+
+  it("should sign device credentials with the documented key (HKDF info device-token/v1), not a third secret", async () => {
+    const keys = await refreshKeys(SECRET);
+    const text = "device-token/v1|usr_AAAAAAAAAAAAAAAAAAAAAA|0|1|n";
+    const sign = (key: CryptoKey) => crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text));
+    expect(new Uint8Array(await sign(keys.device))).toEqual(new Uint8Array(await sign(await documentedKey("device-token/v1"))));
+  });
+});

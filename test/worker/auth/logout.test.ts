@@ -67,6 +67,8 @@ describe("logout", () => {
     const sameOrigin: Record<string, string>[] = [
       {},
       { "Sec-Fetch-Site": "same-origin" },
+      // Fetch Metadata's "none": the user started it (a bookmark, the address bar), no other site did.
+      { "Sec-Fetch-Site": "none" },
       { Origin: "https://auth.test", "Sec-Fetch-Site": "same-origin" },
     ];
     for (const headers of sameOrigin) {

@@ -96,6 +96,25 @@ describe("refresh through the cookie", () => {
     return { body, cookie: refreshCookieOf(response)! };
   }
 
+  it("should set, beside it, a script-readable __Host-signed_in=1 marker for as long, and clear both at logout", async () => {
+    const signup = await call("/v1/auth/signup", {
+      method: "POST",
+      json: { email: uniqueEmail(), password: PASSWORD },
+      headers: { "User-Agent": USER_AGENTS.laptop },
+    });
+    // The devices page reads it to know a refresh is worth trying; it holds no secret, so not HttpOnly.
+    const marker = (response: Response) => response.headers.getSetCookie().find((line) => line.startsWith("__Host-signed_in="));
+    const set = marker(signup)!;
+    expect(set).toMatch(/^__Host-signed_in=1;/);
+    expect(set).toMatch(/; Path=\//);
+    expect(set).toMatch(/; Secure/);
+    expect(set).toMatch(/; SameSite=Strict/);
+    expect(set).not.toMatch(/HttpOnly/);
+    expect(/; Max-Age=(\d+)/.exec(set)?.[1]).toBe(/; Max-Age=(\d+)/.exec(refreshCookieOf(signup)!.attributes)?.[1]);
+    const logout = await call("/v1/auth/logout", { method: "POST", cookie: `__Host-refresh_token=${refreshCookieOf(signup)!.value}` });
+    expect(marker(logout)).toMatch(/^__Host-signed_in=; .*Max-Age=0/);
+  });
+
   it("should set an HttpOnly, Secure, SameSite=Strict __Host- cookie for the refresh token's lifetime at signup and rotate it on refresh", async () => {
     const { cookie } = await signUpWithCookie();
     expect(cookie.attributes).toMatch(/HttpOnly/);
