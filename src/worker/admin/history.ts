@@ -2,13 +2,12 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { USER_ID } from "../../contract/ids";
 import { eventJson } from "../../contract/security-events";
-import { SecurityEventSchema } from "../../contract/wire-schema";
 import { securityEventsRepository } from "../../db/security-events";
 import { usersRepository } from "../../db/users";
 import { configFrom } from "../../shared/config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { decodeCursor, encodeCursor } from "../history/routes";
+import { decodeCursor, encodeCursor, SecurityEventPage } from "../history/routes";
 import { parseWith } from "../http/body";
 import { failClosed } from "../http/fail-closed";
 import { allowMethods } from "../http/methods";
@@ -46,12 +45,7 @@ const listUserEvents = createRoute({
       headers: { "Cache-Control": NO_STORE },
       content: {
         "application/json": {
-          schema: z
-            .object({
-              events: z.array(SecurityEventSchema),
-              next_cursor: z.string().nullable().meta({ description: "Where the next page starts; null on the last page" }),
-            })
-            .strict(),
+          schema: SecurityEventPage,
         },
       },
     },

@@ -15,6 +15,14 @@ import { ACCESS_TOKEN, ACCESS_TOKEN_REFUSALS, openApiRoutes, problems, queryPara
 import { requireAccessToken } from "../sessions/guard";
 import { registryFor } from "../sessions/registry-client";
 
+/** One page of a security history: the user's own (GET /v1/security-events) and an admin's view of it. */
+export const SecurityEventPage = z
+  .object({
+    events: z.array(SecurityEventSchema),
+    next_cursor: z.string().nullable().meta({ description: "Where the next page starts; null on the last page" }),
+  })
+  .strict();
+
 const query = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: "Events per page" }),
   cursor: z.string().max(200).optional().meta({ description: "The `next_cursor` of the previous page" }),
@@ -55,12 +63,7 @@ const listSecurityEvents = createRoute({
       description: "One page of events",
       content: {
         "application/json": {
-          schema: z
-            .object({
-              events: z.array(SecurityEventSchema),
-              next_cursor: z.string().nullable().meta({ description: "Where the next page starts; null on the last page" }),
-            })
-            .strict(),
+          schema: SecurityEventPage,
         },
       },
     },
