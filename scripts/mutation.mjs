@@ -118,10 +118,20 @@ export const GROUPS = {
 };
 
 // `--summary` prints the scores of the runs already made (a run stopped part-way included) and runs nothing.
-const summaryOnly = process.argv.includes("--summary");
-const requested = process.argv.slice(2).filter((arg) => arg !== "--summary");
+// `--only <file>[,<file>...]` narrows one group to some of its files (or Stryker's `file:10-40` ranges),
+// to finish a file a stopped run did not reach; its reports are named `<group>+<file's name>`.
+const args = process.argv.slice(2);
+const summaryOnly = args.includes("--summary");
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? args[onlyAt + 1]?.split(",").filter(Boolean) : undefined;
+if (onlyAt >= 0 && !only?.length) fail("--only needs a comma-separated list of files");
+const requested = args.filter((arg, i) => arg !== "--summary" && i !== onlyAt && i !== onlyAt + 1);
 for (const name of requested) if (!(name in GROUPS)) fail(`unknown group ${name}; the groups are ${Object.keys(GROUPS).join(", ")}`);
+if (only && requested.length !== 1) fail("--only narrows exactly one group: name it");
 const groups = requested.length ? requested : Object.keys(GROUPS);
+/** The report name of a group's run: the group, or `<group>+<file>` for a run narrowed by --only. */
+const reportName = (name) =>
+  only ? `${name}+${only.map((file) => file.replace(/^.*\//, "").replace(/\.ts(:.*)?$/, "")).join("+")}` : name;
 const timings = {};
 if (summaryOnly) {
   summarise(groups);
@@ -129,7 +139,8 @@ if (summaryOnly) {
 }
 
 for (const name of groups) {
-  const { mutate, tests } = GROUPS[name];
+  const { tests } = GROUPS[name];
+  const mutate = only ?? GROUPS[name].mutate;
   // A listed test file that does not exist would silently run nothing for it.
   for (const file of tests) if (!file.includes("*") && !existsSync(file)) fail(`${name}: no test file ${file}`);
   console.log(`\n== mutation group ${name}: ${mutate.join(", ")}`);
@@ -139,7 +150,7 @@ for (const name of groups) {
     env: {
       ...process.env,
       WRANGLER_SEND_METRICS: "false",
-      MUTATION_GROUP: name,
+      MUTATION_GROUP: reportName(name),
       MUTATION_FILES: mutate.join(","),
       MUTATION_TESTS: tests.join(","),
     },
@@ -186,10 +197,10 @@ function summarise(names) {
  * part-way: its files are marked "partial").
  */
 function mutantsByFile(name) {
-  const json = `reports/mutation/${name}.json`;
+  const json = `reports/mutation/${reportName(name)}.json`;
   if (existsSync(json))
     return Object.fromEntries(Object.entries(JSON.parse(readFileSync(json, "utf8")).files).map(([file, { mutants }]) => [file, mutants]));
-  const lines = `reports/mutation/${name}.jsonl`;
+  const lines = `reports/mutation/${reportName(name)}.jsonl`;
   if (!existsSync(lines)) return {};
   const byFile = {};
   for (const line of readFileSync(lines, "utf8").split("\n").filter(Boolean)) {
