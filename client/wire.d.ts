@@ -47,6 +47,8 @@ export interface SessionJson {
     binding: SessionBinding;
     /** How the session was signed in; a later step-up (POST /v1/auth/reauthenticate) does not change it. */
     sign_in_method: SignInMethod;
+    /** False until its sign-in's answer has left the service or it was first used (docs/api.md, "Session"). */
+    confirmed: boolean;
 }
 /** How a session was started: with the account's password, or with one of its passkeys. */
 export type SignInMethod = "password" | "passkey";

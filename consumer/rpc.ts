@@ -57,6 +57,11 @@ export interface SessionInfo {
   binding: "none" | "dpop" | "dbsc";
   /** How the session was signed in. */
   signInMethod: "password" | "passkey";
+  /**
+   * False for the moment between a sign-in and its answer leaving the service (or the session's
+   * first use); a session whose answer was lost in a crash stays false and is ended within minutes.
+   */
+  confirmed: boolean;
 }
 
 /** Every failure is a value: a thrown error loses its fields on the way across RPC. */

@@ -114,6 +114,8 @@ function updateRow(row, session) {
   show(/** @type {HTMLElement} */ (row.querySelector(".binding")), binding !== undefined);
   if (binding !== undefined) text(row, ".binding", binding);
   text(row, ".method", session.sign_in_method === "passkey" ? "Signed in with a passkey" : "Signed in with a password");
+  // Usually for milliseconds; one that stays so lost its sign-in's answer in a crash, and the service ends it.
+  show(/** @type {HTMLElement} */ (row.querySelector(".unconfirmed")), session.confirmed === false);
   row.querySelector(".sign-out-button")?.setAttribute("aria-label", session.current ? "Sign out of this device" : `Sign out ${name}`);
   row.querySelector(".rename-button")?.setAttribute("aria-label", `Rename ${name}`);
 }
@@ -254,8 +256,9 @@ async function loadDevices() {
 
 /** @param {any} live */
 function applyLive(live) {
-  if (live.type === "session_created" && live.session && !sessions.has(live.session.id))
-    sessions.set(live.session.id, { ...live.session, current: false });
+  // Sent once the new sign-in has reached its device: a row listed meanwhile as still signing in is confirmed.
+  if (live.type === "session_created" && live.session)
+    sessions.set(live.session.id, { ...live.session, current: live.session.id === client.sessionId });
   if ((live.type === "session_revoked" || live.type === "session_expired") && live.session_id) sessions.delete(live.session_id);
   // A rename on another device: the row shows the new name at once (an ended session is not brought back).
   if (live.type === "session_updated" && live.session && sessions.has(live.session.id))

@@ -39,5 +39,6 @@ export function sessionJson(session: SessionView, currentSessionId: string | nul
     expires_at: iso(session.expiresAt),
     binding: session.binding,
     sign_in_method: session.signInMethod,
+    confirmed: session.confirmed,
   };
 }

@@ -81,6 +81,10 @@ export const Session = z
       description:
         "What the session is bound to: nothing (bearer tokens), a DPoP key (RFC 9449), or a key its browser keeps (DBSC), which renews its short-lived refresh cookie",
     }),
+    confirmed: z.boolean().meta({
+      description:
+        "False between a sign-in and its answer leaving the service (or the session's first use), usually milliseconds; a session whose sign-in answer was lost in a crash stays false and is ended within 5 minutes (`sign_in_unanswered`)",
+    }),
   })
   .strict()
   .meta({ id: "Session", description: "A signed-in device. Unknown fields are `null`, never omitted." });

@@ -83,13 +83,14 @@ export interface AdminSessionRow {
   revoked_at: number | null;
   revoked_reason: string | null;
   revoked_by: string | null;
+  confirmed_at: number | null;
   /** The page order: live, when it expires; ended, when it ended. */
   at: number;
   ending: string | null;
 }
 
 const COLUMNS = `s.id, s.user_id, u.email, s.device_name, s.browser, s.os, s.device_type, s.ip, s.country, s.city, s.binding,
-  s.created_at, s.last_active_at, s.expires_at, s.revoked_at, s.revoked_reason, s.revoked_by`;
+  s.created_at, s.last_active_at, s.expires_at, s.revoked_at, s.revoked_reason, s.revoked_by, s.confirmed_at`;
 // `?N IS NULL OR …`: an absent filter; every filtered column is in the index the part walks.
 const DIMENSIONS = `(?1 IS NULL OR s.device_type = ?1) AND (?2 IS NULL OR s.browser = ?2) AND (?3 IS NULL OR s.os = ?3)
   AND (?4 IS NULL OR s.country = ?4)`;

@@ -45,6 +45,9 @@ export const sessions = sqliteTable(
     revokedBy: text("revoked_by"),
     // "none", "dpop" (later "dbsc"): what the session is bound to for its whole life (never changes).
     binding: text("binding").notNull().default("none"),
+    // When the registry learnt the sign-in's answer reached its client (or the session was used);
+    // null while it may not have (a crash between the session and its answer): shown unconfirmed.
+    confirmedAt: integer("confirmed_at", { mode: "number" }),
   },
   (table) => [
     // A user's live sessions, most recently active first (admin listing).

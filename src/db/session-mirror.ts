@@ -47,6 +47,8 @@ export function upsertMirrorRow(orm: DrizzleD1Database, row: SessionMirrorRow) {
         revokedReason: sql`coalesce(${sessions.revokedReason}, excluded.revoked_reason)`,
         revokedBy: sql`coalesce(${sessions.revokedBy}, excluded.revoked_by)`,
         binding: sql`excluded.binding`,
+        // Once confirmed, always: an older copy replayed cannot unconfirm it.
+        confirmedAt: sql`coalesce(${sessions.confirmedAt}, excluded.confirmed_at)`,
       },
     });
 }

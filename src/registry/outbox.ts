@@ -136,6 +136,7 @@ function mirrorRow(userId: string, row: RegistryRow): SessionMirrorRow {
     revokedReason: row.revoked_reason,
     revokedBy: row.revoked_by,
     binding: row.binding,
+    confirmedAt: row.confirmed_at,
   };
 }
 

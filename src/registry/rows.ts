@@ -158,6 +158,7 @@ export function sessionView(row: RegistryRow, liveActiveAt: number | undefined):
     expiresAt: row.expires_at,
     binding: sessionBinding(row.binding),
     signInMethod: row.sign_in_method === "passkey" ? "passkey" : "password",
+    confirmed: row.confirmed_at !== null,
   };
 }
 

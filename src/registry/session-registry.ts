@@ -444,12 +444,13 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     // Back to end the session if its answer never leaves the Worker (signInAnswered).
     this.#armAlarm(now + UNANSWERED_SIGN_IN_MS);
     const session = this.#view(sessionId);
-    this.#sockets.publish({ type: "session_created", session: sessionJson(session, null) });
-    // The D1 mirror is written after the answer, not before (the session is already durable here,
-    // and the outbox retries a failed write from the alarm): D1 never decides liveness, and the
-    // paths that read D1 for this user's sessions push the outbox first (sessionMirrorHistory,
-    // adminRemirror).
-    this.ctx.waitUntil(this.#flush());
+    // The live channel's `session_created` waits for the confirmation too (#confirm).
+    // The D1 mirror is written after the answer, not before (the session is already durable here):
+    // by signInAnswered, which the Worker sends once the answer has left, so D1's row lands
+    // confirmed in one batch; if that never comes, by the alarm the insert's transaction armed
+    // (MIRROR_GUARD_MS), and D1 shows the session unconfirmed until the deadline ends it. D1 never
+    // decides liveness, and the paths that read D1 for this user's sessions push the outbox first
+    // (sessionMirrorHistory, adminRemirror).
     return { ok: true, session, refreshToken: token.raw, auth, dbscChallenge };
   }
 
@@ -507,7 +508,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
         return this.#risk.refresh(row, place, now);
       });
       this.#live.touched(row.id, now, rotation === "current");
-      if (this.#unanswered.confirm(row.id, now)) this.#settleAlarm();
+      this.#confirm(row.id, now);
       if (findings > 0) await this.#flush();
       // The session's proof as it stands: a refresh never moves auth_time (RFC 9470 §4).
       const jkt = this.#keys.keyOf(row.id);
@@ -530,8 +531,24 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
   }
 
   async signInAnswered(sessionId: string): Promise<{ ok: true }> {
-    if (this.#unanswered.confirm(sessionId, this[CLOCK]())) this.#settleAlarm();
+    // The sign-in's own D1 write waited for this (see signIn), so it lands confirmed, in one batch.
+    if (this.#confirm(sessionId, this[CLOCK]())) await this.#flush();
     return { ok: true };
+  }
+
+  /**
+   * A new session's sign-in reached its client (the answer left, or the session was used): it is
+   * no longer shown as unconfirmed, nor ended by the alarm. True the first time only.
+   */
+  #confirm(sessionId: string, now: number): boolean {
+    if (!this.#unanswered.confirm(sessionId, now)) return false;
+    // The confirmation moved the row's version: the alarm now guards its D1 write, and drops the deadline.
+    this.#settleAlarm();
+    // The other devices hear of a sign-in once it has reached its own: one whose answer was lost is
+    // never announced (only its end is, which a client that never saw it ignores).
+    if (this.#live.alive(sessionId, now))
+      this.#sockets.publish({ type: "session_created", session: sessionJson(this.#view(sessionId), null) });
+    return true;
   }
 
   async signOutByRefreshToken(presented: string): Promise<Revoked> {
@@ -809,7 +826,7 @@ export class SessionRegistry extends DurableObject<Env> implements SessionRegist
     }
     if (!this.#live.liveNow(id, now)) return refused;
     // Used by someone who holds its token: its sign-in's answer was received.
-    if (this.#unanswered.confirm(id, now)) this.#settleAlarm();
+    this.#confirm(id, now);
     return null;
   }
 

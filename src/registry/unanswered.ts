@@ -30,10 +30,13 @@ export class UnansweredSignIns {
     this.#pending.set(sessionId, createdAt);
   }
 
-  /** The answer left, or the session was used: one write, the first time only (true then). */
+  /**
+   * The answer left, or the session was used: one write, the first time only (true then). The row's
+   * version moves, so D1 learns it too (its listing marks a session not yet confirmed).
+   */
   confirm(sessionId: string, now: number): boolean {
     if (!this.#pending.delete(sessionId)) return false;
-    this.sql.exec("UPDATE sessions SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL", now, sessionId);
+    this.sql.exec("UPDATE sessions SET confirmed_at = ?, version = version + 1 WHERE id = ? AND confirmed_at IS NULL", now, sessionId);
     return true;
   }
 

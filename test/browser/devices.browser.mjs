@@ -912,6 +912,48 @@ test("the signed link of a finding's webhook event asks without acting, answers 
   await phone.context.close();
 });
 
+test("a device whose sign-in has not reached it yet is marked as still signing in, and only that one", async ({ browser, origin }) => {
+  const email = `browser-${Date.now().toString(36)}@example.com`;
+  const laptop = await openDevice(browser, origin, "laptop", DESKTOP);
+  const phone = await openDevice(browser, origin, "phone", PHONE);
+  await signIn(laptop, email, { signUp: true });
+  await signIn(phone, email);
+  const phoneSessionId = await currentSessionId(phone.page);
+  const phoneRow = laptop.page.locator(`li.device[data-session-id="${phoneSessionId}"]`);
+  const marker = "Still signing in: its sign-in has not reached the device yet. If it never does, it ends by itself within minutes.";
+  await phoneRow.waitFor();
+  assert.equal(await laptop.page.locator("li.device .unconfirmed:visible").count(), 0);
+
+  // The list as the service answers it in the moment between a sign-in's commit and its answer
+  // leaving (or for good, when that answer died with its process): the phone's session unconfirmed.
+  const sessionsList = (url) => url.pathname === "/v1/sessions";
+  await laptop.page.route(sessionsList, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    for (const session of body.sessions) if (session.id === phoneSessionId) session.confirmed = false;
+    await route.fulfill({ response, json: body });
+  });
+  await laptop.page.reload();
+  await phoneRow.locator(".unconfirmed").waitFor({ state: "visible" });
+  assert.equal(
+    await phoneRow
+      .locator(".unconfirmed")
+      .textContent()
+      .then((t) => t?.replace(/\s+/g, " ").trim()),
+    marker,
+  );
+  assert.equal(await laptop.page.locator("li.device .unconfirmed:visible").count(), 1);
+  await expectAccessible(laptop.page, "a device still signing in");
+
+  await laptop.page.unroute(sessionsList);
+  await laptop.page.reload();
+  await phoneRow.waitFor();
+  await laptop.page.locator("li.device.current").waitFor();
+  assert.equal(await laptop.page.locator("li.device .unconfirmed:visible").count(), 0);
+  await laptop.context.close();
+  await phone.context.close();
+});
+
 // ---- runner ------------------------------------------------------------------------------------
 
 // Checked before wrangler starts, so a machine without Chromium learns why on the last line.

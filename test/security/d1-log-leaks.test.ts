@@ -7,7 +7,7 @@ import { toApiError } from "../../src/worker/errors";
 import { executionFailingD1, failWorkerD1AtExecution, INJECTED_FAULT_MARKER, type StatementFilter } from "../support/d1";
 import { call, me, PASSWORD, refreshCookieOf, type SignedIn, signIn, signInOn, uniqueEmail } from "../support/http";
 import { captureLogs, type LogLine } from "../support/logs";
-import { breakRegistry, registry, registrySql, swapRegistryEnv } from "../support/registry";
+import { breakRegistry, registry, registrySettled, registrySql, swapRegistryEnv } from "../support/registry";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -224,6 +224,7 @@ describe("D1 failing at execution writes no personal data, hash, token or secret
 
   it("the registry's mirror batch fails: the sign-in still works, the log names no IP, device or email, and D1 catches up", async () => {
     const [laptop] = (await signInOn("laptop")) as [SignedIn];
+    await registrySettled(laptop.userId);
     const fault = { thrown: [] as string[] };
     await swapRegistryEnv(laptop.userId, { DB: executionFailingD1(fault) });
     const lines = captureLogs();
@@ -235,6 +236,8 @@ describe("D1 failing at execution writes no personal data, hash, token or secret
       json: { email: laptop.email, password: PASSWORD, device_name: deviceName, token_transport: "body" },
       headers: { "CF-Connecting-IP": ip, "User-Agent": userAgent },
     });
+    // The sign-in's D1 write follows its confirmation, which the Worker sends after the answer.
+    await vi.waitFor(() => expect(fault.thrown.length).toBeGreaterThan(0));
     vi.restoreAllMocks();
     expect(response.status).toBe(200);
     const body = (await response.json()) as { session: { id: string }; access_token: string; refresh_token: string };

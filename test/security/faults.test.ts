@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
 import { breakLimiter } from "../support/limiter";
 import { oauthPost } from "../support/oauth";
-import { breakRegistry, registry, setRegistryD1 } from "../support/registry";
+import { breakRegistry, registry, registrySettled, setRegistryD1 } from "../support/registry";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -241,6 +241,7 @@ describe("refresh under faults", () => {
 
   it("should keep refreshing while D1 is down everywhere: the registry alone decides", async () => {
     const device = await signUp();
+    await registrySettled(device.userId);
     const { prepareSpy } = breakWorkerD1();
     await setRegistryD1(device.userId, true, injected);
     const response = await refresh(device.refreshToken);

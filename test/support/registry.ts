@@ -130,6 +130,21 @@ export function registrySql<T extends Record<string, SqlStorageValue>>(
 }
 
 /**
+ * Waits until the user's sign-ins have been confirmed and everything the registry holds for D1 is
+ * there: a sign-in's D1 write follows its confirmation (`signInAnswered`, which the Worker sends
+ * through `waitUntil` once the answer has left, so a test's fetch can return first).
+ */
+export async function registrySettled(userId: string): Promise<void> {
+  await vi.waitFor(async () => {
+    const [row] = await registrySql<{ waiting: number }>(
+      userId,
+      "SELECT COUNT(*) AS waiting FROM sessions WHERE (confirmed_at IS NULL AND revoked_at IS NULL) OR version > mirrored_version",
+    );
+    expect(row!.waiting).toBe(0);
+  });
+}
+
+/**
  * Seam: every registry call goes through `env.SESSION_REGISTRY.get(id)` (registryFor). The stub it
  * returns here fails the named methods (all of them when none are named) and passes the rest to
  * the real Durable Object; it replaces the RPC hop, the production handling of its failure runs.

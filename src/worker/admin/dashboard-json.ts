@@ -125,6 +125,10 @@ export const AdminSession = z
     revoked_by_session_id: text.meta({
       description: "The session whose action ended it (its own id for a sign-out); null for admin, service, reuse, reconciled and expiries",
     }),
+    confirmed: z.boolean().meta({
+      description:
+        "As D1 knows it: false for a session whose sign-in answer may never have reached its client (Session.confirmed); such a session is ended within 5 minutes (`sign_in_unanswered`)",
+    }),
   })
   .strict()
   .meta({ id: "AdminSessionRow" });

@@ -257,6 +257,7 @@ function sessionRowJson(row: AdminSessionRow): z.output<typeof AdminSessions>["s
     ended_at: row.ending === null ? null : iso(row.at),
     ending: row.ending,
     revoked_by_session_id: row.revoked_by,
+    confirmed: row.confirmed_at !== null,
   };
 }
 

@@ -95,7 +95,8 @@ export async function startSession<Status extends 200 | 201>(
   const answer = c.json(
     {
       user: userJson(user),
-      session: sessionJson(created.session, created.session.id),
+      // Whoever reads this answer has the session's tokens: confirmed (the registry learns it just after).
+      session: sessionJson({ ...created.session, confirmed: true }, created.session.id),
       access_token: accessToken,
       token_type: tokenType(jkt),
       expires_in: config.accessTokenTtlSeconds,

@@ -249,6 +249,9 @@ function DeviceTemplate() {
           <p class="meta place"></p>
           <p class="meta active"></p>
           <p class="meta binding" hidden></p>
+          <p class="meta unconfirmed" hidden>
+            Still signing in: its sign-in has not reached the device yet. If it never does, it ends by itself within minutes.
+          </p>
           <p class="meta method"></p>
           <form class="rename" hidden>
             <label>

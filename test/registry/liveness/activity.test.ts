@@ -2,7 +2,7 @@ import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, me, refresh, signInOn } from "../../support/http";
-import { registry } from "../../support/registry";
+import { registry, registrySettled } from "../../support/registry";
 
 const pendingMirror = (userId: string) =>
   runInDurableObject(
@@ -40,6 +40,7 @@ describe("activity tracking", () => {
   it("should not count revoking a device as that device's activity", async () => {
     const start = Date.now();
     const [laptop, phone] = await signInOn("laptop", "phone");
+    await registrySettled(laptop!.userId);
     const phoneCreatedAt = (await env.DB.prepare("SELECT created_at FROM sessions WHERE id = ?")
       .bind(phone!.sessionId)
       .first<{ created_at: number }>())!.created_at;

@@ -17,6 +17,7 @@ describe("the device journey", () => {
     for (const s of sessions) {
       expect(Object.keys(s).sort()).toEqual([
         "binding",
+        "confirmed",
         "created_at",
         "current",
         "device",

@@ -13,6 +13,7 @@ describe("renaming a device", () => {
     expect(session).toMatchObject({ id: phone!.sessionId, current: false, device: { name: "Ada's phone", os: "iOS", type: "mobile" } });
     expect(Object.keys(session).sort()).toEqual([
       "binding",
+      "confirmed",
       "created_at",
       "current",
       "device",
