@@ -123,6 +123,47 @@ describe("misconfiguration", () => {
     expect(errors.join("\n")).not.toContain("not-a-digest");
   });
 
+  const DIGEST = "a".repeat(64);
+  const NOT_OBJECT = "not a JSON object";
+  const BAD_ENTRY = "every entry must map a client_id to a SHA-256 hex digest";
+  const MALFORMED_CLIENTS: [string, string, string][] = [
+    ["not JSON", "{resource-server", NOT_OBJECT],
+    ["null", "null", NOT_OBJECT],
+    ["an array", JSON.stringify([["resource-server", DIGEST]]), NOT_OBJECT],
+    ["a string", JSON.stringify(DIGEST), NOT_OBJECT],
+    ["a client_id outside its alphabet", JSON.stringify({ "resource server": DIGEST }), BAD_ENTRY],
+    ["a client_id over 64 characters", JSON.stringify({ ["r".repeat(65)]: DIGEST }), BAD_ENTRY],
+    ["a digest that is not a string", JSON.stringify({ "resource-server": 7 }), BAD_ENTRY],
+    ["an upper-case digest", JSON.stringify({ "resource-server": "A".repeat(64) }), BAD_ENTRY],
+    ["a digest one character short", JSON.stringify({ "resource-server": "a".repeat(63) }), BAD_ENTRY],
+    ["one good entry and one bad", JSON.stringify({ "resource-server": DIGEST, other: "b".repeat(63) }), BAD_ENTRY],
+  ];
+  it.each(MALFORMED_CLIENTS)("should refuse INTROSPECTION_CLIENTS that is %s with 503, saying why in the log", async (_, value, why) => {
+    const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
+      body: "token=x",
+    });
+    await expectOAuthError(response, 503, "temporarily_unavailable");
+    expect(touched).toEqual([]);
+    expect(errors.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ setting: "INTROSPECTION_CLIENTS", why })]);
+  });
+
+  it.each([
+    ["unset", undefined],
+    ["empty", ""],
+    ["an empty object", "{}"],
+  ])("should treat INTROSPECTION_CLIENTS %s as no clients: 401 invalid_client, nothing logged as misconfigured", async (_, value) => {
+    // The limiter is reached here (a wrong secret is counted): the real one, not the watched proxy.
+    const { response, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value, RATE_LIMITER: env.RATE_LIMITER }, "/v1/oauth/introspect", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
+      body: "token=x",
+    });
+    await expectOAuthError(response, 401, "invalid_client");
+    expect(errors).toEqual([]);
+  });
+
   it("should answer 503 on the admin API when ADMIN_TOKEN is set but too short to be safe", async () => {
     const { response, errors } = await fetchWith({ ADMIN_TOKEN: "short-admin-token" }, "/v1/admin/stats", {
       headers: { Authorization: "Bearer short-admin-token" },

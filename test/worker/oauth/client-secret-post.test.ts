@@ -85,7 +85,11 @@ describe("one client authentication method per request (RFC 6749 §2.3)", () => 
     const device = await signUp();
     const response = await oauthPost("/v1/oauth/revoke", { token: device.refreshToken, ...credentials }, authorization);
     const body = await expectOAuthError(response, 400, "invalid_request");
-    expect(body).toMatchObject({ error: "invalid_request" });
+    // The client is told what it did wrong, not only the error's generic title.
+    expect(body).toMatchObject({
+      error: "invalid_request",
+      error_description: "Client credentials were sent both in the Authorization header and in the body; use one method",
+    });
     expect(response.headers.get("WWW-Authenticate")).toBeNull();
     expect((await me(device.accessToken)).status).toBe(200);
   });
@@ -95,7 +99,9 @@ describe("one client authentication method per request (RFC 6749 §2.3)", () => 
     const same = await oauthPost("/v1/oauth/introspect", { token: device.accessToken, client_id: TEST_CLIENT.id });
     expect(await same.json()).toMatchObject({ active: true });
     const other = await oauthPost("/v1/oauth/introspect", { token: device.accessToken, client_id: "someone-else" });
-    await expectOAuthError(other, 400, "invalid_request");
+    expect(await expectOAuthError(other, 400, "invalid_request")).toMatchObject({
+      error_description: "The body's client_id is not the client of the Authorization header",
+    });
   });
 });
 
