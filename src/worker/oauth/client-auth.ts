@@ -115,7 +115,8 @@ function basicCredentials(authorization: string): Credentials | null {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization);
   if (!match) return null;
   try {
-    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+    // A byte-order mark is kept (`ignoreBOM`), so it is part of the id, and refused with it.
+    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
       Uint8Array.from(atob(match[1]!), (ch) => ch.charCodeAt(0)),
     );
     const colon = decoded.indexOf(":");

@@ -19,9 +19,13 @@ function attempt(path: OAuthPath, ip: string, authorization: string | null, cred
   return oauthPost(path, { token: "not-a-token", ...credentials }, authorization, ip);
 }
 
+/** A Basic header of exactly 1 KiB, the longest read (`Basic ` and 763 bytes in unpadded base64), with a wrong secret. */
+const WRONG_BASIC_1KIB = `Basic ${btoa(`${TEST_CLIENT.id}:${"w".repeat(763 - TEST_CLIENT.id.length - 1)}`).replace(/=+$/, "")}`;
+
 /** Failures of every kind that is counted: wrong secrets and unknown clients, by Basic and by the body, on both endpoints. */
 const failures: [OAuthPath, string | null, Record<string, string>][] = [
   ["/v1/oauth/introspect", basic(TEST_CLIENT.id, "wrong-secret"), {}],
+  ["/v1/oauth/introspect", WRONG_BASIC_1KIB, {}],
   ["/v1/oauth/revoke", null, postCredentials(TEST_CLIENT.id, "wrong-secret")],
   ["/v1/oauth/introspect", basic("someone-else", TEST_CLIENT.secret), {}],
   ["/v1/oauth/revoke", null, postCredentials("someone-else", "wrong-secret")],
@@ -37,6 +41,7 @@ async function fail(ip: string, times: number) {
 describe("failed client authentication limit per address", () => {
   it("should answer the 21st failure from one address with 429 and Retry-After, refuse even the right secret until the window ends, and leave other addresses alone", async () => {
     vi.useFakeTimers({ now: Date.now(), toFake: ["Date"] });
+    expect(WRONG_BASIC_1KIB).toHaveLength(1024);
     const ip = freshIp();
     await fail(ip, LIMIT);
 
@@ -129,6 +134,13 @@ describe("failed client authentication limit per address", () => {
       [null, postCredentials("c".repeat(65), TEST_CLIENT.secret)],
       [basic("two words", TEST_CLIENT.secret), {}],
       [null, postCredentials("two words", TEST_CLIENT.secret)],
+      [null, { client_secret: TEST_CLIENT.secret }], // a secret with no client_id
+      [`Basic ${btoa("no-colon-between-id-and-secret")}`, {}],
+      [`Basic ${btoa("resource+server:wrong-secret")}`, {}], // form-decoded, "+" is a space: no client_id has one
+      // The right credentials, not in a form Basic allows: each must be refused, not read.
+      [`X${RIGHT_BASIC}`, {}],
+      [`${RIGHT_BASIC} trailing`, {}],
+      [`Basic ${btoa(`\xEF\xBB\xBF${TEST_CLIENT.id}:${TEST_CLIENT.secret}`)}`, {}], // a byte-order mark before the id
     ];
     for (const [authorization, credentials] of unusable)
       await expectOAuthError(await attempt("/v1/oauth/introspect", ip, authorization, credentials), 401, "invalid_client");

@@ -55,6 +55,13 @@ describe("client_secret_post", () => {
     expect((await viaBody("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() })).status).toBe(200);
   });
 
+  it("should take an empty Authorization header for none: the body's credentials authenticate", async () => {
+    const device = await signUp();
+    const response = await oauthPost("/v1/oauth/introspect", { token: device.accessToken, ...postCredentials() }, "");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ active: true, sid: device.sessionId });
+  });
+
   it("should refuse body credentials sent twice or as JSON with 400 validation_failed", async () => {
     const device = await signUp();
     const form = new URLSearchParams({ token: device.accessToken, ...postCredentials() });
