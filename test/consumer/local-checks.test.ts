@@ -32,6 +32,31 @@ describe.each(["stateless", "cached"] as const)("requireSession %s mode, checkin
   });
 });
 
+describe("requireSession's check of amr (RFC 8176), in stateless mode", () => {
+  // Any method name is accepted, so a consumer deployed before the service learns a new one keeps
+  // working (test/README.md); the shape is bounded: 1 to 8 names of at most 16 characters.
+  it("should accept up to 8 names of up to 16 characters, and refuse a ninth, a longer name or a non-string among names", async () => {
+    const { binding, counts } = countingBinding();
+    const request = consumerApp({ mode: "stateless", binding: () => binding, maxTokenLifetimeSeconds: 600 });
+    const device = await signUp();
+    const withAmr = (amr: unknown) => {
+      const claims = claimsFor(device);
+      return signWithServiceKey({ ...claims, auth_time: claims.iat, amr });
+    };
+    const names = (count: number) => Array.from({ length: count }, (_, i) => `m${i}`);
+    const accepted = [["pwd"], names(8), ["a".repeat(16)], ["pwd", "a".repeat(16)]];
+    for (const amr of accepted) {
+      const response = await request(await withAmr(amr));
+      expect(response.status, JSON.stringify(amr)).toBe(200);
+      expect(((await response.json()) as { claims: { amr: string[] } }).claims.amr).toEqual(amr);
+    }
+    for (const amr of [names(9), ["a".repeat(17)], ["pwd", "a".repeat(17)], ["pwd", 1], [1, "pwd"], ["pwd", null], ["pwd", ["hwk"]]])
+      await expectProblem(await request(await withAmr(amr)), 401, "invalid_token");
+    // Checked locally, every one: the service was never asked.
+    expect(counts.verify).toBe(0);
+  });
+});
+
 describe("requireSession cached mode, the bound of a remembered session", () => {
   it("should remember a session no longer than the confirmed token lives: min(confirmedAt + ttl, exp)", async () => {
     const time = clock();

@@ -137,6 +137,7 @@ describe("misconfiguration", () => {
     ["an upper-case digest", JSON.stringify({ "resource-server": "A".repeat(64) }), BAD_ENTRY],
     ["a digest one character short", JSON.stringify({ "resource-server": "a".repeat(63) }), BAD_ENTRY],
     ["a digest one character long", JSON.stringify({ "resource-server": "a".repeat(65) }), BAD_ENTRY],
+    ["a digest in an array", JSON.stringify({ "resource-server": [DIGEST] }), BAD_ENTRY],
     ["one good entry and one bad", JSON.stringify({ "resource-server": DIGEST, other: "b".repeat(63) }), BAD_ENTRY],
   ];
   it.each(MALFORMED_CLIENTS)("should refuse INTROSPECTION_CLIENTS that is %s with 503, saying why in the log", async (_, value, why) => {
