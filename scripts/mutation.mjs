@@ -125,7 +125,7 @@ const summaryOnly = args.includes("--summary");
 const onlyAt = args.indexOf("--only");
 const only = onlyAt >= 0 ? args[onlyAt + 1]?.split(",").filter(Boolean) : undefined;
 if (onlyAt >= 0 && !only?.length) fail("--only needs a comma-separated list of files");
-const requested = args.filter((arg, i) => arg !== "--summary" && i !== onlyAt && i !== onlyAt + 1);
+const requested = args.filter((arg, i) => arg !== "--summary" && (onlyAt < 0 || (i !== onlyAt && i !== onlyAt + 1)));
 for (const name of requested) if (!(name in GROUPS)) fail(`unknown group ${name}; the groups are ${Object.keys(GROUPS).join(", ")}`);
 if (only && requested.length !== 1) fail("--only narrows exactly one group: name it");
 const groups = requested.length ? requested : Object.keys(GROUPS);
