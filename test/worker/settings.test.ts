@@ -47,6 +47,13 @@ const signupRequest = {
   body: JSON.stringify({ email: "settings@example.com", password: "correct horse battery staple", token_transport: "body" }),
 };
 
+/** An introspection by Basic as `resource-server` (a wrong secret: whether it is judged is the question). */
+const introspectRequest = {
+  method: "POST",
+  headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
+  body: "token=x",
+};
+
 const CASES: { setting: keyof Env; value: unknown; secret?: string }[] = [
   { setting: "JWT_SIGNING_KEYS", value: undefined },
   { setting: "JWT_SIGNING_KEYS", value: "{not json", secret: "{not json" },
@@ -112,11 +119,7 @@ describe("misconfiguration", () => {
 
   it("should answer 503 on the OAuth endpoints, before any client is judged, when INTROSPECTION_CLIENTS is malformed", async () => {
     const value = '{"resource-server": "not-a-digest"}';
-    const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
-      body: "token=x",
-    });
+    const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", introspectRequest);
     await expectOAuthError(response, 503, "temporarily_unavailable");
     expect(touched).toEqual([]);
     expect(errors.map((line) => JSON.parse(line).setting)).toEqual(["INTROSPECTION_CLIENTS"]);
@@ -141,11 +144,7 @@ describe("misconfiguration", () => {
     ["one good entry and one bad", JSON.stringify({ "resource-server": DIGEST, other: "b".repeat(63) }), BAD_ENTRY],
   ];
   it.each(MALFORMED_CLIENTS)("should refuse INTROSPECTION_CLIENTS that is %s with 503, saying why in the log", async (_, value, why) => {
-    const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
-      body: "token=x",
-    });
+    const { response, touched, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value }, "/v1/oauth/introspect", introspectRequest);
     await expectOAuthError(response, 503, "temporarily_unavailable");
     expect(touched).toEqual([]);
     expect(errors.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ setting: "INTROSPECTION_CLIENTS", why })]);
@@ -157,11 +156,11 @@ describe("misconfiguration", () => {
     ["an empty object", "{}"],
   ])("should treat INTROSPECTION_CLIENTS %s as no clients: 401 invalid_client, nothing logged as misconfigured", async (_, value) => {
     // The limiter is reached here (a wrong secret is counted): the real one, not the watched proxy.
-    const { response, errors } = await fetchWith({ INTROSPECTION_CLIENTS: value, RATE_LIMITER: env.RATE_LIMITER }, "/v1/oauth/introspect", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa("resource-server:secret")}` },
-      body: "token=x",
-    });
+    const { response, errors } = await fetchWith(
+      { INTROSPECTION_CLIENTS: value, RATE_LIMITER: env.RATE_LIMITER },
+      "/v1/oauth/introspect",
+      introspectRequest,
+    );
     await expectOAuthError(response, 401, "invalid_client");
     expect(errors).toEqual([]);
   });
