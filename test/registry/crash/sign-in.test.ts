@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UNANSWERED_SIGN_IN_MS } from "../../../src/registry/unanswered";
-import { call, expectProblem, me, PASSWORD, refresh, type SignedIn, signIn, signUp, USER_AGENTS } from "../../support/http";
+import { call, type Device, expectProblem, me, PASSWORD, refresh, type SignedIn, signIn, signUp, USER_AGENTS } from "../../support/http";
 import { breakRegistry, crashRegistry, movableRegistryClock, registry } from "../../support/registry";
 import { connect, type LiveClient } from "../../support/socket";
 
@@ -17,6 +17,15 @@ afterEach(() => {
 });
 
 const lost = () => new Error("process died before answering (injected)");
+/** A sign-in the registry recorded whose confirmation never arrives: the Worker died after the commit. */
+async function signInUnanswered(email: string, device: Device): Promise<SignedIn> {
+  breakRegistry(lost, ["signInAnswered"]);
+  try {
+    return await signIn(email, device);
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
 const sessionsOf = async (device: SignedIn) =>
   ((await (await call("/v1/sessions", { token: device.accessToken })).json()) as { sessions: { id: string; confirmed: boolean }[] })
     .sessions;
@@ -37,9 +46,7 @@ describe("a session whose sign-in answer never left the Worker", () => {
   it("should be ended and recorded within minutes of its sign-in, across a restart", async () => {
     const laptop = await signUp("laptop");
     // The registry records the session; the Worker that would confirm its answer is gone.
-    breakRegistry(lost, ["signInAnswered"]);
-    const orphan = await signIn(laptop.email, "phone");
-    vi.restoreAllMocks();
+    const orphan = await signInUnanswered(laptop.email, "phone");
     await crashRegistry(laptop.userId);
     const clock = await movableRegistryClock(laptop.userId);
     clock.moveTo(UNANSWERED_SIGN_IN_MS + 1000);
@@ -59,9 +66,7 @@ describe("a session whose sign-in answer never left the Worker", () => {
   it("should be listed as unconfirmed, in the registry and in D1, and never announced live", async () => {
     const laptop = await signUp("laptop");
     const onLaptop = await connect(laptop.accessToken);
-    breakRegistry(lost, ["signInAnswered"]);
-    const orphan = await signIn(laptop.email, "phone");
-    vi.restoreAllMocks();
+    const orphan = await signInUnanswered(laptop.email, "phone");
     expect(await confirmedOf(laptop)).toEqual({ [laptop.sessionId]: true, [orphan.sessionId]: false });
     // The insert's own alarm mirrors it (nobody confirmed it, so nothing else wrote D1).
     await runDurableObjectAlarm(registry(laptop.userId));
@@ -79,9 +84,7 @@ describe("a session whose sign-in answer never left the Worker", () => {
   it("should confirm a session on its first use: listed, mirrored and announced as confirmed", async () => {
     const laptop = await signUp("laptop");
     const onLaptop = await connect(laptop.accessToken);
-    breakRegistry(lost, ["signInAnswered"]);
-    const phone = await signIn(laptop.email, "phone");
-    vi.restoreAllMocks();
+    const phone = await signInUnanswered(laptop.email, "phone");
     expect((await confirmedOf(laptop))[phone.sessionId]).toBe(false);
     expect((await me(phone.accessToken)).status).toBe(200);
     expect(await confirmedOf(laptop)).toEqual({ [laptop.sessionId]: true, [phone.sessionId]: true });
@@ -103,7 +106,7 @@ describe("a session whose sign-in answer never left the Worker", () => {
     expect(answer.session.confirmed).toBe(true);
     expect(await nextOf(onLaptop, "session_created")).toMatchObject({ session: { id: answer.session.id, confirmed: true } });
     expect((await confirmedOf(laptop))[answer.session.id]).toBe(true);
-    // The sign-in's D1 write waited for the confirmation: it lands confirmed, in one batch.
+    // The sign-in's D1 write waited for the confirmation: it lands confirmed.
     await vi.waitFor(async () => expect(await mirroredConfirmedAt(answer.session.id)).toEqual(expect.any(Number)));
     onLaptop.socket.close(1000);
   });
@@ -119,9 +122,7 @@ describe("a session whose sign-in answer never left the Worker", () => {
 
   it("should keep a session its client used before the deadline, even if the Worker's confirmation was lost", async () => {
     const laptop = await signUp("laptop");
-    breakRegistry(lost, ["signInAnswered"]);
-    const phone = await signIn(laptop.email, "phone");
-    vi.restoreAllMocks();
+    const phone = await signInUnanswered(laptop.email, "phone");
     expect((await me(phone.accessToken)).status).toBe(200);
     const clock = await movableRegistryClock(laptop.userId);
     clock.moveTo(UNANSWERED_SIGN_IN_MS + 60_000);
