@@ -110,6 +110,8 @@ export const GROUPS = {
       "test/consumer/dpop.test.ts",
       "test/consumer/fresh.test.ts",
       "test/consumer/jwks.test.ts",
+      // The attack table: the ids.ts patterns' anchors are the consumer's local checks too.
+      "test/consumer/local-checks.test.ts",
       "test/consumer/modes.test.ts",
       "test/consumer/options.test.ts",
       "test/worker/rpc/entrypoint.test.ts",

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { errorTitles } from "../../src/worker/errors";
 import { dpopKey, expectDpopChallenge, signUpBound } from "../support/dpop";
 import { expectProblem, signUp } from "../support/http";
 import { CONSUMER_URL, clock, consumerApp, countingBinding } from "./support";
@@ -101,6 +102,37 @@ describe("requireSession with DPoP-bound tokens", () => {
     const response = await request(device.accessToken, await proof());
     expectDpopChallenge(response, "use_dpop_nonce");
     expect(response.headers.get("DPoP-Nonce")).toBe("n0nce.AAAAAAAAAAAAAAAAAAAAAA");
+  });
+
+  it("should answer each DPoP refusal with the service's own problem for its code, and a DPoP-Nonce only with use_dpop_nonce", async () => {
+    const { binding } = countingBinding();
+    const asking = {
+      ...binding,
+      verify: () => Promise.resolve({ ok: false, code: "use_dpop_nonce", nonce: "n0nce.AAAAAAAAAAAAAAAAAAAAAA" } as const),
+    };
+    const { key, device, proof } = await boundDevice();
+    const unbound = await signUp();
+    const refusals = [
+      ["invalid_dpop_proof", await consumerApp({ mode: "strict", binding: () => binding })(device.accessToken)],
+      [
+        "invalid_token",
+        await consumerApp({ mode: "strict", binding: () => binding })(
+          unbound.accessToken,
+          await key.proof("GET", CONSUMER_URL, { accessToken: unbound.accessToken }),
+        ),
+      ],
+      ["use_dpop_nonce", await consumerApp({ mode: "strict", binding: () => asking })(device.accessToken, await proof())],
+    ] as const;
+    const answered = [];
+    for (const [code, response] of refusals)
+      answered.push({ code, body: await response.json(), nonce: response.headers.get("DPoP-Nonce") });
+    expect(answered).toEqual(
+      refusals.map(([code]) => ({
+        code,
+        body: { type: `urn:edge-sessions:problem:${code}`, title: errorTitles[code][1], status: errorTitles[code][0], code },
+        nonce: code === "use_dpop_nonce" ? "n0nce.AAAAAAAAAAAAAAAAAAAAAA" : null,
+      })),
+    );
   });
 });
 

@@ -47,6 +47,12 @@ describe("requireSession options", () => {
     ],
     ["a jwksUrl of another scheme", { ...TOKENS, mode: "stateless", jwksUrl: "file:///etc/jwks.json" }, /jwksUrl must be an https URL/],
     [
+      "a jwksUrl of another scheme on loopback",
+      { ...TOKENS, mode: "stateless", jwksUrl: "ws://localhost:8787/jwks" },
+      /jwksUrl must be an https URL/,
+    ],
+    ["a jwksUrl that is no string", { ...TOKENS, mode: "stateless", jwksUrl: 8787 }, /jwksUrl must be an https URL/],
+    [
       "a negative cacheTtlMs",
       { ...TOKENS, mode: "cached", binding: "SESSIONS", cacheTtlMs: -1 },
       /cacheTtlMs must be an integer from 0 to 300000/,
