@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { JwksCache } from "../../consumer/jwks";
+import { verifyLocally } from "../../consumer/verify-local";
 import { ATTACKS, type AttackName } from "../support/attacks";
 import { claimsFor, genuineTokenOfLength, rawJwt, serviceKid, signHs256, signWithServiceKey } from "../support/forge";
 import { expectProblem, signInOn, signUp } from "../support/http";
-import { clock, consumerApp, countingBinding, tokenFromUnknownKey } from "./support";
+import { clock, consumerApp, countingBinding, TOKENS, tokenFromUnknownKey } from "./support";
 
 /**
  * In `stateless` mode, and in `cached` mode while a session is remembered, the consumer's own
@@ -127,5 +129,44 @@ describe("requireSession's length limits", () => {
     const padded = (length: number) => `Bearer${" ".repeat(length - 6 - device.accessToken.length)}${device.accessToken}`;
     expect((await request(undefined, undefined, padded(4096))).status).toBe(200);
     await expectProblem(await request(undefined, undefined, padded(4097)), 401, "invalid_token");
+  });
+});
+
+describe("verifyLocally, read directly", () => {
+  // Through requireSession every refusal but jwks_unavailable is the same 401, so a refusal that
+  // lost its code, or a bound token whose key was dropped on the way, would go unseen over HTTP:
+  // the check's own answer is read here, as test/worker/tokens/claims.test.ts does for the service.
+  const JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
+  it("should answer each refused token with exactly { ok: false, code: invalid_token }, and return exactly the claims it checked", async () => {
+    const device = await signUp();
+    const claims = claimsFor(device);
+    const now = claims.iat as number;
+    const jwks = new JwksCache();
+    const fetchJwks = () => env.SESSION_SERVICE.fetch("https://auth.example.com/.well-known/jwks.json");
+    const check = async (payload: Record<string, unknown>) =>
+      verifyLocally(await signWithServiceKey(payload), jwks, fetchJwks, { ...TOKENS, maxTokenLifetimeSeconds: 600, nowMs: now * 1000 });
+    const refused: [string, Record<string, unknown>][] = [
+      ["sub a session id", { ...claims, sub: device.sessionId }],
+      ["jti a number", { ...claims, jti: 7 }],
+      ["lifetime one second over", { ...claims, exp: now + 601 }],
+      ["cnf without jkt", { ...claims, cnf: {} }],
+      ["auth_time after iat", { ...claims, auth_time: now + 1, amr: ["pwd"] }],
+      ["amr empty", { ...claims, auth_time: now, amr: [] }],
+      ["expired", { ...claims, iat: now - 700, exp: now - 100 }],
+    ];
+    const answers = [];
+    for (const [name, payload] of refused) answers.push([name, await check(payload)]);
+    expect(answers).toEqual(refused.map(([name]) => [name, { ok: false, code: "invalid_token" }]));
+
+    const { iss, aud, sub, sid, jti, iat, exp } = claims;
+    const checked = { iss, aud, sub, sid, jti, iat, exp };
+    expect(await check({ ...claims, extra: "not passed on" })).toEqual({ ok: true, claims: checked });
+    expect(await check({ ...claims, cnf: { jkt: JKT } })).toEqual({ ok: true, claims: { ...checked, cnf: { jkt: JKT } } });
+    // auth_time 0 is a time (1970), only not a recent one.
+    expect(await check({ ...claims, auth_time: 0, amr: ["pwd"] })).toEqual({
+      ok: true,
+      claims: { ...checked, auth_time: 0, amr: ["pwd"] },
+    });
   });
 });
