@@ -78,6 +78,8 @@ export const GROUPS = {
       "test/worker/oauth/revoke.test.ts",
       "test/worker/auth/password.test.ts",
       "test/security/credential-guessing.test.ts",
+      // The admin dashboard's sign-in limit (admitAdminSignIn).
+      "test/worker/admin/admin-cookie.test.ts",
       "test/worker/settings.test.ts",
       "test/security/faults.test.ts",
     ],

@@ -15,6 +15,12 @@ describe("the per-IP limiter key", () => {
     expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
     expect(addressKey("::1")).toBe("0:0:0:0::/64");
     expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    // The elided zeros at either end, or all of them; a long tail after "::".
+    expect(addressKey("2001:db8::")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("1:2:3:4:5:6:7::")).toBe("1:2:3:4::/64");
+    expect(addressKey("::")).toBe("0:0:0:0::/64");
+    expect(addressKey("::1:2:3:4:5:6:7")).toBe("0:1:2:3::/64");
+    expect(addressKey("1::2:3:4:5:6:7")).toBe("1:0:2:3::/64");
   });
 
   it("should put requests without an address in one shared bucket", () => {
