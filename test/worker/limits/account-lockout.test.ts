@@ -56,3 +56,27 @@ describe("per-account lockout", () => {
     await expectProblem(await login(account.email, { ip: freshIp(), password: WRONG }), 429, "rate_limited");
   });
 });
+
+describe("sign-in limits together", () => {
+  it("should give the account back an attempt the IP limit refused, uncounted, and answer the longer wait when both refuse", async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ["Date"] });
+    const account = await signUp();
+    for (let i = 0; i < 9; i++)
+      await expectProblem(await login(account.email, { ip: freshIp(), password: WRONG }), 401, "invalid_credentials");
+    // One address spends its 30 attempts a minute (LOGIN_IP_LIMIT) on other emails.
+    const flooding = freshIp();
+    for (let i = 0; i < 30; i++) await login(uniqueEmail("nobody"), { ip: flooding, password: WRONG });
+    // Its next guess at the account is refused by the IP limit, after the account's budget reserved
+    // a failure for it: the reservation is given back as no failure, not spent.
+    const byIp = await login(account.email, { ip: flooding, password: WRONG });
+    await expectProblem(byIp, 429, "rate_limited");
+    expect(Number(byIp.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
+    await expectProblem(await login(account.email, { ip: freshIp(), password: WRONG }), 401, "invalid_credentials");
+    await expectProblem(await login(account.email, { ip: freshIp(), password: WRONG }), 429, "rate_limited");
+    // Now both refuse that address's guess: the answer is the account's wait (up to 15 minutes), not the IP's minute.
+    const byBoth = await login(account.email, { ip: flooding, password: WRONG });
+    await expectProblem(byBoth, 429, "rate_limited");
+    expect(Number(byBoth.headers.get("Retry-After"))).toBeGreaterThan(60);
+    expect(Number(byBoth.headers.get("Retry-After"))).toBeLessThanOrEqual(WINDOW_MS / 1000);
+  });
+});
