@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, me, PASSWORD, refresh, refreshCookieOf, type SignedIn, signIn, signInOn, signUp, uniqueEmail } from "../support/http";
 import { breakLimiter } from "../support/limiter";
+import { captureLogs } from "../support/logs";
 import { oauthPost } from "../support/oauth";
 import { breakRegistry, registry, registrySettled, setRegistryD1 } from "../support/registry";
 
@@ -148,6 +149,24 @@ describe("login when only giving a success's limiter slot back fails", () => {
     vi.restoreAllMocks();
     expect((await registrySessions(device.userId)).map((s) => s.id).sort()).toEqual([device.sessionId, signedIn.session.id].sort());
     expect((await refresh(signedIn.refresh_token)).status).toBe(200);
+  });
+});
+
+describe("login when a failure cannot be counted", () => {
+  // The limiter must record a wrong password before it is answered: an answer given without the
+  // count would be a free guess. So the guess gets 503, and says nothing of the password.
+  it("should answer a wrong password with 503, not 401, and log the limiter, when the failure cannot be recorded", async () => {
+    const device = await signUp();
+    const lines = captureLogs();
+    breakLimiter(["settle"]);
+    const response = await call("/v1/auth/login", {
+      method: "POST",
+      json: { email: device.email, password: "not the password at all", token_transport: "body" },
+    });
+    vi.restoreAllMocks();
+    await expectUnavailable(response, "service_unavailable");
+    const errors = lines.filter((line) => line.level === "error").map((line) => JSON.parse(line.text).msg);
+    expect(errors).toContain("rate limiter call failed");
   });
 });
 
