@@ -80,6 +80,8 @@ export const GROUPS = {
       "test/security/credential-guessing.test.ts",
       // The admin dashboard's sign-in limit (admitAdminSignIn).
       "test/worker/admin/admin-cookie.test.ts",
+      // The refresh cookie's name and attributes as DBSC session instructions name them.
+      "test/worker/dbsc/conformance.test.ts",
       "test/worker/settings.test.ts",
       "test/security/faults.test.ts",
     ],

@@ -24,15 +24,18 @@ export function readRefreshCookie(c: Context): string | undefined {
  */
 const SIGNED_IN_MARKER = "signed_in";
 
+/** Both cookies, set and cleared alike (Hono's `host` prefix would force `Path=/` and `Secure` anyway). */
+const HOST_COOKIE = { prefix: "host", path: "/", secure: true, sameSite: "Strict" } as const;
+
 export function setRefreshCookie(c: Context, token: string, maxAgeSeconds: number): void {
   const maxAge = Math.max(0, Math.floor(maxAgeSeconds));
-  setCookie(c, REFRESH_COOKIE, token, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict", maxAge });
-  setCookie(c, SIGNED_IN_MARKER, "1", { prefix: "host", path: "/", secure: true, sameSite: "Strict", maxAge });
+  setCookie(c, REFRESH_COOKIE, token, { ...HOST_COOKIE, httpOnly: true, maxAge });
+  setCookie(c, SIGNED_IN_MARKER, "1", { ...HOST_COOKIE, maxAge });
 }
 
 export function clearRefreshCookie(c: Context): void {
-  deleteCookie(c, REFRESH_COOKIE, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
-  deleteCookie(c, SIGNED_IN_MARKER, { prefix: "host", path: "/", secure: true, sameSite: "Strict" });
+  deleteCookie(c, REFRESH_COOKIE, { ...HOST_COOKIE, httpOnly: true });
+  deleteCookie(c, SIGNED_IN_MARKER, HOST_COOKIE);
 }
 
 /**
