@@ -97,6 +97,11 @@ export class RefreshWindows {
     return null;
   }
 
+  /** How many windows are held: forgetEnded keeps it to the sessions refreshed in the last window. */
+  get size(): number {
+    return this.#windows.size;
+  }
+
   /** Forgets windows that have ended. */
   forgetEnded(now: number): void {
     for (const [id, window] of this.#windows) if (window.endsAt <= now) this.#windows.delete(id);

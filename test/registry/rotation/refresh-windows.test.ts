@@ -26,9 +26,12 @@ describe("the refresh windows of a registry", () => {
     windows.count("ses_ended", 0, limits);
     windows.count("ses_full", 30_000, limits);
     windows.count("ses_full", 30_000, limits);
+    // ses_ended's window ends at 60 000 exactly: forgotten then, so memory holds only live windows.
     windows.forgetEnded(60_000);
+    expect(windows.size).toBe(1);
     expect(windows.count("ses_full", 60_000, limits)).toMatchObject({ code: "rate_limited" });
     windows.forgetEnded(90_000);
+    expect(windows.size).toBe(0);
     expect(windows.count("ses_full", 90_000, limits)).toBeNull();
   });
 });
