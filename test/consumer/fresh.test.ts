@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { type RequireFreshOptions, requireFresh, requireSession, type SessionCheckMode, type SessionVariables } from "../../consumer/index";
 import { errorTitles } from "../../src/worker/errors";
+import { claimsFor, signWithServiceKey } from "../support/forge";
 import { expectProblem, signUp } from "../support/http";
 import { authenticator, claimsOf, registerPasskey, signInWithPasskey } from "../support/passkeys";
 import { clock, countingBinding, TOKENS } from "./support";
@@ -94,8 +95,10 @@ describe("requireFresh: a recent proof for one route of another service (RFC 947
     expect([await statusAt(authTimeMs + 300_000), await statusAt(authTimeMs + 300_001)]).toEqual([204, 401]);
   });
 
-  it("should use the real clock when given none", async () => {
+  it("should use the real clock when given none: a proof of now passes, one 301 s old does not", async () => {
     const device = await signUp();
+    const claims = claimsFor(device);
+    const old = await signWithServiceKey({ ...claims, auth_time: (claims.iat as number) - 301, amr: ["pwd"] });
     const { binding } = countingBinding();
     const app = new Hono<{ Variables: SessionVariables }>();
     app.post(
@@ -104,8 +107,9 @@ describe("requireFresh: a recent proof for one route of another service (RFC 947
       requireFresh({ maxAgeSeconds: 300 }),
       (c) => c.body(null, 204),
     );
-    const request = () => app.request("/transfer", { method: "POST", headers: { Authorization: `Bearer ${device.accessToken}` } });
-    expect((await request()).status).toBe(204);
+    const request = (token: string) => app.request("/transfer", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+    expect((await request(device.accessToken)).status).toBe(204);
+    await expectProblem(await request(old), 401, "step_up_required");
   });
 
   it("should fail loudly, naming the mistake, when mounted without requireSession before it", async () => {
