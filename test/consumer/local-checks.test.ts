@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { JwksCache } from "../../consumer/jwks";
 import { verifyLocally } from "../../consumer/verify-local";
 import { ATTACKS, type AttackName } from "../support/attacks";
-import { claimsFor, genuineTokenOfLength, rawJwt, serviceKid, signHs256, signWithServiceKey } from "../support/forge";
+import { claimsFor, genuineTokenOfLength, SOME_JKT as JKT, rawJwt, serviceKid, signHs256, signWithServiceKey } from "../support/forge";
 import { expectProblem, signInOn, signUp } from "../support/http";
 import { clock, consumerApp, countingBinding, TOKENS, tokenFromUnknownKey } from "./support";
 
@@ -136,7 +136,6 @@ describe("verifyLocally, read directly", () => {
   // Through requireSession every refusal but jwks_unavailable is the same 401, so a refusal that
   // lost its code, or a bound token whose key was dropped on the way, would go unseen over HTTP:
   // the check's own answer is read here, as test/worker/tokens/claims.test.ts does for the service.
-  const JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
 
   it("should answer each refused token with exactly { ok: false, code: invalid_token }, and return exactly the claims it checked", async () => {
     const device = await signUp();

@@ -9,6 +9,8 @@ import { importJWK, type JWK, type JWTHeaderParameters, type JWTPayload, SignJWT
 
 export const ISSUER = "https://auth.example.com";
 export const AUDIENCE = "https://api.example.com";
+/** A well-formed RFC 7638 thumbprint (43 base64url characters) of no key in particular, for `cnf.jkt` claims. */
+export const SOME_JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
 
 export function b64url(data: Uint8Array | string): string {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;

@@ -4,7 +4,7 @@ import { AUTH_METHODS } from "../../../src/contract/auth";
 import { configFrom } from "../../../src/shared/config";
 import { verifyAccessTokenSignature } from "../../../src/worker/tokens/access";
 import { loadKeySet } from "../../../src/worker/tokens/keys";
-import { claimsFor, genuineTokenOfLength, signRawWithServiceKey, signWithServiceKey } from "../../support/forge";
+import { claimsFor, genuineTokenOfLength, SOME_JKT as JKT, signRawWithServiceKey, signWithServiceKey } from "../../support/forge";
 import { me, signIn, signUp } from "../../support/http";
 import { claimsOf } from "../../support/passkeys";
 import { setRegistryClock } from "../../support/registry";
@@ -18,8 +18,6 @@ import { setRegistryClock } from "../../support/registry";
 async function check(token: string, options: { acceptExpired?: boolean; nowMs?: number } = {}) {
   return verifyAccessTokenSignature(await loadKeySet(env.JWT_SIGNING_KEYS), configFrom(env), token, options.nowMs, options);
 }
-/** A well-formed RFC 7638 thumbprint (43 base64url characters). */
-const JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
 const sign = (payload: unknown, kid: unknown = JSON.parse(env.JWT_SIGNING_KEYS).keys.at(-1).kid) =>
   signRawWithServiceKey({ alg: "EdDSA", typ: "at+jwt", kid }, payload);
 
